@@ -1,0 +1,207 @@
+"""Align-Anything-Instruction-100K: GPT-4 written prompt/response pairs for instruction tuning.
+
+Configs: ``en`` (default, PKU-Alignment/Align-Anything-Instruction-100K) and ``zh``
+(PKU-Alignment/Align-Anything-Instruction-100K-zh). Splits: ``train`` and ``test``.
+Columns: ``prompt``, ``response`` and ``messages`` (user turn, assistant turn).
+
+Upstream layout (Hub dataset repo, Git LFS): ``data/train.jsonl`` and ``data/test.jsonl``, UTF-8
+JSON Lines, one object per line with string keys ``prompt`` and ``response``.
+
+This file is self-contained: it is what ``datasets.load_dataset`` (3.x) runs and what a user uploads.
+"""
+
+import dataclasses
+import json
+import os
+
+import datasets
+from huggingface_hub import hf_hub_url
+
+_HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
+
+_LICENSE = "cc-by-nc-4.0"
+
+_CITATION = """\
+@misc{ji2024alignanything,
+  title         = {Align Anything: Training All-Modality Models to Follow Instructions with Language Feedback},
+  author        = {Ji, Jiaming and others},
+  year          = {2024},
+  eprint        = {2412.15838},
+  archivePrefix = {arXiv},
+  url           = {https://arxiv.org/abs/2412.15838}
+}
+"""
+
+_DESCRIPTION = """\
+Align-Anything-Instruction-100K: about 105k instruction-following prompts, each with a response \
+written by GPT-4, from the PKU-Alignment team. Each row has the prompt, the response, and the \
+pair as chat `messages` (one user turn, one assistant turn) ready for chat templates.\
+"""
+
+# What each split is called upstream, relative to the dataset repo (or to a local `data_dir`).
+_SPLIT_FILES = {
+    datasets.Split.TRAIN: "data/train.jsonl",
+    datasets.Split.TEST: "data/test.jsonl",
+}
+
+_FEATURES = datasets.Features(
+    {
+        "prompt": datasets.Value("string"),
+        "response": datasets.Value("string"),
+        # A plain list of a dict is a list of structs; `datasets.Sequence` would store a dict of lists.
+        "messages": [{"role": datasets.Value("string"), "content": datasets.Value("string")}],
+    }
+)
+
+_REQUIRED_KEYS = ("prompt", "response")
+
+logger = datasets.logging.get_logger(__name__)
+
+
+class AlignAnythingFormatError(ValueError):
+    """A row of an upstream JSON Lines file is not what the format promises."""
+
+
+@dataclasses.dataclass
+class AlignAnythingInstructionConfig(datasets.BuilderConfig):
+    """One language edition of the dataset.
+
+    Attributes:
+        hub_repo: Hub dataset repository that holds ``data/{split}.jsonl``.
+        hub_revision: branch, tag or commit of ``hub_repo`` to read.
+        language: BCP-47 code of the prompts and responses.
+    """
+
+    hub_repo: str = ""
+    hub_revision: str = "main"
+    language: str = ""
+
+
+class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
+    """Align-Anything-Instruction-100K in English and Chinese, as prompt/response/messages rows."""
+
+    VERSION = datasets.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "First release: en and zh, train and test, prompt/response/messages."}
+
+    BUILDER_CONFIG_CLASS = AlignAnythingInstructionConfig
+    BUILDER_CONFIGS = [
+        AlignAnythingInstructionConfig(
+            name="en",
+            version=VERSION,
+            description="English: prompts refined by GPT-4 from PKU-SafeRLHF-QA, DialogSum, "
+            "Empathetic Dialogues, InstructionWild and Alpaca; responses by GPT-4.",
+            hub_repo="PKU-Alignment/Align-Anything-Instruction-100K",
+            language="en",
+        ),
+        AlignAnythingInstructionConfig(
+            name="zh",
+            version=VERSION,
+            description="Chinese (not a translation of en): prompts from Firefly, COIG and the "
+            "authors' own question-answer pairs; responses by GPT-4.",
+            hub_repo="PKU-Alignment/Align-Anything-Instruction-100K-zh",
+            language="zh",
+        ),
+    ]
+    DEFAULT_CONFIG_NAME = "en"
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description=f"{_DESCRIPTION}\n\n{self.config.description}",
+            features=_FEATURES,
+            homepage=_HOMEPAGE,
+            license=_LICENSE,
+            citation=_CITATION,
+        )
+
+    def _split_generators(self, dl_manager):
+        if self.config.data_dir:
+            # A local copy of the upstream layout: read in place, no network.
+            data_dir = self.config.data_dir
+            if "://" not in data_dir:
+                data_dir = os.path.abspath(data_dir)
+            origins = {split: os.path.join(data_dir, path) for split, path in _SPLIT_FILES.items()}
+            for origin in origins.values():
+                if not os.path.exists(origin):
+                    raise FileNotFoundError(
+                        f"{origin} not found: data_dir must hold the upstream layout "
+                        f"({', '.join(_SPLIT_FILES.values())})"
+                    )
+            files = origins
+        else:
+            # hf_hub_url honours HF_ENDPOINT, so mirrors work.
+            origins = {
+                split: hf_hub_url(
+                    self.config.hub_repo, path, repo_type="dataset", revision=self.config.hub_revision
+                )
+                for split, path in _SPLIT_FILES.items()
+            }
+            files = dl_manager.download(origins)
+        return [
+            datasets.SplitGenerator(name=split, gen_kwargs={"filepath": files[split], "origin": origins[split]})
+            for split in _SPLIT_FILES
+        ]
+
+    def _generate_examples(self, filepath, origin):
+        """Yields (line number, row) for each non-blank line of one JSON Lines file.
+
+        ``filepath`` is what is read (perhaps a cached download); ``origin`` is what errors name.
+        """
+        ignored_keys: dict[str, int] = {}
+        blank_lines = 0
+        # Binary lines split on b"\n" only, so U+2028 and friends inside strings are never line ends.
+        with open(filepath, "rb") as f:
+            for line_number, raw in enumerate(f, start=1):
+                if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip(b" \t\r\n"):
+                    blank_lines += 1
+                    continue
+                row = _parse_line(raw, origin, line_number)
+                for key in row.keys() - _FEATURES.keys():
+                    ignored_keys[key] = ignored_keys.get(key, 0) + 1
+                prompt, response = row["prompt"], row["response"]
+                yield line_number, {
+                    "prompt": prompt,
+                    "response": response,
+                    "messages": [
+                        {"role": "user", "content": prompt},
+                        {"role": "assistant", "content": response},
+                    ],
+                }
+        if ignored_keys:
+            counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(ignored_keys.items()))
+            logger.warning(f"{origin}: ignored keys that the schema does not declare: {counts}")
+        if blank_lines:
+            logger.warning(f"{origin}: skipped {blank_lines} blank line(s)")
+
+
+def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
+    """Decodes one JSON Lines record and checks that it has string ``prompt`` and ``response``."""
+    where = f"{origin}, line {line_number}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise AlignAnythingFormatError(f"{where}: invalid UTF-8 at byte {err.start}") from None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AlignAnythingFormatError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(row, dict):
+        raise AlignAnythingFormatError(
+            f"{where}: expected a JSON object with string keys 'prompt' and 'response', "
+            f"got a JSON {_json_type(row)}"
+        )
+    for key in _REQUIRED_KEYS:
+        if key not in row:
+            raise AlignAnythingFormatError(f"{where}: key {key!r} is missing (expected a string)")
+        if not isinstance(row[key], str):
+            raise AlignAnythingFormatError(
+                f"{where}: key {key!r} must be a string, got a JSON {_json_type(row[key])}: {json.dumps(row[key])[:80]}"
+            )
+    return row
+
+
+def _json_type(value) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

@@ -1,0 +1,79 @@
+"""Command line: ``python -m instruction_datasets {demo,infos}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import textwrap
+from collections.abc import Sequence
+
+from . import infos
+from .loading import available_scripts, builder_class, load, sample_dir
+
+
+def _short(value, width: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _print_row(row: dict, indent: str = "    ") -> None:
+    for key, value in row.items():
+        print(f"{indent}{key}: {_short(value)}")
+
+
+def demo(cache_dir: str | None = None) -> int:
+    """Loads every config of every builder from the bundled samples, then streams one row of each."""
+    with tempfile.TemporaryDirectory(prefix="instruction_datasets-demo-") as scratch:
+        cache_dir = cache_dir or scratch
+        for script in available_scripts():
+            cls = builder_class(script)
+            for config in cls.BUILDER_CONFIGS:
+                data_dir = sample_dir(script, config.name)
+                dataset_dict = load(script, config.name, data_dir=data_dir, cache_dir=cache_dir)
+                print(f"== {script} / {config.name}  (samples: {data_dir})")
+                for split, dataset in dataset_dict.items():
+                    print(f"  {split}: {dataset.num_rows} rows; first row:")
+                    _print_row(dataset[0])
+                streamed = load(script, config.name, data_dir=data_dir, streaming=True)
+                split, iterable = next(iter(streamed.items()))
+                print(f"  streamed the first {split} row:")
+                _print_row(next(iter(iterable)))
+    return 0
+
+
+def write_infos(check: bool) -> int:
+    """Regenerates dataset_infos.json, or with ``check`` only reports whether it is current."""
+    if check:
+        current = infos.INFOS_PATH.is_file() and infos.INFOS_PATH.read_text(encoding="utf-8") == infos.render()
+        print(f"{infos.INFOS_PATH}: {'up to date' if current else 'STALE: run python -m instruction_datasets infos'}")
+        return 0 if current else 1
+    changed = infos.write()
+    print(f"{infos.INFOS_PATH}: {'written' if changed else 'already up to date'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m instruction_datasets``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m instruction_datasets",
+        description="Instruction-tuning datasets as Hugging Face `datasets` loaders.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              python -m instruction_datasets demo     load every config from the bundled samples
+              python -m instruction_datasets infos    regenerate dataset_infos.json"""),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="load every config from the bundled samples (no network)")
+    demo_parser.add_argument("--cache-dir", help="keep the prepared Arrow files here (default: a temporary folder)")
+    infos_parser = commands.add_parser("infos", help="regenerate dataset_infos.json from the builders")
+    infos_parser.add_argument("--check", action="store_true", help="only check that the file is current")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo(args.cache_dir)
+    return write_infos(args.check)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

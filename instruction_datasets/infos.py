@@ -1,0 +1,81 @@
+"""`dataset_infos.json`, generated from the builders.
+
+It records what the code declares (description, features, homepage, license, citation, version per
+config) and nothing measured: recorded split sizes would be verified against whatever a user passes
+as `data_dir`, so sizes that were never measured on the real files must not be written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .loading import PROJECT_ROOT, available_scripts, builder_class
+
+INFOS_PATH = PROJECT_ROOT / "dataset_infos.json"
+
+
+def _legacy_features(feature: Any) -> Any:
+    """Serialises features the way `datasets` 3.x writes them, which every later version also reads.
+
+    `datasets` 4+ writes a list of features as ``{"_type": "List", "feature": ...}``, a form 3.x cannot
+    read; ``[feature]`` means the same to both.
+    """
+    if isinstance(feature, dict):
+        if feature.get("_type") == "List" and feature.get("length", -1) == -1:
+            return [_legacy_features(feature["feature"])]
+        return {key: _legacy_features(value) for key, value in feature.items()}
+    if isinstance(feature, list):
+        return [_legacy_features(value) for value in feature]
+    return feature
+
+
+def dataset_infos() -> dict[str, dict[str, Any]]:
+    """Per config name, the info that the builders declare, in `dataset_infos.json` form."""
+    infos: dict[str, dict[str, Any]] = {}
+    for script in available_scripts():
+        cls = builder_class(script)
+        for config in cls.BUILDER_CONFIGS:
+            if config.name in infos:
+                raise ValueError(f"config name {config.name!r} is used by two builders; names must be unique")
+            # `_info()` alone: the builder's `info` would merge in the very file being generated.
+            info = cls._info(_ConfigOnly(config))
+            infos[config.name] = {
+                "description": info.description,
+                "citation": info.citation,
+                "homepage": info.homepage,
+                "license": info.license,
+                "features": _legacy_features(info.features.to_dict()),
+                "builder_name": script,
+                "dataset_name": script,
+                "config_name": config.name,
+                "version": {
+                    "version_str": str(config.version),
+                    "major": config.version.major,
+                    "minor": config.version.minor,
+                    "patch": config.version.patch,
+                },
+            }
+    return infos
+
+
+class _ConfigOnly:
+    """Stands in for a builder instance: `_info()` reads only `self.config`."""
+
+    def __init__(self, config):
+        self.config = config
+
+
+def render() -> str:
+    """The text that `dataset_infos.json` must hold."""
+    return json.dumps(dataset_infos(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: Path = INFOS_PATH) -> bool:
+    """Writes the file; returns whether its content changed."""
+    text = render()
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True

@@ -1,0 +1,183 @@
+"""Run the loading scripts on every supported `datasets` version, with or without script support.
+
+`datasets` 4.0 removed scripts from `load_dataset`, but its builder classes still work when used
+directly. `load()` does here what `load_dataset` did for a script: copy it into the modules cache,
+import it, instantiate its builder with a hash of its code, prepare and return the splits.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import inspect
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import datasets
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = PROJECT_ROOT / "samples"
+
+#: The loading scripts this library ships, by module name.
+SCRIPTS = ("align_anything_instruction", "instruction_tuning_alpha")
+
+# Files that `load_dataset` copies beside a script; the builder reads dataset infos from them (3.x).
+_RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")
+
+
+def available_scripts() -> list[str]:
+    """Names of the shipped loading scripts that are present in this installation."""
+    return [name for name in SCRIPTS if _find_script(name) is not None]
+
+
+def script_path(path: str | os.PathLike) -> Path:
+    """Resolves a builder's module name (``"align_anything_instruction"``) or a script path to a file."""
+    candidate = Path(path)
+    if candidate.suffix == ".py" or candidate.is_file():
+        if not candidate.is_file():
+            raise FileNotFoundError(f"no loading script at {candidate}")
+        return candidate.resolve()
+    found = _find_script(str(path))
+    if found is None:
+        raise FileNotFoundError(
+            f"unknown loading script {str(path)!r}: give a path to a .py file or one of {', '.join(SCRIPTS)}"
+        )
+    return found
+
+
+def _find_script(name: str) -> Path | None:
+    beside_package = PROJECT_ROOT / f"{name}.py"
+    if beside_package.is_file():
+        return beside_package
+    spec = importlib.util.find_spec(name) if name.isidentifier() else None
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        return Path(spec.origin)
+    return None
+
+
+def builder_class(path: str | os.PathLike) -> type[datasets.DatasetBuilder]:
+    """The builder class defined by a loading script (imported once per script content)."""
+    script = script_path(path)
+    return _builder_class(script, _code_hash(script))
+
+
+def _code_hash(script: Path) -> str:
+    return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _builder_class(script: Path, code_hash: str) -> type[datasets.DatasetBuilder]:
+    module = _import_copy(script, code_hash)
+    builders = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, datasets.DatasetBuilder)
+        and obj.__module__ == module.__name__
+    ]
+    if len(builders) != 1:
+        raise TypeError(f"{script} must define exactly one DatasetBuilder subclass, found {len(builders)}")
+    return builders[0]
+
+
+def _import_copy(script: Path, code_hash: str) -> ModuleType:
+    """Imports a copy of the script from the modules cache, as `load_dataset` does.
+
+    The builder's name is the module's last dotted part, so cache folders match `load_dataset`'s;
+    streaming patches `open` in that module only, so it must sit in `sys.modules`.
+    """
+    stem = script.stem
+    target_dir = Path(datasets.config.HF_MODULES_CACHE) / "instruction_datasets" / stem / code_hash
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in (script.name, *_RESOURCES_BESIDE_SCRIPT):
+        source = script.parent / name
+        if source.is_file():
+            shutil.copyfile(source, target_dir / name)
+        elif (target_dir / name).exists():
+            (target_dir / name).unlink()
+    module_name = f"instruction_datasets_modules.{stem}.h{code_hash}.{stem}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, target_dir / script.name)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _data_fingerprint(data_dir: str | os.PathLike | None) -> str:
+    """Sizes and modification times of a local data_dir, so edited local files are not served stale."""
+    if data_dir is None or "://" in str(data_dir) or not os.path.isdir(data_dir):
+        return ""
+    entries = []
+    for root, _, files in os.walk(data_dir):
+        for name in sorted(files):
+            stat = os.stat(os.path.join(root, name))
+            entries.append(f"{os.path.relpath(os.path.join(root, name), data_dir)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(sorted(entries))
+
+
+def load(
+    path: str | os.PathLike,
+    name: str | None = None,
+    *,
+    split: str | None = None,
+    streaming: bool = False,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    num_proc: int | None = None,
+    download_mode: str | None = None,
+    verification_mode: str | None = None,
+    **config_kwargs,
+):
+    """Loads a config of one of our datasets, as ``datasets.load_dataset`` would from its script.
+
+    Args:
+        path: a builder's module name (``"align_anything_instruction"``) or a path to its script.
+        name: config name; the builder's default config when omitted.
+        split: one split (``"train"``), or all splits as a dict when omitted.
+        streaming: return ``IterableDataset``(s) that read as they go, with nothing prepared on disk.
+        data_dir: a local copy of the upstream files, read instead of downloading.
+        cache_dir: where prepared Arrow files go (``datasets``' default cache when omitted).
+        num_proc: processes for preparing (non-streaming only).
+        download_mode: ``"reuse_dataset_if_exists"`` (default) or ``"force_redownload"``, as in ``load_dataset``.
+        verification_mode: as in ``load_dataset``.
+        **config_kwargs: fields of the builder's config (``hub_revision=...``, ``base_url=...``).
+
+    Returns:
+        ``DatasetDict``, ``Dataset``, ``IterableDatasetDict`` or ``IterableDataset``, as ``load_dataset`` does.
+    """
+    script = script_path(path)
+    code_hash = _code_hash(script)
+    cls = _builder_class(script, code_hash)
+    fingerprint = hashlib.sha256(f"{code_hash}\n{_data_fingerprint(data_dir)}".encode()).hexdigest()[:16]
+    builder = cls(
+        config_name=name,
+        data_dir=os.fspath(data_dir) if data_dir is not None else None,
+        cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+        hash=fingerprint,
+        base_path=str(script.parent),
+        **config_kwargs,
+    )
+    if streaming:
+        if num_proc is not None:
+            raise ValueError("num_proc applies to preparing, not to streaming")
+        return builder.as_streaming_dataset(split=split)
+    builder.download_and_prepare(
+        download_mode=download_mode, verification_mode=verification_mode, num_proc=num_proc
+    )
+    return builder.as_dataset(split=split)
+
+
+def sample_dir(script: str, config: str) -> Path:
+    """Where the bundled samples for one config live: ``samples/<script>/<config>`` or ``samples/<script>``."""
+    per_config = SAMPLES_DIR / script / config
+    return per_config if per_config.is_dir() else SAMPLES_DIR / script
