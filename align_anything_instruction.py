@@ -130,9 +130,7 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
         else:
             # hf_hub_url honours HF_ENDPOINT, so mirrors work.
             origins = {
-                split: hf_hub_url(
-                    self.config.hub_repo, path, repo_type="dataset", revision=self.config.hub_revision
-                )
+                split: hf_hub_url(self.config.hub_repo, path, repo_type="dataset", revision=self.config.hub_revision)
                 for split, path in _SPLIT_FILES.items()
             }
             files = dl_manager.download(origins)
@@ -160,14 +158,17 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
                 for key in row.keys() - _FEATURES.keys():
                     ignored_keys[key] = ignored_keys.get(key, 0) + 1
                 prompt, response = row["prompt"], row["response"]
-                yield line_number, {
-                    "prompt": prompt,
-                    "response": response,
-                    "messages": [
-                        {"role": "user", "content": prompt},
-                        {"role": "assistant", "content": response},
-                    ],
-                }
+                yield (
+                    line_number,
+                    {
+                        "prompt": prompt,
+                        "response": response,
+                        "messages": [
+                            {"role": "user", "content": prompt},
+                            {"role": "assistant", "content": response},
+                        ],
+                    },
+                )
         if ignored_keys:
             counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(ignored_keys.items()))
             logger.warning(f"{origin}: ignored keys that the schema does not declare: {counts}")
@@ -188,8 +189,7 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
         raise AlignAnythingFormatError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from None
     if not isinstance(row, dict):
         raise AlignAnythingFormatError(
-            f"{where}: expected a JSON object with string keys 'prompt' and 'response', "
-            f"got a JSON {_json_type(row)}"
+            f"{where}: expected a JSON object with string keys 'prompt' and 'response', got a JSON {_json_type(row)}"
         )
     for key in _REQUIRED_KEYS:
         if key not in row:

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 import datasets
+from datasets.exceptions import DatasetGenerationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "samples"
@@ -69,15 +70,13 @@ def _code_hash(script: Path) -> str:
     return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builder_class(script: Path, code_hash: str) -> type[datasets.DatasetBuilder]:
     module = _import_copy(script, code_hash)
     builders = [
         obj
         for obj in vars(module).values()
-        if inspect.isclass(obj)
-        and issubclass(obj, datasets.DatasetBuilder)
-        and obj.__module__ == module.__name__
+        if inspect.isclass(obj) and issubclass(obj, datasets.DatasetBuilder) and obj.__module__ == module.__name__
     ]
     if len(builders) != 1:
         raise TypeError(f"{script} must define exactly one DatasetBuilder subclass, found {len(builders)}")
@@ -171,9 +170,15 @@ def load(
         if num_proc is not None:
             raise ValueError("num_proc applies to preparing, not to streaming")
         return builder.as_streaming_dataset(split=split)
-    builder.download_and_prepare(
-        download_mode=download_mode, verification_mode=verification_mode, num_proc=num_proc
-    )
+    try:
+        builder.download_and_prepare(
+            download_mode=download_mode, verification_mode=verification_mode, num_proc=num_proc
+        )
+    except DatasetGenerationError as err:
+        # `datasets` hides the cause (which names the file and line) behind a generic message: surface it.
+        if err.__cause__ is None:
+            raise
+        raise DatasetGenerationError(f"{err}: {err.__cause__}") from err.__cause__
     return builder.as_dataset(split=split)
 
 

@@ -1,0 +1,33 @@
+"""Shared fixtures: every test prepares into its own cache, so no test sees another's Arrow files."""
+
+import datasets
+import pytest
+from packaging.version import Version
+
+#: Whether this `datasets` still runs loading scripts from `load_dataset` (3.x and older).
+RUNS_SCRIPTS = Version(datasets.__version__).major < 4
+
+
+def pytest_report_header(config):
+    mode = "runs scripts" if RUNS_SCRIPTS else "no script support: load() only"
+    return f"datasets {datasets.__version__} ({mode})"
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    """A fresh `datasets` cache for one test."""
+    path = tmp_path / "hf-cache"
+    path.mkdir()
+    return path
+
+
+def error_text(exc: BaseException) -> str:
+    """The message of an error and of every error that caused it.
+
+    `datasets` wraps errors raised while preparing a split in `DatasetGenerationError`; ours is the cause.
+    """
+    parts = []
+    while exc is not None:
+        parts.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return "\n".join(parts)

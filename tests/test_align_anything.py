@@ -1,0 +1,115 @@
+"""Align-Anything-Instruction-100K: what a user gets from each kind of JSON Lines file.
+
+Good rows load exactly as written; a bad row fails the load with the file and the 1-based line.
+Each case runs in plain and streaming mode.
+"""
+
+import json
+import logging
+
+import jsonlines
+import pytest
+from conftest import error_text
+
+from instruction_datasets import load
+from instruction_datasets.loading import sample_dir
+
+SCRIPT = "align_anything_instruction"
+GOOD_LINE = b'{"prompt": "Hi?", "response": "Hello."}\n'
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
+def streaming(request):
+    return request.param
+
+
+def write_data_dir(root, train: bytes, test: bytes = GOOD_LINE):
+    """A local copy of the upstream layout with the given bytes as data/train.jsonl."""
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "train.jsonl").write_bytes(train)
+    (root / "data" / "test.jsonl").write_bytes(test)
+    return root
+
+
+def load_train(data_dir, cache_dir, streaming):
+    dataset = load(SCRIPT, "en", split="train", data_dir=data_dir, cache_dir=cache_dir, streaming=streaming)
+    return [(row["prompt"], row["response"]) for row in dataset]
+
+
+@pytest.mark.parametrize("config", ["en", "zh"])
+def test_rows_are_the_upstream_file_rows_in_order(config, cache_dir):
+    data_dir = sample_dir(SCRIPT, config)
+    dataset_dict = load(SCRIPT, config, data_dir=data_dir, cache_dir=cache_dir)
+    for split, dataset in dataset_dict.items():
+        with jsonlines.open(data_dir / "data" / f"{split}.jsonl") as reader:
+            expected = [(obj["prompt"], obj["response"]) for obj in reader]
+        assert list(zip(dataset["prompt"], dataset["response"])) == expected
+
+
+def test_crlf_bom_blank_lines_and_line_separators_load_as_written(tmp_path, cache_dir, streaming, caplog):
+    odd_text = "line one\u2028line two\u2029end \r\n tab\t"
+    train = (
+        b"\xef\xbb\xbf"
+        + json.dumps({"prompt": "first", "response": "r1"}).encode()
+        + b"\r\n\r\n   \n"
+        + json.dumps({"prompt": odd_text, "response": "\u4f60\u597d"}, ensure_ascii=False).encode()
+        + b"\r\n"
+        + json.dumps({"prompt": "last", "response": odd_text}).encode()  # no final newline
+    )
+    data_dir = write_data_dir(tmp_path / "odd", train)
+    with caplog.at_level(logging.WARNING):
+        rows = load_train(data_dir, cache_dir, streaming)
+    assert rows == [("first", "r1"), (odd_text, "\u4f60\u597d"), ("last", odd_text)]
+    assert "skipped 2 blank line(s)" in caplog.text
+
+
+def test_undeclared_keys_are_ignored_with_one_warning_naming_them(tmp_path, cache_dir, streaming, caplog):
+    lines = [
+        {"prompt": "a", "response": "b", "category": "x"},
+        {"prompt": "c", "response": "d", "category": "y", "score": 3},
+        {"prompt": "e", "response": "f"},
+    ]
+    data_dir = write_data_dir(tmp_path / "extra", "".join(json.dumps(line) + "\n" for line in lines).encode())
+    with caplog.at_level(logging.WARNING):
+        rows = load_train(data_dir, cache_dir, streaming)
+    assert rows == [("a", "b"), ("c", "d"), ("e", "f")]
+    warnings = [record.getMessage() for record in caplog.records if "ignored keys" in record.getMessage()]
+    assert len(warnings) == 1
+    assert "'category' (2 rows)" in warnings[0] and "'score' (1 rows)" in warnings[0]
+    assert str(data_dir / "data" / "train.jsonl") in warnings[0]
+
+
+BAD_THIRD_LINES = {
+    "missing response": (b'{"prompt": "p"}', "key 'response' is missing (expected a string)"),
+    "missing prompt": (b'{"response": "r"}', "key 'prompt' is missing (expected a string)"),
+    "number response": (b'{"prompt": "p", "response": 42}', "key 'response' must be a string, got a JSON number"),
+    "null prompt": (b'{"prompt": null, "response": "r"}', "key 'prompt' must be a string, got a JSON null"),
+    "nested prompt": (b'{"prompt": {"text": "p"}, "response": "r"}', "must be a string, got a JSON object"),
+    "array line": (b'["p", "r"]', "expected a JSON object with string keys 'prompt' and 'response', got a JSON array"),
+    "invalid JSON": (b'{"prompt": "p", "response": "r"', "invalid JSON"),
+    "invalid UTF-8": (b'{"prompt": "\xff\xfe", "response": "r"}', "invalid UTF-8 at byte 12"),
+}
+
+
+@pytest.mark.parametrize(("bad_line", "expected"), BAD_THIRD_LINES.values(), ids=BAD_THIRD_LINES.keys())
+def test_a_bad_row_fails_naming_file_line_and_expectation(bad_line, expected, tmp_path, cache_dir, streaming):
+    data_dir = write_data_dir(tmp_path / "bad", GOOD_LINE + b"\n" + bad_line + b"\n" + GOOD_LINE)
+    with pytest.raises(Exception) as excinfo:
+        load_train(data_dir, cache_dir, streaming)
+    message = error_text(excinfo.value)
+    assert f"{data_dir / 'data' / 'train.jsonl'}, line 3: " in message
+    assert expected in message
+
+
+def test_a_missing_split_file_says_which_layout_is_expected(tmp_path, cache_dir):
+    (tmp_path / "partial" / "data").mkdir(parents=True)
+    (tmp_path / "partial" / "data" / "train.jsonl").write_bytes(GOOD_LINE)
+    with pytest.raises(FileNotFoundError, match=r"test\.jsonl not found: data_dir must hold the upstream layout"):
+        load(SCRIPT, "en", data_dir=tmp_path / "partial", cache_dir=cache_dir)
+
+
+def test_edited_local_files_are_not_served_from_a_stale_cache(tmp_path, cache_dir):
+    data_dir = write_data_dir(tmp_path / "edited", GOOD_LINE)
+    assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello.")]
+    (data_dir / "data" / "train.jsonl").write_bytes(GOOD_LINE + b'{"prompt": "new", "response": "row"}\n')
+    assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello."), ("new", "row")]

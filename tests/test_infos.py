@@ -1,0 +1,42 @@
+"""dataset_infos.json comes from the builders, is current, and every `datasets` version reads it."""
+
+import json
+
+import datasets
+
+from instruction_datasets import builder_class, infos
+from instruction_datasets.loading import available_scripts
+
+
+def test_committed_file_is_current():
+    committed = infos.INFOS_PATH.read_text(encoding="utf-8")
+    assert committed == infos.render(), "dataset_infos.json is stale: run `python -m instruction_datasets infos`"
+
+
+def test_every_config_is_recorded_and_reads_back_with_the_builders_features(tmp_path):
+    recorded = json.loads(infos.INFOS_PATH.read_text(encoding="utf-8"))
+    for script in available_scripts():
+        cls = builder_class(script)
+        for config in cls.BUILDER_CONFIGS:
+            info = datasets.DatasetInfo.from_dict(recorded[config.name])
+            builder = cls(config_name=config.name, cache_dir=tmp_path)
+            assert info.features == builder.info.features
+            assert info.license == builder.info.license
+            assert str(info.version) == str(config.version)
+
+
+def test_no_sizes_or_checksums_are_recorded():
+    # Sizes recorded without measuring the real files would fail every local data_dir load.
+    recorded = json.loads(infos.INFOS_PATH.read_text(encoding="utf-8"))
+    for config, info in recorded.items():
+        assert not {"splits", "download_checksums", "download_size", "dataset_size"} & info.keys(), config
+
+
+def test_list_features_are_written_in_the_form_every_version_reads():
+    written = infos._legacy_features(
+        {"m": {"_type": "List", "feature": {"role": {"dtype": "string", "_type": "Value"}}}}
+    )
+    assert written == {"m": [{"role": {"dtype": "string", "_type": "Value"}}]}
+    assert (
+        datasets.Features.from_dict(written)["m"] == datasets.Features({"m": [{"role": datasets.Value("string")}]})["m"]
+    )
