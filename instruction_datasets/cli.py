@@ -8,6 +8,8 @@ import tempfile
 import textwrap
 from collections.abc import Sequence
 
+import datasets
+
 from . import infos
 from .loading import available_scripts, builder_class, load, sample_dir
 
@@ -24,6 +26,7 @@ def _print_row(row: dict, indent: str = "    ") -> None:
 
 def demo(cache_dir: str | None = None) -> int:
     """Loads every config of every builder from the bundled samples, then streams one row of each."""
+    datasets.disable_progress_bars()  # a few sample rows per split: the bars would only hide the output
     with tempfile.TemporaryDirectory(prefix="instruction_datasets-demo-") as scratch:
         cache_dir = cache_dir or scratch
         for script in available_scripts():
