@@ -14,6 +14,13 @@ from instruction_datasets.loading import available_scripts, sample_dir
 EXPECTED_SPLITS = {
     ("align_anything_instruction", "en"): {"train": 5, "test": 2},
     ("align_anything_instruction", "zh"): {"train": 4, "test": 2},
+    ("instruction_tuning_alpha", "all"): {"train": 17},
+    ("instruction_tuning_alpha", "part1"): {"train": 9},
+    ("instruction_tuning_alpha", "part2"): {"train": 8},
+    ("instruction_tuning_alpha", "python_code"): {"train": 4},
+    ("instruction_tuning_alpha", "helpful"): {"train": 7},
+    ("instruction_tuning_alpha", "harmless"): {"train": 2},
+    ("instruction_tuning_alpha", "synthetic_qa"): {"train": 3},
 }
 
 CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]

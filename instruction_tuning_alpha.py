@@ -1,0 +1,297 @@
+"""instruction_tuning_dataset_alpha: instruction/response pairs for the agent "Rosey", by Rallio67.
+
+Configs: ``all`` (default: part1 then part2), ``part1``, ``part2``, and one per category over both
+files: ``python_code``, ``helpful``, ``harmless`` (red-team prompts), ``synthetic_qa``. Split: ``train``.
+Columns: ``source``, ``category``, ``prompt``, ``response``, ``text`` (raw), ``messages``.
+
+Upstream layout (GitHub, pinned commit): two files, each one JSON array of ``[source, text]`` pairs,
+where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See ``parse_text`` for the rule.
+
+This file is self-contained: it is what ``datasets.load_dataset`` (3.x) runs and what a user uploads.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from typing import Optional
+
+import datasets
+
+_HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
+
+# No licence was stated for the data at the pinned commit.
+_LICENSE = "unknown"
+
+_CITATION = """\
+@misc{rallio67_instruction_tuning_dataset_alpha,
+  title        = {instruction\\_tuning\\_dataset\\_alpha},
+  author       = {Rallio67},
+  howpublished = {\\url{https://github.com/Rallio67/language-model-agents}},
+  note         = {commit 26ea044ac587e7629a8baea994165cf3e6520dea}
+}
+"""
+
+_DESCRIPTION = """\
+instruction_tuning_dataset_alpha: about 67k instructions, each with the first response of an agent \
+called Rosey, from six sources: LLM-generated Python code verified to run (synth_code), one-line \
+Python from CoNaLa (conala), helpful dialogues (dahoas, anthrop_helpful), red-team prompts rated \
+0-2 of 4 on harm (anthrop_redteam) and synthetic who/what/where/when/why/how QA (synth_qa). \
+Content warning: the harmless category holds red-team attempts to make a model say toxic things; \
+inspect and filter before training.\
+"""
+
+# The commit that still has the files (they were deleted from the branch on 2023-01-30).
+_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"
+_BASE_URL = f"https://github.com/Rallio67/language-model-agents/raw/{_COMMIT}"
+
+# Part name -> (file name, git blob SHA-1 of the file at the pinned commit).
+_PARTS = {
+    "part1": ("instruction_tuning_dataset_alpha_part1.json", "5e87e78f6fc446e480491c0ac2720c5eec75f719"),
+    "part2": ("instruction_tuning_dataset_alpha_part2.json", "baaa24aa21bbaa8220389a1947a1be30aa69759b"),
+}
+
+# Source (as written in the files) -> category; a source not listed here gets category "other".
+_CATEGORIES = {
+    "synth_code": "python_code",
+    "conala": "python_code",
+    "dahoas": "helpful",
+    "anthrop_helpful": "helpful",
+    "anthrop_redteam": "harmless",
+    "synth_qa": "synthetic_qa",
+}
+_OTHER = "other"
+
+_VERSION = datasets.Version("1.0.0")
+
+_FEATURES = datasets.Features(
+    {
+        "source": datasets.Value("string"),
+        "category": datasets.Value("string"),
+        "prompt": datasets.Value("string"),
+        "response": datasets.Value("string"),
+        "text": datasets.Value("string"),
+        # A plain list of a dict is a list of structs; `datasets.Sequence` would store a dict of lists.
+        "messages": [{"role": datasets.Value("string"), "content": datasets.Value("string")}],
+    }
+)
+
+# The parse rule's vocabulary (see parse_text).
+_AGENT_LABEL = re.compile(r"(?:\A|\n)Rosey:")  # "Rosey:" at the start of a line; only "\n" ends lines
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+_END_OF_TEXT = re.compile(r"<\|endoftext\|>[ \t\r\n]*\Z")
+_USER_LABEL = "User:"
+_WHITESPACE = " \t\r\n\f\v"  # ASCII only: U+2028, U+2029 and NBSP are text
+
+logger = datasets.logging.get_logger(__name__)
+
+
+class AlphaFormatError(ValueError):
+    """An upstream file is not a JSON array of [source, text] string pairs."""
+
+
+class AlphaIntegrityError(ValueError):
+    """A file's bytes differ from the pinned upstream file."""
+
+
+@dataclasses.dataclass
+class InstructionTuningAlphaConfig(datasets.BuilderConfig):
+    """Which files to read and which rows to keep.
+
+    Attributes:
+        parts: names of the upstream files to read, in order (keys of ``_PARTS``).
+        category: keep only rows of this category; ``None`` keeps every row.
+        base_url: where the files are downloaded from (a mirror, or a test server).
+        verify_hashes: check each file against its pinned git blob SHA-1; ``None`` means
+            "for downloads, not for a local ``data_dir``" (local samples differ from upstream).
+    """
+
+    parts: tuple = ("part1", "part2")
+    category: Optional[str] = None
+    base_url: str = _BASE_URL
+    verify_hashes: Optional[bool] = None
+
+
+def _config(name, description, parts=("part1", "part2"), category=None):
+    return InstructionTuningAlphaConfig(
+        name=name, version=_VERSION, description=description, parts=parts, category=category
+    )
+
+
+class InstructionTuningAlpha(datasets.GeneratorBasedBuilder):
+    """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category."""
+
+    VERSION = _VERSION
+    RELEASE_NOTES = {"1.0.0": "First release: parts, categories, Rosey-label parse rule, pinned hashes."}
+
+    BUILDER_CONFIG_CLASS = InstructionTuningAlphaConfig
+    BUILDER_CONFIGS = [
+        _config("all", "Every row of part1, then every row of part2, in file order."),
+        _config("part1", "Every row of instruction_tuning_dataset_alpha_part1.json.", parts=("part1",)),
+        _config("part2", "Every row of instruction_tuning_dataset_alpha_part2.json.", parts=("part2",)),
+        _config("python_code", "Python code: sources synth_code and conala.", category="python_code"),
+        _config("helpful", "Generic helpful: sources dahoas and anthrop_helpful.", category="helpful"),
+        _config("harmless", "Red-team prompts (source anthrop_redteam): content warning.", category="harmless"),
+        _config("synthetic_qa", "Synthetic QA: source synth_qa.", category="synthetic_qa"),
+    ]
+    DEFAULT_CONFIG_NAME = "all"
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description=f"{_DESCRIPTION}\n\n{self.config.description}",
+            features=_FEATURES,
+            homepage=_HOMEPAGE,
+            license=_LICENSE,
+            citation=_CITATION,
+        )
+
+    def _split_generators(self, dl_manager):
+        names = [_PARTS[part][0] for part in self.config.parts]
+        if self.config.data_dir:
+            data_dir = self.config.data_dir
+            if "://" not in data_dir:
+                data_dir = os.path.abspath(data_dir)
+            origins = [os.path.join(data_dir, name) for name in names]
+            for origin in origins:
+                if not os.path.exists(origin):
+                    raise FileNotFoundError(f"{origin} not found: data_dir must hold {', '.join(names)}")
+            files = origins
+            verify = bool(self.config.verify_hashes)
+        else:
+            origins = [f"{self.config.base_url.rstrip('/')}/{name}" for name in names]
+            files = dl_manager.download(origins)
+            verify = self.config.verify_hashes is not False
+        expected = [_PARTS[part][1] if verify else None for part in self.config.parts]
+        return [
+            datasets.SplitGenerator(
+                name=datasets.Split.TRAIN,
+                # Lists of equal length are shards: one per file.
+                gen_kwargs={"filepaths": files, "origins": origins, "blob_sha1s": expected},
+            )
+        ]
+
+    def _generate_examples(self, filepaths, origins, blob_sha1s):
+        """Yields ("<file>:<index>", row) for every pair of every file, in order, kept by category."""
+        unknown_sources: dict[str, int] = {}
+        fallbacks = {"blank_line": 0, "none": 0}
+        for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
+            with open(filepath, "rb") as f:
+                content = f.read()
+            if blob_sha1 is not None:
+                _verify(content, blob_sha1, origin)
+            for index, (source, text) in enumerate(_read_pairs(content, origin)):
+                category = _CATEGORIES.get(source, _OTHER)
+                if category == _OTHER:
+                    unknown_sources[source] = unknown_sources.get(source, 0) + 1
+                if self.config.category is not None and category != self.config.category:
+                    continue
+                prompt, response, boundary = parse_text(text)
+                if boundary in fallbacks:
+                    fallbacks[boundary] += 1
+                yield (
+                    f"{os.path.basename(origin)}:{index}",
+                    {
+                        "source": source,
+                        "category": category,
+                        "prompt": prompt,
+                        "response": response,
+                        "text": text,
+                        "messages": [
+                            {"role": "user", "content": prompt},
+                            {"role": "assistant", "content": response},
+                        ],
+                    },
+                )
+        read = ", ".join(os.path.basename(origin) for origin in origins)
+        if unknown_sources and self.config.category is None:
+            named = ", ".join(f"{source!r} ({n} rows)" for source, n in sorted(unknown_sources.items()))
+            logger.warning(f"{read}: sources with no known category, kept as category 'other': {named}")
+        if fallbacks["blank_line"]:
+            logger.warning(
+                f"{read}: {fallbacks['blank_line']} row(s) had no 'Rosey:' line; split at the first blank line"
+            )
+        if fallbacks["none"]:
+            logger.warning(
+                f"{read}: {fallbacks['none']} row(s) had neither a 'Rosey:' line nor a blank line; "
+                "kept with the whole text as prompt and an empty response"
+            )
+
+
+def parse_text(text: str) -> tuple:
+    """Splits one ``text`` into ``(prompt, response, boundary)``; the README documents this rule.
+
+    1. A trailing ``<|endoftext|>`` (and any whitespace after it) is removed.
+    2. The response starts at the first line that begins with ``Rosey:`` (after a blank line or a
+       single newline, or at the very start); the prompt is everything before that line, the
+       response everything after the label. Later ``Rosey:`` lines stay in the response.
+       ``boundary`` is ``"label"``.
+    3. No such line: split at the first blank line (``boundary`` ``"blank_line"``).
+    4. Neither: the whole text is the prompt and the response is empty (``boundary`` ``"none"``).
+    5. Both parts are stripped of ASCII whitespace, and a leading ``User:`` label leaves the prompt.
+    Only ``\\n`` (or ``\\r\\n``) ends a line: U+2028 and U+2029 are text.
+    """
+    body = _END_OF_TEXT.sub("", text)
+    label = _AGENT_LABEL.search(body)
+    if label is not None:
+        prompt, response, boundary = body[: label.start()], body[label.end() :], "label"
+    else:
+        blank = _BLANK_LINE.search(body)
+        if blank is not None:
+            prompt, response, boundary = body[: blank.start()], body[blank.end() :], "blank_line"
+        else:
+            prompt, response, boundary = body, "", "none"
+    prompt = prompt.strip(_WHITESPACE)
+    if prompt.startswith(_USER_LABEL):
+        prompt = prompt[len(_USER_LABEL) :].strip(_WHITESPACE)
+    return prompt, response.strip(_WHITESPACE), boundary
+
+
+def git_blob_sha1(content: bytes) -> str:
+    """The SHA-1 that git gives a file with these bytes (``git hash-object``)."""
+    digest = hashlib.sha1(b"blob %d\0" % len(content))
+    digest.update(content)
+    return digest.hexdigest()
+
+
+def _verify(content: bytes, expected: str, origin: str) -> None:
+    actual = git_blob_sha1(content)
+    if actual != expected:
+        raise AlphaIntegrityError(
+            f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected}, "
+            f"got {actual}, {len(content)} bytes). A cut-short or altered download: retry with "
+            "download_mode='force_redownload'; for a local copy that is meant to differ, pass verify_hashes=False."
+        )
+
+
+def _read_pairs(content: bytes, origin: str) -> list:
+    """Decodes one upstream file and checks it is a JSON array of [source, text] string pairs."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    expected = "expected a JSON array of [source, text] pairs of strings"
+    if not content.strip(b" \t\r\n"):
+        raise AlphaFormatError(f"{origin}: the file is empty; {expected}")
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise AlphaFormatError(f"{origin}: invalid UTF-8 at byte {err.start}; {expected}") from None
+    except json.JSONDecodeError as err:
+        raise AlphaFormatError(
+            f"{origin}: invalid JSON at line {err.lineno}, column {err.colno} (character {err.pos}): {err.msg}"
+        ) from None
+    if not isinstance(document, list):
+        raise AlphaFormatError(f"{origin}: the top level is a JSON {_json_type(document)}; {expected}")
+    for index, item in enumerate(document):
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
+            shape = f"a JSON {_json_type(item)}" + (f" of {len(item)} items" if isinstance(item, list) else "")
+            raise AlphaFormatError(
+                f"{origin}: item {index} (0-based) is {shape}: {json.dumps(item)[:80]}; "
+                "expected a [source, text] pair of strings"
+            )
+    return document
+
+
+def _json_type(value) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
