@@ -1,0 +1,196 @@
+"""instruction_tuning_dataset_alpha: the parse rule, the configs, and what each kind of file gets.
+
+Bad files fail with the file and the 0-based index of the offending item; each file case runs in
+plain and streaming mode.
+"""
+
+import functools
+import http.server
+import json
+import logging
+import shutil
+import subprocess
+import threading
+
+import pytest
+from conftest import error_text
+
+import instruction_tuning_alpha as alpha
+from instruction_datasets import load
+from instruction_datasets.loading import sample_dir
+
+SCRIPT = "instruction_tuning_alpha"
+SAMPLES = sample_dir(SCRIPT, "all")
+PART_FILES = {part: SAMPLES / name for part, (name, _) in alpha._PARTS.items()}
+CATEGORY_CONFIGS = ["python_code", "helpful", "harmless", "synthetic_qa"]
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
+def streaming(request):
+    return request.param
+
+
+def load_rows(config, data_dir, cache_dir, streaming=False, **config_kwargs):
+    dataset = load(
+        SCRIPT, config, split="train", data_dir=data_dir, cache_dir=cache_dir, streaming=streaming, **config_kwargs
+    )
+    return list(dataset)
+
+
+# text -> (prompt, response, boundary), one line per rule of the README.
+PARSE_CASES = {
+    "label after a blank line": ("Hi\n\nRosey: Hello<|endoftext|>", ("Hi", "Hello", "label")),
+    "label after a single newline": ("Hi\nRosey: Hello<|endoftext|>", ("Hi", "Hello", "label")),
+    "CRLF line ends": ("Hi\r\n\r\nRosey: Hello<|endoftext|>", ("Hi", "Hello", "label")),
+    "paragraphs in the prompt": ("A\n\nB\n\nRosey: C<|endoftext|>", ("A\n\nB", "C", "label")),
+    "User label removed": ("User: Hi\n\nRosey: Hello<|endoftext|>", ("Hi", "Hello", "label")),
+    "no end marker": ("Hi\n\nRosey: Hello", ("Hi", "Hello", "label")),
+    "whitespace after end marker": ("Hi\n\nRosey: Hello<|endoftext|> \n\n", ("Hi", "Hello", "label")),
+    "later labels stay": ("Hi\n\nRosey: a\nRosey: b<|endoftext|>", ("Hi", "a\nRosey: b", "label")),
+    "label mid-line is text": ("Ask Rosey: why?\n\nRosey: Because.", ("Ask Rosey: why?", "Because.", "label")),
+    "label at the very start": ("Rosey: Hello<|endoftext|>", ("", "Hello", "label")),
+    "inner end marker is text": (
+        "Hi\n\nRosey: <|endoftext|> is a token<|endoftext|>",
+        ("Hi", "<|endoftext|> is a token", "label"),
+    ),
+    "U+2028 is not a line end": ("A\u2028Rosey: x\u2029\n\nRosey: y", ("A\u2028Rosey: x\u2029", "y", "label")),
+    "no label: first blank line": ("Q\n\nA\n\nB<|endoftext|>", ("Q", "A\n\nB", "blank_line")),
+    "no label: blank line with spaces": ("Q\n  \nA", ("Q", "A", "blank_line")),
+    "neither": ("Just text<|endoftext|>", ("Just text", "", "none")),
+    "non-ASCII edges are text": ("\u00a0Hi\u3000\n\nRosey: Yo\u2028", ("\u00a0Hi\u3000", "Yo\u2028", "label")),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), PARSE_CASES.values(), ids=PARSE_CASES.keys())
+def test_parse_rule(text, expected):
+    assert alpha.parse_text(text) == expected
+
+
+@pytest.mark.parametrize("config", ["all", "part1", "part2"])
+def test_every_input_row_appears_in_file_order_with_its_raw_text(config, cache_dir):
+    parts = {"all": ["part1", "part2"], "part1": ["part1"], "part2": ["part2"]}[config]
+    expected = [pair for part in parts for pair in json.loads(PART_FILES[part].read_text(encoding="utf-8"))]
+    rows = load_rows(config, SAMPLES, cache_dir)
+    assert [(row["source"], row["text"]) for row in rows] == [tuple(pair) for pair in expected]
+    for row in rows:
+        prompt, response, _ = alpha.parse_text(row["text"])
+        assert (row["prompt"], row["response"]) == (prompt, response)
+        assert row["category"] == alpha._CATEGORIES.get(row["source"], "other")
+
+
+def test_category_configs_partition_all_except_other_in_file_order(cache_dir):
+    everything = load_rows("all", SAMPLES, cache_dir)
+    seen = []
+    for config in CATEGORY_CONFIGS:
+        rows = load_rows(config, SAMPLES, cache_dir)
+        assert rows == [row for row in everything if row["category"] == config]
+        assert rows, f"the samples must exercise category {config}"
+        seen += [row["text"] for row in rows]
+    assert sorted(seen) == sorted(row["text"] for row in everything if row["category"] != "other")
+    assert {row["source"] for row in everything if row["category"] == "other"} == {"wiki_howto"}
+
+
+def test_samples_exercise_every_rule_and_every_source(cache_dir):
+    rows = load_rows("all", SAMPLES, cache_dir)
+    boundaries = {alpha.parse_text(row["text"])[2] for row in rows}
+    assert boundaries == {"label", "blank_line", "none"}
+    assert set(alpha._CATEGORIES) <= {row["source"] for row in rows}
+    texts = [row["text"] for row in rows]
+    assert any("\u2028" in text for text in texts)
+    assert any("\r\n" in text for text in texts)
+    assert any(text.startswith("User:") for text in texts)
+    assert any(not text.endswith("<|endoftext|>") for text in texts)
+
+
+def test_unknown_sources_and_unsplit_rows_are_reported_once(cache_dir, streaming, caplog):
+    with caplog.at_level(logging.WARNING):
+        rows = load_rows("all", SAMPLES, cache_dir, streaming)
+    messages = [record.getMessage() for record in caplog.records]
+    unknown = [m for m in messages if "no known category" in m]
+    assert len(unknown) == 1 and "'wiki_howto' (1 rows)" in unknown[0]
+    neither = [m for m in messages if "neither a 'Rosey:' line nor a blank line" in m]
+    assert len(neither) == 1 and neither[0].split(": ", 1)[1].startswith("1 row(s)")
+    assert [row["response"] for row in rows if row["text"] == "Thanks, that is all for today.<|endoftext|>"] == [""]
+
+
+def write_parts(root, part1: bytes, part2: bytes | None = None):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / alpha._PARTS["part1"][0]).write_bytes(part1)
+    (root / alpha._PARTS["part2"][0]).write_bytes(part2 if part2 is not None else PART_FILES["part2"].read_bytes())
+    return root
+
+
+GOOD_PAIR = ["dahoas", "Hi\n\nRosey: Hello<|endoftext|>"]
+
+BAD_FILES = {
+    "empty file": (b"", "the file is empty; expected a JSON array of [source, text] pairs of strings"),
+    "only whitespace": (b" \n", "the file is empty"),
+    "top level object": (b'{"dahoas": "text"}', "the top level is a JSON object; expected a JSON array"),
+    "item of three": (json.dumps([GOOD_PAIR, ["a", "b", "c"]]).encode(), "item 1 (0-based) is a JSON array of 3 items"),
+    "item not an array": (json.dumps([GOOD_PAIR, GOOD_PAIR, "text"]).encode(), "item 2 (0-based) is a JSON string"),
+    "number text": (json.dumps([["dahoas", 7]]).encode(), 'item 0 (0-based) is a JSON array of 2 items: ["dahoas", 7]'),
+    "null source": (json.dumps([GOOD_PAIR, [None, "t"]]).encode(), "item 1 (0-based)"),
+    "invalid JSON": (b'[["dahoas", "a"],\n ["dahoas" "b"]]', "invalid JSON at line 2, column 12"),
+    "invalid UTF-8": (b'[["dahoas", "\xc3\x28"]]', "invalid UTF-8 at byte 13"),
+}
+
+
+@pytest.mark.parametrize(("content", "expected"), BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_a_bad_file_fails_naming_file_and_item(content, expected, tmp_path, cache_dir, streaming):
+    data_dir = write_parts(tmp_path / "bad", content)
+    with pytest.raises(Exception) as excinfo:
+        load_rows("part1", data_dir, cache_dir, streaming)
+    message = error_text(excinfo.value)
+    assert f"{data_dir / alpha._PARTS['part1'][0]}: " in message
+    assert expected in message
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path, cache_dir, streaming):
+    data_dir = write_parts(tmp_path / "bom", b"\xef\xbb\xbf" + json.dumps([GOOD_PAIR]).encode())
+    rows = load_rows("part1", data_dir, cache_dir, streaming)
+    assert [(row["prompt"], row["response"]) for row in rows] == [("Hi", "Hello")]
+
+
+def test_git_blob_sha1_is_what_git_computes(tmp_path):
+    content = PART_FILES["part1"].read_bytes()
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to check the blob hash against git itself")
+    path = tmp_path / "blob"
+    path.write_bytes(content)
+    expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True).stdout
+    assert alpha.git_blob_sha1(content) == expected.strip()
+
+
+def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streaming):
+    assert len(load_rows("part1", SAMPLES, cache_dir, streaming)) == 9
+    with pytest.raises(Exception) as excinfo:
+        load_rows("part1", SAMPLES, tmp_path / "verified", streaming, verify_hashes=True)
+    message = error_text(excinfo.value)
+    assert str(PART_FILES["part1"]) in message
+    assert alpha._PARTS["part1"][1] in message  # the pinned hash
+    assert alpha.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
+
+
+def test_downloads_from_base_url_are_verified_against_the_pinned_hashes(cache_dir, tmp_path, streaming):
+    root = tmp_path / "served"
+    (root / "raw" / alpha._COMMIT).mkdir(parents=True)
+    for path in PART_FILES.values():
+        shutil.copy(path, root / "raw" / alpha._COMMIT / path.name)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/raw/{alpha._COMMIT}"
+        # Our samples are not the upstream bytes: the default download path must refuse them.
+        with pytest.raises(Exception) as excinfo:
+            load_rows("part1", None, cache_dir, streaming, base_url=base_url)
+        message = error_text(excinfo.value)
+        assert f"{base_url}/{alpha._PARTS['part1'][0]}: content differs from the pinned upstream file" in message
+        # With verification off, the same download gives exactly the local rows.
+        downloaded = load_rows("all", None, tmp_path / "c2", streaming, base_url=base_url, verify_hashes=False)
+        assert downloaded == load_rows("all", SAMPLES, tmp_path / "c3")
+    finally:
+        server.shutdown()
+        thread.join()
