@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Sequence
 
 import datasets
@@ -56,6 +57,43 @@ def write_infos(check: bool) -> int:
     return 0
 
 
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Writes one config as Parquet plus card, and prints a one-line summary."""
+    from .export import export
+
+    start = time.perf_counter()
+    summary = export(
+        args.path,
+        args.config,
+        args.out,
+        data_dir=args.data_dir,
+        max_shard_size=args.max_shard_size,
+        cache_dir=args.cache_dir,
+    )
+    parts = [
+        f"{split} {entry['rows']:,} rows, {_size(entry['parquet_bytes'])} in {entry['shards']} shard(s)"
+        for split, entry in summary.items()
+    ]
+    print(f"exported {args.config} to {args.out}: {'; '.join(parts)} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
+    from .export import push
+
+    push(args.folder, args.repo_id, revision=args.revision, private=args.private, dry_run=args.dry_run)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m instruction_datasets``."""
     parser = argparse.ArgumentParser(
@@ -65,16 +103,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         epilog=textwrap.dedent("""\
             examples:
               python -m instruction_datasets demo     load every config from the bundled samples
-              python -m instruction_datasets infos    regenerate dataset_infos.json"""),
+              python -m instruction_datasets infos    regenerate dataset_infos.json
+              python -m instruction_datasets export instruction_tuning_alpha harmless --out export/alpha
+              python -m instruction_datasets push export/alpha --repo-id ORG/NAME --dry-run"""),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="load every config from the bundled samples (no network)")
     demo_parser.add_argument("--cache-dir", help="keep the prepared Arrow files here (default: a temporary folder)")
     infos_parser = commands.add_parser("infos", help="regenerate dataset_infos.json from the builders")
     infos_parser.add_argument("--check", action="store_true", help="only check that the file is current")
+    export_parser = commands.add_parser("export", help="write one config as Parquet shards plus a Hub dataset card")
+    export_parser.add_argument("path", help="a loading script's module name or path")
+    export_parser.add_argument("config", help="the config to export")
+    export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
+    export_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
+    export_parser.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard (default: 500MB)")
+    export_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
+    push_parser = commands.add_parser("push", help="upload an export folder to a Hub dataset repo in one commit")
+    push_parser.add_argument("folder", help="an export folder")
+    push_parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if needed)")
+    push_parser.add_argument("--revision", help="branch to commit to (created if needed)")
+    push_parser.add_argument("--private", action="store_true", help="create the repo private")
+    push_parser.add_argument("--dry-run", action="store_true", help="list the files and the commit message only")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args.cache_dir)
+    if args.command == "export":
+        return run_export(args)
+    if args.command == "push":
+        return run_push(args)
     return write_infos(args.check)
 
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .loading import PROJECT_ROOT, available_scripts, builder_class
+from .loading import PROJECT_ROOT, available_scripts, builder_class, declared_info
 
 INFOS_PATH = PROJECT_ROOT / "dataset_infos.json"
 
@@ -39,8 +39,7 @@ def dataset_infos() -> dict[str, dict[str, Any]]:
         for config in cls.BUILDER_CONFIGS:
             if config.name in infos:
                 raise ValueError(f"config name {config.name!r} is used by two builders; names must be unique")
-            # `_info()` alone: the builder's `info` would merge in the very file being generated.
-            info = cls._info(_ConfigOnly(config))
+            info = declared_info(cls, config.name)
             infos[config.name] = {
                 "description": info.description,
                 "citation": info.citation,
@@ -58,13 +57,6 @@ def dataset_infos() -> dict[str, dict[str, Any]]:
                 },
             }
     return infos
-
-
-class _ConfigOnly:
-    """Stands in for a builder instance: `_info()` reads only `self.config`."""
-
-    def __init__(self, config):
-        self.config = config
 
 
 def render() -> str:

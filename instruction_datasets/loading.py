@@ -66,6 +66,21 @@ def builder_class(path: str | os.PathLike) -> type[datasets.DatasetBuilder]:
     return _builder_class(script, _code_hash(script))
 
 
+def declared_info(cls: type[datasets.DatasetBuilder], config_name: str) -> datasets.DatasetInfo:
+    """What a builder's ``_info()`` declares for one config, without instantiating it.
+
+    An instance would create cache folders, and on 3.x merge in `dataset_infos.json`, which is generated from this.
+    """
+    return cls._info(_ConfigOnly(cls.builder_configs[config_name]))
+
+
+class _ConfigOnly:
+    """Stands in for a builder instance: `_info()` reads only `self.config`."""
+
+    def __init__(self, config: datasets.BuilderConfig):
+        self.config = config
+
+
 def _code_hash(script: Path) -> str:
     return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
 
