@@ -6,9 +6,10 @@ Columns: ``prompt``, ``response`` and ``messages`` (user turn, assistant turn).
 
 Upstream layout (Hub dataset repo, Git LFS): ``data/train.jsonl`` and ``data/test.jsonl``, UTF-8
 JSON Lines, one object per line with string keys ``prompt`` and ``response``.
-
-This file is self-contained: it is what ``datasets.load_dataset`` (3.x) runs and what a user uploads.
 """
+
+# This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
+# and what a user uploads.
 
 import dataclasses
 import json

@@ -6,9 +6,10 @@ Columns: ``source``, ``category``, ``prompt``, ``response``, ``text`` (raw), ``m
 
 Upstream layout (GitHub, pinned commit): two files, each one JSON array of ``[source, text]`` pairs,
 where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See ``parse_text`` for the rule.
-
-This file is self-contained: it is what ``datasets.load_dataset`` (3.x) runs and what a user uploads.
 """
+
+# This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
+# and what a user uploads.
 
 import dataclasses
 import hashlib
