@@ -100,7 +100,8 @@ def export(
             params["default"] = True
     configs.to_dataset_card_data(card_data)
 
-    languages = sorted({getattr(cfg, "language", "") or "en" for cfg in cls.BUILDER_CONFIGS})
+    # Languages of the configs the folder holds; a config that declares none is English.
+    languages = sorted({getattr(cls.builder_configs[name], "language", "") or "en" for name in configs})
     card_data["license"] = builder_info.license
     card_data["language"] = languages
     card_data["task_categories"] = TASK_CATEGORIES

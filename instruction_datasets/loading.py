@@ -51,10 +51,12 @@ def script_path(path: str | os.PathLike) -> Path:
 
 
 def _find_script(name: str) -> Path | None:
+    if name not in SCRIPTS:
+        return None
     beside_package = PROJECT_ROOT / f"{name}.py"
     if beside_package.is_file():
         return beside_package
-    spec = importlib.util.find_spec(name) if name.isidentifier() else None
+    spec = importlib.util.find_spec(name)  # a non-editable install puts the scripts in site-packages
     if spec is not None and spec.origin and spec.origin.endswith(".py"):
         return Path(spec.origin)
     return None

@@ -99,6 +99,15 @@ def test_reexport_is_idempotent_and_leaves_no_stale_shards(tmp_path):
     assert snapshot() == first
 
 
+def test_card_languages_are_those_of_the_exported_configs(tmp_path):
+    zh = sample_dir("align_anything_instruction", "zh")
+    export("align_anything_instruction", "zh", tmp_path, data_dir=zh, cache_dir=tmp_path / "cache")
+    assert DatasetCard.load(tmp_path / "README.md").data.language == ["zh"]
+    en = sample_dir("align_anything_instruction", "en")
+    export("align_anything_instruction", "en", tmp_path, data_dir=en, cache_dir=tmp_path / "cache")
+    assert DatasetCard.load(tmp_path / "README.md").data.language == ["en", "zh"]
+
+
 def test_a_folder_holds_one_dataset(tmp_path):
     export("instruction_tuning_alpha", "harmless", tmp_path, data_dir=sample_dir("instruction_tuning_alpha", "all"))
     with pytest.raises(ValueError, match="holds an export of 'instruction_tuning_dataset_alpha'"):
