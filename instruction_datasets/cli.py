@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import datasets
 
 from . import infos
+from .export import DEFAULT_MAX_SHARD_SIZE, export, push
 from .loading import available_scripts, builder_class, load, sample_dir
 
 
@@ -57,18 +58,17 @@ def write_infos(check: bool) -> int:
     return 0
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
+def _size(n: float) -> str:
+    """Bytes in decimal units, as the Hub shows them."""
+    for unit in ("B", "kB", "MB"):
+        if n < 1000:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-    return f"{n} B"
+    return f"{n:.1f} GB"
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Writes one config as Parquet plus card, and prints a one-line summary."""
-    from .export import export
-
     start = time.perf_counter()
     summary = export(
         args.path,
@@ -88,8 +88,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
-    from .export import push
-
     push(args.folder, args.repo_id, revision=args.revision, private=args.private, dry_run=args.dry_run)
     return 0
 
@@ -117,7 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_parser.add_argument("config", help="the config to export")
     export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
     export_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
-    export_parser.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard (default: 500MB)")
+    export_parser.add_argument(
+        "--max-shard-size",
+        default=DEFAULT_MAX_SHARD_SIZE,
+        help=f"largest Parquet shard, as push_to_hub (default: {DEFAULT_MAX_SHARD_SIZE})",
+    )
     export_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
     push_parser = commands.add_parser("push", help="upload an export folder to a Hub dataset repo in one commit")
     push_parser.add_argument("folder", help="an export folder")

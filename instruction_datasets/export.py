@@ -22,7 +22,7 @@ import datasets
 import pyarrow.parquet as pq
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
-from huggingface_hub import DatasetCard, DatasetCardData
+from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
 from .loading import builder_class, declared_info, load, script_path
 
@@ -218,8 +218,6 @@ def push(
         print(f"  {name}")
     if dry_run:
         return files
-    from huggingface_hub import HfApi
-
     api = HfApi()
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     if revision:
@@ -227,7 +225,7 @@ def push(
     commit = api.upload_folder(
         folder_path=str(folder), repo_id=repo_id, repo_type="dataset", revision=revision, commit_message=message
     )
-    print(f"committed: {commit.commit_url if hasattr(commit, 'commit_url') else commit}")
+    print(f"committed: {commit.commit_url}")
     return files
 
 

@@ -43,7 +43,7 @@ def test_rows_are_the_upstream_file_rows_in_order(config, cache_dir):
     for split, dataset in dataset_dict.items():
         with jsonlines.open(data_dir / "data" / f"{split}.jsonl") as reader:
             expected = [(obj["prompt"], obj["response"]) for obj in reader]
-        assert list(zip(dataset["prompt"], dataset["response"])) == expected
+        assert list(zip(dataset["prompt"], dataset["response"], strict=True)) == expected
 
 
 def test_crlf_bom_blank_lines_and_line_separators_load_as_written(tmp_path, cache_dir, streaming, caplog):
