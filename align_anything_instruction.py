@@ -11,9 +11,11 @@ JSON Lines, one object per line with string keys ``prompt`` and ``response``.
 # This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
 # and what a user uploads.
 
+import contextlib
 import dataclasses
 import json
 import os
+import time
 
 import datasets
 from huggingface_hub import hf_hub_url
@@ -61,6 +63,10 @@ logger = datasets.logging.get_logger(__name__)
 
 class AlignAnythingFormatError(ValueError):
     """A row of an upstream JSON Lines file is not what the format promises."""
+
+
+class AlignAnythingIntegrityError(ValueError):
+    """A file was not read whole."""
 
 
 @dataclasses.dataclass
@@ -134,7 +140,7 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
                 split: hf_hub_url(self.config.hub_repo, path, repo_type="dataset", revision=self.config.hub_revision)
                 for split, path in _SPLIT_FILES.items()
             }
-            files = dl_manager.download(origins)
+            files = _download(dl_manager, origins)
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"filepath": files[split], "origin": origins[split]})
             for split in _SPLIT_FILES
@@ -147,9 +153,12 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
         """
         ignored_keys: dict[str, int] = {}
         blank_lines = 0
+        bytes_read = 0
+        expected_size = os.path.getsize(filepath)  # in streaming, the size the server announces
         # Binary lines split on b"\n" only, so U+2028 and friends inside strings are never line ends.
-        with open(filepath, "rb") as f:
+        with _reading(origin), open(filepath, "rb") as f:
             for line_number, raw in enumerate(f, start=1):
+                bytes_read += len(raw)
                 if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
                 if not raw.strip(b" \t\r\n"):
@@ -170,6 +179,10 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
                         ],
                     },
                 )
+        if bytes_read != expected_size:
+            raise AlignAnythingIntegrityError(
+                f"{origin}: read {bytes_read} bytes where the file has {expected_size}: the transfer was cut short"
+            )
         if ignored_keys:
             counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(ignored_keys.items()))
             logger.warning(f"{origin}: ignored keys that the schema does not declare: {counts}")
@@ -188,6 +201,8 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
         row = json.loads(text)
     except json.JSONDecodeError as err:
         raise AlignAnythingFormatError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from None
+    except RecursionError:
+        raise AlignAnythingFormatError(f"{where}: JSON nested too deeply to parse; expected a flat object") from None
     if not isinstance(row, dict):
         raise AlignAnythingFormatError(
             f"{where}: expected a JSON object with string keys 'prompt' and 'response', got a JSON {_json_type(row)}"
@@ -199,6 +214,12 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
             raise AlignAnythingFormatError(
                 f"{where}: key {key!r} must be a string, got a JSON {_json_type(row[key])}: {json.dumps(row[key])[:80]}"
             )
+    if b"\\ud" in raw or b"\\uD" in raw:  # only \uD800-\uDFFF escapes can make a lone surrogate
+        for key in _REQUIRED_KEYS:
+            if not _is_unicode(row[key]):
+                raise AlignAnythingFormatError(
+                    f"{where}: key {key!r} holds a lone UTF-16 surrogate escape, which is not a Unicode character"
+                )
     return row
 
 
@@ -206,3 +227,80 @@ def _json_type(value) -> str:
     """The JSON name of a parsed value's type, for error messages."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+@contextlib.contextmanager
+def _reading(origin: str):
+    """Names the file in errors of the transfer itself (streaming reads over the network)."""
+    try:
+        yield
+    except (AlignAnythingFormatError, AlignAnythingIntegrityError, GeneratorExit):
+        raise
+    except Exception as err:
+        raise ConnectionError(f"{origin}: reading failed: {err}") from err
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_DOWNLOAD_ATTEMPTS = 3
+
+
+def _download(dl_manager, urls: dict) -> dict:
+    """Downloads each URL, retrying transient failures; errors name the URL and say what to do."""
+    offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
+    if offline and isinstance(dl_manager, datasets.StreamingDownloadManager):
+        raise ConnectionError(
+            "streaming reads from the network, but offline mode is on (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE): "
+            "load without streaming from a warm cache, or pass data_dir= with a local copy"
+        )
+    files = {}
+    for key, url in urls.items():
+        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+            try:
+                files[key] = dl_manager.download(url)
+                break
+            except Exception as err:
+                if offline:
+                    raise ConnectionError(
+                        f"{url}: not in the cache, and offline mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids "
+                        "downloading it: run once with the network to fill the cache, or pass data_dir= with a "
+                        "local copy of the files"
+                    ) from err
+                status = _http_status(err)
+                if status == 404 or isinstance(err, FileNotFoundError):
+                    raise FileNotFoundError(
+                        f"{url}: not found on the server (check repo, revision, file): {err}"
+                    ) from err
+                if not _is_transient(err, status):
+                    raise ConnectionError(f"{url}: download failed: {err}") from err
+                if attempt == _DOWNLOAD_ATTEMPTS:
+                    raise ConnectionError(f"{url}: download failed after {attempt} attempts: {err}") from err
+                logger.warning(
+                    f"{url}: download failed ({type(err).__name__}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]"
+                )
+                time.sleep(0.5 * 2**attempt)
+    return files
+
+
+def _is_transient(err: BaseException, status) -> bool:
+    """Server errors, rate limits, dropped connections and cut bodies are worth another try."""
+    if status is not None:
+        return status >= 500 or status == 429
+    name = type(err).__name__
+    return isinstance(err, (ConnectionError, TimeoutError)) or any(
+        word in name for word in ("Payload", "Timeout", "Connect", "Protocol", "Incomplete", "ChunkedEncoding")
+    )
+
+
+def _http_status(err: BaseException):
+    """The HTTP status of a failed request, from the error types of requests, httpx and aiohttp."""
+    status = getattr(err, "status", None)
+    if status is None:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None

@@ -11,11 +11,13 @@ where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See `
 # This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
 # and what a user uploads.
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import re
+import time
 from typing import Optional
 
 import datasets
@@ -93,7 +95,7 @@ class AlphaFormatError(ValueError):
 
 
 class AlphaIntegrityError(ValueError):
-    """A file's bytes differ from the pinned upstream file."""
+    """A file's bytes differ from the pinned upstream file, or it was not read whole."""
 
 
 @dataclasses.dataclass
@@ -161,7 +163,8 @@ class InstructionTuningAlpha(datasets.GeneratorBasedBuilder):
             verify = bool(self.config.verify_hashes)
         else:
             origins = [f"{self.config.base_url.rstrip('/')}/{name}" for name in names]
-            files = dl_manager.download(origins)
+            downloaded = _download(dl_manager, dict(zip(names, origins)))
+            files = [downloaded[name] for name in names]
             verify = self.config.verify_hashes is not False
         expected = [_PARTS[part][1] if verify else None for part in self.config.parts]
         return [
@@ -177,10 +180,25 @@ class InstructionTuningAlpha(datasets.GeneratorBasedBuilder):
         unknown_sources: dict[str, int] = {}
         fallbacks = {"blank_line": 0, "none": 0}
         for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
-            with open(filepath, "rb") as f:
-                content = f.read()
-            if blob_sha1 is not None:
-                _verify(content, blob_sha1, origin)
+            with _reading(origin):
+                expected_size = os.path.getsize(filepath)  # in streaming, the size the server announces
+                with open(filepath, "rb") as f:
+                    content = f.read()
+            try:
+                if len(content) != expected_size:
+                    raise AlphaIntegrityError(
+                        f"{origin}: read {len(content)} bytes where the file has {expected_size}: "
+                        "the transfer was cut short"
+                    )
+                if blob_sha1 is not None:
+                    _verify(content, blob_sha1, origin)
+            except AlphaIntegrityError:
+                if filepath != origin and os.path.isfile(filepath):
+                    # A bad download in datasets' cache: remove it, so that the next run fetches the file anew.
+                    for stale in (filepath, filepath + ".json", filepath + ".lock"):
+                        if os.path.exists(stale):
+                            os.remove(stale)
+                raise
             for index, (source, text) in enumerate(_read_pairs(content, origin)):
                 category = _CATEGORIES.get(source, _OTHER)
                 if category == _OTHER:
@@ -260,8 +278,8 @@ def _verify(content: bytes, expected: str, origin: str) -> None:
     if actual != expected:
         raise AlphaIntegrityError(
             f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected}, "
-            f"got {actual}, {len(content)} bytes). A cut-short or altered download: retry with "
-            "download_mode='force_redownload'; for a local copy that is meant to differ, pass verify_hashes=False."
+            f"got {actual}, {len(content)} bytes). A download is removed from the cache and fetched anew next "
+            "time; for a local copy that is meant to differ, pass verify_hashes=False."
         )
 
 
@@ -280,6 +298,8 @@ def _read_pairs(content: bytes, origin: str) -> list:
         raise AlphaFormatError(
             f"{origin}: invalid JSON at line {err.lineno}, column {err.colno} (character {err.pos}): {err.msg}"
         ) from None
+    except RecursionError:
+        raise AlphaFormatError(f"{origin}: JSON nested too deeply to parse; {expected}") from None
     if not isinstance(document, list):
         raise AlphaFormatError(f"{origin}: the top level is a JSON {_json_type(document)}; {expected}")
     for index, item in enumerate(document):
@@ -289,6 +309,13 @@ def _read_pairs(content: bytes, origin: str) -> list:
                 f"{origin}: item {index} (0-based) is {shape}: {json.dumps(item)[:80]}; "
                 "expected a [source, text] pair of strings"
             )
+    if b"\\ud" in content or b"\\uD" in content:  # only \uD800-\uDFFF escapes can make a lone surrogate
+        for index, item in enumerate(document):
+            if not all(_is_unicode(part) for part in item):
+                raise AlphaFormatError(
+                    f"{origin}: item {index} (0-based) holds a lone UTF-16 surrogate escape, "
+                    "which is not a Unicode character"
+                )
     return document
 
 
@@ -296,3 +323,78 @@ def _json_type(value) -> str:
     """The JSON name of a parsed value's type, for error messages."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+@contextlib.contextmanager
+def _reading(origin: str):
+    """Names the file in errors of the transfer itself (streaming reads over the network)."""
+    try:
+        yield
+    except Exception as err:
+        raise ConnectionError(f"{origin}: reading failed: {err}") from err
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_DOWNLOAD_ATTEMPTS = 3
+
+
+def _download(dl_manager, urls: dict) -> dict:
+    """Downloads each URL, retrying transient failures; errors name the URL and say what to do."""
+    offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
+    if offline and isinstance(dl_manager, datasets.StreamingDownloadManager):
+        raise ConnectionError(
+            "streaming reads from the network, but offline mode is on (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE): "
+            "load without streaming from a warm cache, or pass data_dir= with a local copy"
+        )
+    files = {}
+    for key, url in urls.items():
+        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+            try:
+                files[key] = dl_manager.download(url)
+                break
+            except Exception as err:
+                if offline:
+                    raise ConnectionError(
+                        f"{url}: not in the cache, and offline mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids "
+                        "downloading it: run once with the network to fill the cache, or pass data_dir= with a "
+                        "local copy of the files"
+                    ) from err
+                status = _http_status(err)
+                if status == 404 or isinstance(err, FileNotFoundError):
+                    raise FileNotFoundError(
+                        f"{url}: not found on the server (check repo, revision, file): {err}"
+                    ) from err
+                if not _is_transient(err, status):
+                    raise ConnectionError(f"{url}: download failed: {err}") from err
+                if attempt == _DOWNLOAD_ATTEMPTS:
+                    raise ConnectionError(f"{url}: download failed after {attempt} attempts: {err}") from err
+                logger.warning(
+                    f"{url}: download failed ({type(err).__name__}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]"
+                )
+                time.sleep(0.5 * 2**attempt)
+    return files
+
+
+def _is_transient(err: BaseException, status) -> bool:
+    """Server errors, rate limits, dropped connections and cut bodies are worth another try."""
+    if status is not None:
+        return status >= 500 or status == 429
+    name = type(err).__name__
+    return isinstance(err, (ConnectionError, TimeoutError)) or any(
+        word in name for word in ("Payload", "Timeout", "Connect", "Protocol", "Incomplete", "ChunkedEncoding")
+    )
+
+
+def _http_status(err: BaseException):
+    """The HTTP status of a failed request, from the error types of requests, httpx and aiohttp."""
+    status = getattr(err, "status", None)
+    if status is None:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None

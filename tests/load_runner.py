@@ -1,0 +1,67 @@
+"""Loads configs in a fresh process, so that HF_ENDPOINT and the offline switches are read as a user's are.
+
+    python tests/load_runner.py '{"script": ..., "configs": [...], "streaming": false, "kwargs": {...}}'
+
+Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}}``, or ``{"error": "..."}`` (the error and
+its causes) with exit status 1. ``"pin_samples": true`` pins the alpha hashes to those of the samples, to stand
+for a server that serves the true upstream bytes.
+"""
+
+import json
+import sys
+
+import datasets
+
+from instruction_datasets import builder_class, load
+
+
+def error_text(exc):
+    parts = []
+    while exc is not None:
+        parts.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return "\n".join(parts)
+
+
+def main(request):
+    datasets.disable_progress_bars()
+    # datasets retries streaming reads 20 times, 5 s apart: the same behaviour in seconds, not minutes.
+    for name, value in {
+        "STREAMING_READ_MAX_RETRIES": 3,
+        "STREAMING_READ_RETRY_INTERVAL": 0.1,
+        "STREAMING_READ_SERVER_UNAVAILABLE_RETRY_INTERVAL": 0.1,
+        "STREAMING_READ_RATE_LIMIT_RETRY_INTERVAL": 0.1,
+        "STREAMING_OPEN_MAX_RETRIES": 3,
+        "STREAMING_OPEN_RETRY_INTERVAL": 0.1,
+    }.items():
+        if hasattr(datasets.config, name):
+            setattr(datasets.config, name, value)
+    if request.get("pin_samples"):
+        module = sys.modules[builder_class(request["script"]).__module__]
+        from instruction_datasets.loading import sample_dir
+
+        samples = sample_dir(request["script"], "all")
+        module._PARTS = {
+            part: (name, module.git_blob_sha1((samples / name).read_bytes()))
+            for part, (name, _) in module._PARTS.items()
+        }
+    rows = {}
+    for config in request["configs"]:
+        loaded = load(
+            request["script"],
+            config,
+            streaming=request.get("streaming", False),
+            cache_dir=request.get("cache_dir"),
+            **request.get("kwargs", {}),
+        )
+        rows[config] = {split: list(dataset) for split, dataset in loaded.items()}
+    return rows
+
+
+if __name__ == "__main__":
+    try:
+        result = {"rows": main(json.loads(sys.argv[1]))}
+    except Exception as exc:  # the test reads the message
+        print(json.dumps({"error": error_text(exc)}))
+        sys.exit(1)
+    print(json.dumps(result))
