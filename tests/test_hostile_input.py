@@ -1,0 +1,158 @@
+"""Hostile and odd input, plain and streaming, and property tests of the two readers.
+
+Nothing is lost, added or reordered; what cannot be loaded fails naming the file and the line or item.
+"""
+
+import json
+
+import pytest
+from conftest import error_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import instruction_tuning_alpha as alpha
+from instruction_datasets import builder_class, load
+
+BIG = "x" * (10 * 1024 * 1024)
+DEEP = "[" * 100_000 + "]" * 100_000
+NESTED = "[" * 50 + '"p"' + "]" * 50
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
+def streaming(request):
+    return request.param
+
+
+def align_rows(tmp_path, lines: list[bytes], cache_dir, streaming):
+    (tmp_path / "d" / "data").mkdir(parents=True)
+    (tmp_path / "d" / "data" / "train.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (tmp_path / "d" / "data" / "test.jsonl").write_bytes(b'{"prompt": "a", "response": "b"}\n')
+    dataset = load(
+        "align_anything_instruction",
+        "en",
+        split="train",
+        data_dir=tmp_path / "d",
+        cache_dir=cache_dir,
+        streaming=streaming,
+    )
+    return [(row["prompt"], row["response"]) for row in dataset]
+
+
+def alpha_rows(tmp_path, document: bytes, cache_dir, streaming):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / alpha._PARTS["part1"][0]).write_bytes(document)
+    dataset = load(
+        "instruction_tuning_alpha",
+        "part1",
+        split="train",
+        data_dir=tmp_path / "d",
+        cache_dir=cache_dir,
+        streaming=streaming,
+    )
+    return [(row["source"], row["text"]) for row in dataset]
+
+
+GOOD = b'{"prompt": "a", "response": "b"}'
+
+ALIGN_ODD_BUT_VALID = {
+    "10 MB prompt": (json.dumps({"prompt": BIG, "response": "r"}).encode(), (BIG, "r")),
+    "NUL characters": (b'{"prompt": "a\\u0000b", "response": "\\u0000"}', ("a\x00b", "\x00")),
+    "surrogate pair": (b'{"prompt": "\\ud83d\\ude00", "response": "ok"}', ("\U0001f600", "ok")),
+}
+
+
+@pytest.mark.parametrize(("line", "row"), ALIGN_ODD_BUT_VALID.values(), ids=ALIGN_ODD_BUT_VALID.keys())
+def test_align_odd_but_valid_rows_load_unchanged(line, row, tmp_path, cache_dir, streaming):
+    assert align_rows(tmp_path, [GOOD, line, GOOD], cache_dir, streaming) == [("a", "b"), row, ("a", "b")]
+
+
+ALIGN_HOSTILE = {
+    "lone surrogate": (b'{"prompt": "\\ud800", "response": "r"}', "key 'prompt' holds a lone UTF-16 surrogate escape"),
+    "deep nesting": (f'{{"prompt": {DEEP}, "response": "r"}}'.encode(), "JSON nested too deeply to parse"),
+    "nested value": (
+        f'{{"prompt": "p", "response": {NESTED}}}'.encode(),
+        "key 'response' must be a string, got a JSON array",
+    ),
+    "raw NUL byte": (b'{"prompt": "a\x00b", "response": "r"}', "invalid JSON"),
+}
+
+
+@pytest.mark.parametrize(("line", "expected"), ALIGN_HOSTILE.values(), ids=ALIGN_HOSTILE.keys())
+def test_align_hostile_rows_fail_naming_file_and_line(line, expected, tmp_path, cache_dir, streaming):
+    with pytest.raises(Exception) as excinfo:
+        align_rows(tmp_path, [GOOD, line], cache_dir, streaming)
+    message = error_text(excinfo.value)
+    assert f"{tmp_path / 'd' / 'data' / 'train.jsonl'}, line 2: " in message
+    assert expected in message
+
+
+def test_alpha_odd_but_valid_items_load_unchanged(tmp_path, cache_dir, streaming):
+    items = [["dahoas", "Q\n\nRosey: " + BIG], ["synth_qa", "a\x00b\n\nRosey: \U0001f600"]]
+    assert alpha_rows(tmp_path, json.dumps(items).encode(), cache_dir, streaming) == [tuple(i) for i in items]
+
+
+ALPHA_HOSTILE = {
+    "lone surrogate": (b'[["dahoas", "ok"], ["dahoas", "\\udfff"]]', "item 1 (0-based) holds a lone UTF-16 surrogate"),
+    "deep nesting": (f'[["dahoas", {DEEP}]]'.encode(), "JSON nested too deeply to parse"),
+    "nested text": (f'[["dahoas", {NESTED}]]'.encode(), "item 0 (0-based) is a JSON array of 2 items"),
+}
+
+
+@pytest.mark.parametrize(("document", "expected"), ALPHA_HOSTILE.values(), ids=ALPHA_HOSTILE.keys())
+def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_path, cache_dir, streaming):
+    with pytest.raises(Exception) as excinfo:
+        alpha_rows(tmp_path, document, cache_dir, streaming)
+    message = error_text(excinfo.value)
+    assert f"{tmp_path / 'd' / alpha._PARTS['part1'][0]}: " in message
+    assert expected in message
+
+
+# Any Unicode text but lone surrogates, which no UTF-8 file can hold.
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(TEXT, TEXT), max_size=12),
+    line_end=st.sampled_from([b"\n", b"\r\n"]),
+    blank_after=st.lists(st.booleans(), max_size=12),
+    bom=st.booleans(),
+    ascii_only=st.booleans(),
+)
+def test_jsonl_reader_keeps_every_row_in_order(tmp_path, rows, line_end, blank_after, bom, ascii_only):
+    lines = []
+    for index, (prompt, response) in enumerate(rows):
+        lines.append(json.dumps({"prompt": prompt, "response": response}, ensure_ascii=ascii_only).encode())
+        if index < len(blank_after) and blank_after[index]:
+            lines.append(b"")
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + b"".join(line + line_end for line in lines))
+    builder = builder_class("align_anything_instruction")(config_name="en", cache_dir=tmp_path / "cache")
+    read = [(row["prompt"], row["response"]) for _, row in builder._generate_examples(str(path), str(path))]
+    assert read == rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(pairs=st.lists(st.tuples(TEXT, TEXT), max_size=12), ascii_only=st.booleans())
+def test_alpha_reader_keeps_every_item_in_order(pairs, ascii_only):
+    content = json.dumps([list(pair) for pair in pairs], ensure_ascii=ascii_only).encode()
+    assert [tuple(item) for item in alpha._read_pairs(content, "mem")] == pairs
+
+
+def _clean(text: str) -> str:
+    return text.strip(alpha._WHITESPACE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prompt=TEXT.map(_clean),
+    response=TEXT.map(_clean),
+    separator=st.sampled_from(["\n\n", "\n", "\r\n\r\n", "\n \n"]),
+    end_marker=st.sampled_from(["", "<|endoftext|>", "<|endoftext|>\n"]),
+)
+def test_alpha_prompt_and_response_round_trip(prompt, response, separator, end_marker):
+    # Texts that hold the labels themselves are outside the promise: the rule reads those as labels.
+    if "\nRosey:" in prompt or prompt.startswith(("Rosey:", "User:")) or response.endswith("<|endoftext|>"):
+        return
+    text = f"{prompt}{separator}Rosey: {response}{end_marker}"
+    assert alpha.parse_text(text) == (prompt, response, "label")

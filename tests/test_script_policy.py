@@ -1,0 +1,80 @@
+"""What a loading script may do: the scripts run with the user's rights, so they stay small and plain.
+
+They import only what they need, never run code from strings or other programs, open no sockets, and
+name no hosts but their homepages and the pinned GitHub commit (the Hub URL comes from huggingface_hub).
+The loopback tests (test_network.py) check the same from the other side: what the loaders fetched.
+"""
+
+import ast
+import re
+
+import pytest
+
+from instruction_datasets import script_path
+from instruction_datasets.loading import SCRIPTS
+
+ALLOWED_IMPORTS = {
+    "contextlib",
+    "dataclasses",
+    "hashlib",
+    "json",
+    "os",
+    "re",
+    "time",
+    "typing",
+    "datasets",
+    "huggingface_hub",
+}
+FORBIDDEN_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "breakpoint",
+    "os.system",
+    "os.popen",
+    "os.execv",
+    "os.spawnv",
+}
+ALLOWED_URLS = {
+    "https://github.com/PKU-Alignment/align-anything",
+    "https://arxiv.org/abs/2412.15838",
+    "https://github.com/Rallio67/language-model-agents",
+    "https://github.com/Rallio67/language-model-agents/raw/{_COMMIT}",
+}
+
+
+@pytest.fixture(params=SCRIPTS)
+def source(request):
+    return script_path(request.param).read_text(encoding="utf-8")
+
+
+def test_imports_only_what_it_needs(source):
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "a script is self-contained: no relative imports"
+            imported.add(node.module.split(".")[0])
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+
+
+def test_runs_no_code_from_strings_and_no_programs(source):
+    called = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Name):
+                called.add(function.id)
+            elif isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name):
+                called.add(f"{function.value.id}.{function.attr}")
+    assert not called & FORBIDDEN_CALLS
+
+
+def test_names_no_hosts_but_its_homepages_and_the_pinned_commit(source):
+    urls = set(re.findall(r"https?://[^\s\"'}]+}?", source))
+    urls = {url.rstrip("}") if not url.endswith("{_COMMIT}") else url for url in urls}
+    assert urls <= ALLOWED_URLS, urls - ALLOWED_URLS
+    if "_BASE_URL" in source:
+        assert 'raw/{_COMMIT}"' in source and '_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"' in source
