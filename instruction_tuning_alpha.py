@@ -331,7 +331,12 @@ def _reading(origin: str):
     try:
         yield
     except Exception as err:
-        raise ConnectionError(f"{origin}: reading failed: {err}") from err
+        status = _http_status(err)
+        if isinstance(err, FileNotFoundError) or status == 404:
+            raise FileNotFoundError(f"{origin}: not found on the server: {err}") from err
+        if isinstance(err, OSError) or status is not None or _is_transient(err, None):
+            raise ConnectionError(f"{origin}: reading failed: {err}") from err
+        raise
 
 
 def _is_unicode(text: str) -> bool:
