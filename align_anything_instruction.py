@@ -13,11 +13,16 @@ JSON Lines, one object per line with string keys ``prompt`` and ``response``.
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
+import re
 import time
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as paj
 from huggingface_hub import hf_hub_url
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
@@ -77,14 +82,17 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
         hub_repo: Hub dataset repository that holds ``data/{split}.jsonl``.
         hub_revision: branch, tag or commit of ``hub_repo`` to read.
         language: BCP-47 code of the prompts and responses.
+        shard_bytes: files are read as byte ranges of this size, one shard each, so that ``num_proc`` and
+            ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part.
     """
 
     hub_repo: str = ""
     hub_revision: str = "main"
     language: str = ""
+    shard_bytes: int = 64 * 2**20
 
 
-class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
+class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
     """Align-Anything-Instruction-100K in English and Chinese, as prompt/response/messages rows."""
 
     VERSION = datasets.Version("1.0.0")
@@ -142,52 +150,139 @@ class AlignAnythingInstruction(datasets.GeneratorBasedBuilder):
             }
             files = _download(dl_manager, origins)
         return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"filepath": files[split], "origin": origins[split]})
+            datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split]))
             for split in _SPLIT_FILES
         ]
 
-    def _generate_examples(self, filepath, origin):
-        """Yields (line number, row) for each non-blank line of one JSON Lines file.
+    def _byte_ranges(self, filepath: str, origin: str) -> dict:
+        """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards."""
+        size = os.path.getsize(filepath)  # in streaming, the size the server announces
+        step = max(1, self.config.shard_bytes)
+        starts = list(range(0, max(size, 1), step))
+        return {
+            "filepath": [filepath] * len(starts),
+            "origin": [origin] * len(starts),
+            "start": starts,
+            "end": [min(start + step, size) for start in starts],
+        }
 
+    def _generate_tables(self, filepath, origin, start, end):
+        """Yields Arrow tables of each byte range (datasets hands a worker its share of the lists)."""
+        for ranged in zip(filepath, origin, start, end):
+            yield from self._range_tables(*ranged)
+
+    def _range_tables(self, filepath, origin, start, end):
+        """Yields Arrow tables of the lines that start in bytes [start, end) of one JSON Lines file.
+
+        A line belongs to the range its first byte lies in, so each line is read once whatever the ranges.
         ``filepath`` is what is read (perhaps a cached download); ``origin`` is what errors name.
         """
-        ignored_keys: dict[str, int] = {}
-        blank_lines = 0
-        bytes_read = 0
-        expected_size = os.path.getsize(filepath)  # in streaming, the size the server announces
-        # Binary lines split on b"\n" only, so U+2028 and friends inside strings are never line ends.
+        report = {"blank_lines": 0, "ignored_keys": {}}
         with _reading(origin), open(filepath, "rb") as f:
-            for line_number, raw in enumerate(f, start=1):
-                bytes_read += len(raw)
-                if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip(b" \t\r\n"):
-                    blank_lines += 1
-                    continue
-                row = _parse_line(raw, origin, line_number)
-                for key in row.keys() - _FEATURES.keys():
-                    ignored_keys[key] = ignored_keys.get(key, 0) + 1
-                prompt, response = row["prompt"], row["response"]
-                yield (
-                    line_number,
-                    {
-                        "prompt": prompt,
-                        "response": response,
-                        "messages": [
-                            {"role": "user", "content": prompt},
-                            {"role": "assistant", "content": response},
-                        ],
-                    },
-                )
-        if bytes_read != expected_size:
+            pos = start
+            if start > 0:
+                f.seek(start - 1)
+                pos = start - 1 + len(f.readline())  # the rest of a line that began in the range before
+            while pos < end:
+                block = f.read(_BLOCK_BYTES)
+                if not block:
+                    break
+                if not block.endswith(b"\n"):
+                    block += f.readline()
+                if pos + len(block) > end:
+                    block = block[: block.find(b"\n", end - pos - 1) + 1 or len(block)]
+                block_start, pos = pos, pos + len(block)
+                if block_start == 0 and block.startswith(_BOM):
+                    block = block[len(_BOM) :]
+                table = _fast_table(block, report)
+                if table is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
+                    table = _checked_table(block, report, origin, _line_number(filepath, block_start))
+                yield f"{start}:{block_start}", table
+        if pos < end:
             raise AlignAnythingIntegrityError(
-                f"{origin}: read {bytes_read} bytes where the file has {expected_size}: the transfer was cut short"
+                f"{origin}: the file ended at byte {pos}, before byte {end}: the transfer was cut short"
             )
-        if ignored_keys:
-            counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(ignored_keys.items()))
-            logger.warning(f"{origin}: ignored keys that the schema does not declare: {counts}")
-        if blank_lines:
-            logger.warning(f"{origin}: skipped {blank_lines} blank line(s)")
+        where = origin if (start, end) == (0, os.path.getsize(filepath)) else f"{origin} (bytes {start}-{end})"
+        if report["ignored_keys"]:
+            counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(report["ignored_keys"].items()))
+            logger.warning(f"{where}: ignored keys that the schema does not declare: {counts}")
+        if report["blank_lines"]:
+            logger.warning(f"{where}: skipped {report['blank_lines']} blank line(s)")
+
+
+_BLOCK_BYTES = 10 * 2**20  # read and parsed at a time, as datasets' JSON builder does
+_BOM = b"\xef\xbb\xbf"
+_BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)
+_ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
+
+
+def _fast_table(block: bytes, report: dict):
+    """Parses a block of whole lines with pyarrow, or returns None where the checked reader must decide.
+
+    pyarrow neither checks UTF-8 nor insists on one object per line, and fills a missing key with null:
+    each of those, and any parse error, sends the block to the line-by-line reader.
+    """
+    if not block:
+        return None
+    try:
+        block.decode("utf-8")
+        table = paj.read_json(
+            io.BytesIO(block),
+            read_options=paj.ReadOptions(block_size=len(block) + 1),
+            parse_options=paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="infer"),
+        )
+    except (UnicodeDecodeError, pa.ArrowInvalid):
+        return None
+    body = block[:-1] if block.endswith(b"\n") else block
+    lines = body.count(b"\n") + 1
+    blank = len(_BLANK_LINE.findall(body))
+    prompts, responses = table.column("prompt"), table.column("response")
+    if table.num_rows != lines - blank or prompts.null_count or responses.null_count:
+        return None
+    report["blank_lines"] += blank
+    for key in table.column_names[2:]:
+        column = table.column(key)
+        if len(column) - column.null_count:
+            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + len(column) - column.null_count
+    return _table(prompts.combine_chunks(), responses.combine_chunks())
+
+
+def _checked_table(block: bytes, report: dict, origin: str, first_line: int) -> pa.Table:
+    """Reads a block line by line with the full checks; errors name the file and the line."""
+    prompts, responses = [], []
+    for line_number, raw in enumerate(io.BytesIO(block), start=first_line):
+        if not raw.strip(b" \t\r\n"):
+            report["blank_lines"] += 1
+            continue
+        row = _parse_line(raw, origin, line_number)
+        for key in row.keys() - set(_REQUIRED_KEYS):
+            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + 1
+        prompts.append(row["prompt"])
+        responses.append(row["response"])
+    return _table(pa.array(prompts, pa.string()), pa.array(responses, pa.string()))
+
+
+def _table(prompts: pa.Array, responses: pa.Array) -> pa.Table:
+    """The rows as Arrow columns: prompt, response, and messages built without Python objects per row."""
+    n = len(prompts)
+    contents = pa.concat_arrays([prompts, responses]).take(np.stack([np.arange(n), np.arange(n) + n], 1).ravel())
+    roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
+    turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
+    return pa.Table.from_arrays([prompts, responses, messages], schema=_FEATURES.arrow_schema)
+
+
+def _line_number(filepath: str, offset: int) -> int:
+    """The 1-based number of the line that starts at byte ``offset`` (counted only when a check needs it)."""
+    newlines = 0
+    with open(filepath, "rb") as f:
+        while offset > 0:
+            chunk = f.read(min(offset, _BLOCK_BYTES))
+            if not chunk:
+                break
+            newlines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return newlines + 1
 
 
 def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:

@@ -126,7 +126,25 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
     except BaseException:
         del sys.modules[module_name]
         raise
+    _register_parents(module_name)
     return module
+
+
+def _register_parents(module_name: str) -> None:
+    """Makes every dotted prefix of the name an importable package holding the next part.
+
+    `num_proc` pickles the builder with dill, which pickles a module's functions by reference only
+    if it can import the module by name; otherwise it copies their globals, and fails.
+    """
+    parts = module_name.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        parent_name, child = ".".join(parts[:depth]), parts[depth]
+        parent = sys.modules.get(parent_name)
+        if parent is None:
+            parent = ModuleType(parent_name)
+            parent.__path__ = []
+            sys.modules[parent_name] = parent
+        setattr(parent, child, sys.modules[".".join(parts[: depth + 1])])
 
 
 def _data_fingerprint(data_dir: str | os.PathLike | None) -> str:
@@ -174,7 +192,10 @@ def load(
     script = script_path(path)
     code_hash = _code_hash(script)
     cls = _builder_class(script, code_hash)
-    fingerprint = hashlib.sha256(f"{code_hash}\n{_data_fingerprint(data_dir)}".encode()).hexdigest()[:16]
+    # The datasets version too: 3.x cannot read the dataset_info.json that 4.x+ writes into a shared cache.
+    fingerprint = hashlib.sha256(
+        f"{code_hash}\n{datasets.__version__}\n{_data_fingerprint(data_dir)}".encode()
+    ).hexdigest()[:16]
     builder = cls(
         config_name=name,
         data_dir=os.fspath(data_dir) if data_dir is not None else None,

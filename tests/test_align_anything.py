@@ -113,3 +113,20 @@ def test_edited_local_files_are_not_served_from_a_stale_cache(tmp_path, cache_di
     assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello.")]
     (data_dir / "data" / "train.jsonl").write_bytes(GOOD_LINE + b'{"prompt": "new", "response": "row"}\n')
     assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello."), ("new", "row")]
+
+
+def test_byte_range_shards_split_work_without_losing_or_repeating_rows(cache_dir, tmp_path):
+    from datasets.distributed import split_dataset_by_node
+
+    data_dir = sample_dir(SCRIPT, "en")
+    whole = load(SCRIPT, "en", split="train", data_dir=data_dir, cache_dir=cache_dir)
+    # About 300 bytes a shard: each of the 5 rows straddles or fills a range of its own.
+    parallel = load(
+        SCRIPT, "en", split="train", data_dir=data_dir, cache_dir=tmp_path / "p", num_proc=2, shard_bytes=300
+    )
+    assert list(parallel) == list(whole)
+    streamed = load(SCRIPT, "en", split="train", data_dir=data_dir, streaming=True, shard_bytes=300)
+    assert streamed.num_shards > 2
+    ranks = [list(split_dataset_by_node(streamed, rank=rank, world_size=2)) for rank in (0, 1)]
+    assert ranks[0] and ranks[1]
+    assert sorted(ranks[0] + ranks[1], key=lambda row: row["prompt"]) == sorted(whole, key=lambda row: row["prompt"])

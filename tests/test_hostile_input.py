@@ -111,15 +111,18 @@ def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_p
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.tuples(TEXT, TEXT), max_size=12),
     line_end=st.sampled_from([b"\n", b"\r\n"]),
     blank_after=st.lists(st.booleans(), max_size=12),
     bom=st.booleans(),
     ascii_only=st.booleans(),
+    shard_bytes=st.integers(min_value=1, max_value=400),
 )
-def test_jsonl_reader_keeps_every_row_in_order(tmp_path, rows, line_end, blank_after, bom, ascii_only):
+def test_jsonl_reader_keeps_every_row_in_order_whatever_the_byte_ranges(
+    tmp_path, rows, line_end, blank_after, bom, ascii_only, shard_bytes
+):
     lines = []
     for index, (prompt, response) in enumerate(rows):
         lines.append(json.dumps({"prompt": prompt, "response": response}, ensure_ascii=ascii_only).encode())
@@ -127,8 +130,13 @@ def test_jsonl_reader_keeps_every_row_in_order(tmp_path, rows, line_end, blank_a
             lines.append(b"")
     path = tmp_path / "rows.jsonl"
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + b"".join(line + line_end for line in lines))
-    builder = builder_class("align_anything_instruction")(config_name="en", cache_dir=tmp_path / "cache")
-    read = [(row["prompt"], row["response"]) for _, row in builder._generate_examples(str(path), str(path))]
+    builder = builder_class("align_anything_instruction")(
+        config_name="en", cache_dir=tmp_path / "cache", shard_bytes=shard_bytes
+    )
+    ranges = builder._byte_ranges(str(path), str(path))
+    assert len(ranges["start"]) == max(1, -(-path.stat().st_size // shard_bytes))
+    tables = [table for _, table in builder._generate_tables(**ranges)]
+    read = [(row["prompt"], row["response"]) for table in tables for row in table.to_pylist()]
     assert read == rows
 
 

@@ -17,6 +17,7 @@ ALLOWED_IMPORTS = {
     "contextlib",
     "dataclasses",
     "hashlib",
+    "io",
     "json",
     "os",
     "re",
@@ -24,6 +25,8 @@ ALLOWED_IMPORTS = {
     "typing",
     "datasets",
     "huggingface_hub",
+    "numpy",
+    "pyarrow",
 }
 FORBIDDEN_CALLS = {
     "eval",
