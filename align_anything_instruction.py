@@ -212,7 +212,9 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
 
 _BLOCK_BYTES = 10 * 2**20  # read and parsed at a time, as datasets' JSON builder does
 _BOM = b"\xef\xbb\xbf"
+_PARSE_BLOCK_BYTES = 2**20
 _BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)
+_MAYBE_BLANK = (b"\n\n", b"\n\r", b"\n ", b"\n\t")  # a blank line starts with one of these after a newline
 _ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
 
 
@@ -226,16 +228,26 @@ def _fast_table(block: bytes, report: dict):
         return None
     try:
         block.decode("utf-8")
-        table = paj.read_json(
-            io.BytesIO(block),
-            read_options=paj.ReadOptions(block_size=len(block) + 1),
-            parse_options=paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="infer"),
-        )
-    except (UnicodeDecodeError, pa.ArrowInvalid):
+    except UnicodeDecodeError:
         return None
+    table = None
+    # 1 MiB parse blocks let pyarrow use both cores; a line longer than that needs one block for all.
+    for parse_block in (_PARSE_BLOCK_BYTES, len(block) + 1):
+        try:
+            table = paj.read_json(
+                io.BytesIO(block),
+                read_options=paj.ReadOptions(block_size=parse_block),
+                parse_options=paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="infer"),
+            )
+            break
+        except pa.ArrowInvalid as err:
+            if "straddling" not in str(err) or parse_block > len(block):
+                return None
     body = block[:-1] if block.endswith(b"\n") else block
     lines = body.count(b"\n") + 1
-    blank = len(_BLANK_LINE.findall(body))
+    # Most blocks hold no line that could be blank: skip the regular expression then.
+    maybe_blank = not body or body[:1] in b" \t\r\n" or any(pair in body for pair in _MAYBE_BLANK)
+    blank = len(_BLANK_LINE.findall(body)) if maybe_blank else 0
     prompts, responses = table.column("prompt"), table.column("response")
     if table.num_rows != lines - blank or prompts.null_count or responses.null_count:
         return None

@@ -11,6 +11,7 @@ where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See `
 # This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
 # and what a user uploads.
 
+import codecs
 import contextlib
 import dataclasses
 import hashlib
@@ -21,6 +22,8 @@ import time
 from typing import Optional
 
 import datasets
+import numpy as np
+import pyarrow as pa
 
 _HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
 
@@ -122,7 +125,7 @@ def _config(name, description, parts=("part1", "part2"), category=None):
     )
 
 
-class InstructionTuningAlpha(datasets.GeneratorBasedBuilder):
+class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
     """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category."""
 
     VERSION = _VERSION
@@ -175,53 +178,23 @@ class InstructionTuningAlpha(datasets.GeneratorBasedBuilder):
             )
         ]
 
-    def _generate_examples(self, filepaths, origins, blob_sha1s):
-        """Yields ("<file>:<index>", row) for every pair of every file, in order, kept by category."""
+    def _generate_tables(self, filepaths, origins, blob_sha1s):
+        """Yields Arrow tables of every pair of every file, in order, kept by category."""
         unknown_sources: dict[str, int] = {}
         fallbacks = {"blank_line": 0, "none": 0}
         for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
-            with _reading(origin):
-                expected_size = os.path.getsize(filepath)  # in streaming, the size the server announces
-                with open(filepath, "rb") as f:
-                    content = f.read()
-            try:
-                if len(content) != expected_size:
-                    raise AlphaIntegrityError(
-                        f"{origin}: read {len(content)} bytes where the file has {expected_size}: "
-                        "the transfer was cut short"
-                    )
-                if blob_sha1 is not None:
-                    _verify(content, blob_sha1, origin)
-            except AlphaIntegrityError:
-                if filepath != origin and os.path.isfile(filepath):
-                    # A bad download in datasets' cache: remove it, so that the next run fetches the file anew.
-                    for stale in (filepath, filepath + ".json", filepath + ".lock"):
-                        if os.path.exists(stale):
-                            os.remove(stale)
-                raise
-            for index, (source, text) in enumerate(_read_pairs(content, origin)):
+            batch = []
+            for index, source, text in _checked_pairs(filepath, origin, blob_sha1):
                 category = _CATEGORIES.get(source, _OTHER)
                 if category == _OTHER:
                     unknown_sources[source] = unknown_sources.get(source, 0) + 1
-                if self.config.category is not None and category != self.config.category:
-                    continue
-                prompt, response, boundary = parse_text(text)
-                if boundary in fallbacks:
-                    fallbacks[boundary] += 1
-                yield (
-                    f"{os.path.basename(origin)}:{index}",
-                    {
-                        "source": source,
-                        "category": category,
-                        "prompt": prompt,
-                        "response": response,
-                        "text": text,
-                        "messages": [
-                            {"role": "user", "content": prompt},
-                            {"role": "assistant", "content": response},
-                        ],
-                    },
-                )
+                if self.config.category is None or category == self.config.category:
+                    batch.append((index, source, category, text))
+                if len(batch) == _BATCH_ROWS:
+                    yield f"{os.path.basename(origin)}:{batch[0][0]}", _table(batch, fallbacks)
+                    batch = []
+            if batch:
+                yield f"{os.path.basename(origin)}:{batch[0][0]}", _table(batch, fallbacks)
         read = ", ".join(os.path.basename(origin) for origin in origins)
         if unknown_sources and self.config.category is None:
             named = ", ".join(f"{source!r} ({n} rows)" for source, n in sorted(unknown_sources.items()))
@@ -266,21 +239,174 @@ def parse_text(text: str) -> tuple:
     return prompt, response.strip(_WHITESPACE), boundary
 
 
+_BATCH_ROWS = 10_000  # rows per Arrow table
+_CHUNK_BYTES = 2**20  # read at a time: streaming memory stays flat however large the file
+
+
+def _table(batch: list, fallbacks: dict) -> pa.Table:
+    """One Arrow table from (index, source, category, text) tuples, parsed by ``parse_text``."""
+    prompts, responses = [], []
+    for _, _, _, text in batch:
+        prompt, response, boundary = parse_text(text)
+        prompts.append(prompt)
+        responses.append(response)
+        if boundary in fallbacks:
+            fallbacks[boundary] += 1
+    n = len(batch)
+    prompt_array, response_array = pa.array(prompts, pa.string()), pa.array(responses, pa.string())
+    contents = pa.concat_arrays([prompt_array, response_array]).take(
+        np.stack([np.arange(n), np.arange(n) + n], 1).ravel()
+    )
+    roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
+    turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
+    columns = [
+        pa.array([row[1] for row in batch], pa.string()),
+        pa.array([row[2] for row in batch], pa.string()),
+        prompt_array,
+        response_array,
+        pa.array([row[3] for row in batch], pa.string()),
+        messages,
+    ]
+    return pa.Table.from_arrays(columns, schema=_FEATURES.arrow_schema)
+
+
+class _Irregular(Exception):
+    """The incremental reader met something it does not handle: the whole-file check decides."""
+
+
+def _checked_pairs(filepath: str, origin: str, blob_sha1):
+    """Yields (index, source, text) of one file as it is read, then checks its size and pinned hash.
+
+    The fast path reads incrementally; on anything irregular, the whole file is read, its size and hash
+    are checked, and ``_read_pairs`` raises the precise error (or, should the file be valid, the rest is
+    yielded).
+    """
+    yielded = 0
+    with _reading(origin):
+        expected_size = os.path.getsize(filepath)  # in streaming, the size the server announces
+        digest = hashlib.sha1(b"blob %d\0" % expected_size)
+        size = 0
+
+        def chunks():
+            nonlocal size
+            decoder = codecs.getincrementaldecoder("utf-8-sig")()
+            with open(filepath, "rb") as f:
+                while True:
+                    data = f.read(_CHUNK_BYTES)
+                    size += len(data)
+                    digest.update(data)
+                    try:
+                        text = decoder.decode(data, final=not data)
+                    except UnicodeDecodeError as err:
+                        raise _Irregular from err
+                    if not data:
+                        return
+                    yield text
+
+        try:
+            for pair in _iter_pairs(chunks()):
+                yield yielded, *pair
+                yielded += 1
+        except _Irregular:
+            with open(filepath, "rb") as f:
+                content = f.read()
+            _check_integrity(filepath, origin, len(content), expected_size, git_blob_sha1(content), blob_sha1)
+            for index, (source, text) in enumerate(_read_pairs(content, origin)):
+                if index >= yielded:
+                    yield index, source, text
+            return
+    _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
+
+
+def _check_integrity(filepath: str, origin: str, size: int, expected_size: int, blob: str, expected_blob) -> None:
+    """Fails on a short read or a hash that is not the pinned one, removing a bad download from the cache."""
+    try:
+        if size != expected_size:
+            raise AlphaIntegrityError(
+                f"{origin}: read {size} bytes where the file has {expected_size}: the transfer was cut short"
+            )
+        if expected_blob is not None and blob != expected_blob:
+            raise AlphaIntegrityError(
+                f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected_blob}, "
+                f"got {blob}, {size} bytes). A download is removed from the cache and fetched anew next time; "
+                "for a local copy that is meant to differ, pass verify_hashes=False."
+            )
+    except AlphaIntegrityError:
+        if filepath != origin and os.path.isfile(filepath):
+            # A bad download in datasets' cache: remove it, so that the next run fetches the file anew.
+            for stale in (filepath, filepath + ".json", filepath + ".lock"):
+                if os.path.exists(stale):
+                    os.remove(stale)
+        raise
+
+
+_JSON_SPACE = " \t\n\r"
+
+
+def _iter_pairs(chunks):
+    """Yields (source, text) from a JSON array of string pairs that arrives in pieces of text.
+
+    Raises ``_Irregular`` for anything else (including every error), for ``_read_pairs`` to name.
+    """
+    decoder = json.JSONDecoder()
+    buffer, pos, ended = "", 0, False
+
+    def more() -> bool:
+        nonlocal buffer, pos, ended
+        piece = next(chunks, None)
+        if piece is None:
+            ended = True
+            return False
+        buffer, pos = buffer[pos:] + piece, 0
+        return True
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buffer) and buffer[pos] in _JSON_SPACE:
+                pos += 1
+            if pos < len(buffer):
+                return buffer[pos]
+            if not more():
+                return ""
+
+    if next_char() != "[":
+        raise _Irregular
+    pos += 1
+    if next_char() == "]":
+        pos += 1
+    else:
+        while True:
+            next_char()
+            while True:
+                try:
+                    item, end = decoder.raw_decode(buffer, pos)
+                    break
+                except (json.JSONDecodeError, RecursionError):
+                    if ended or not more():
+                        raise _Irregular from None
+            if not (isinstance(item, list) and len(item) == 2 and all(type(part) is str for part in item)):
+                raise _Irregular
+            if not (_is_unicode(item[0]) and _is_unicode(item[1])):
+                raise _Irregular
+            pos = end
+            yield item[0], item[1]
+            separator = next_char()
+            pos += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise _Irregular
+    if next_char() != "":
+        raise _Irregular
+
+
 def git_blob_sha1(content: bytes) -> str:
     """The SHA-1 that git gives a file with these bytes (``git hash-object``)."""
     digest = hashlib.sha1(b"blob %d\0" % len(content))
     digest.update(content)
     return digest.hexdigest()
-
-
-def _verify(content: bytes, expected: str, origin: str) -> None:
-    actual = git_blob_sha1(content)
-    if actual != expected:
-        raise AlphaIntegrityError(
-            f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected}, "
-            f"got {actual}, {len(content)} bytes). A download is removed from the cache and fetched anew next "
-            "time; for a local copy that is meant to differ, pass verify_hashes=False."
-        )
 
 
 def _read_pairs(content: bytes, origin: str) -> list:

@@ -164,3 +164,17 @@ def test_alpha_prompt_and_response_round_trip(prompt, response, separator, end_m
         return
     text = f"{prompt}{separator}Rosey: {response}{end_marker}"
     assert alpha.parse_text(text) == (prompt, response, "label")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(TEXT, TEXT), max_size=8),
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=6),
+)
+def test_alpha_incremental_reader_agrees_with_json_whatever_the_pieces(pairs, indent, ascii_only, cuts):
+    document = json.dumps([list(pair) for pair in pairs], indent=indent, ensure_ascii=ascii_only)
+    bounds = sorted({min(cut, len(document)) for cut in cuts} | {0, len(document)})
+    pieces = [document[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    assert list(alpha._iter_pairs(iter(pieces))) == pairs

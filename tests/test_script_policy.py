@@ -14,6 +14,7 @@ from instruction_datasets import script_path
 from instruction_datasets.loading import SCRIPTS
 
 ALLOWED_IMPORTS = {
+    "codecs",
     "contextlib",
     "dataclasses",
     "hashlib",
