@@ -16,7 +16,6 @@ import dataclasses
 import io
 import json
 import os
-import re
 import time
 
 import datasets
@@ -213,8 +212,6 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
 _BLOCK_BYTES = 10 * 2**20  # read and parsed at a time, as datasets' JSON builder does
 _BOM = b"\xef\xbb\xbf"
 _PARSE_BLOCK_BYTES = 2**20
-_BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)
-_MAYBE_BLANK = (b"\n\n", b"\n\r", b"\n ", b"\n\t")  # a blank line starts with one of these after a newline
 _ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
 
 
@@ -243,11 +240,7 @@ def _fast_table(block: bytes, report: dict):
         except pa.ArrowInvalid as err:
             if "straddling" not in str(err) or parse_block > len(block):
                 return None
-    body = block[:-1] if block.endswith(b"\n") else block
-    lines = body.count(b"\n") + 1
-    # Most blocks hold no line that could be blank: skip the regular expression then.
-    maybe_blank = not body or body[:1] in b" \t\r\n" or any(pair in body for pair in _MAYBE_BLANK)
-    blank = len(_BLANK_LINE.findall(body)) if maybe_blank else 0
+    lines, blank = _count_lines(block[:-1] if block.endswith(b"\n") else block)
     prompts, responses = table.column("prompt"), table.column("response")
     if table.num_rows != lines - blank or prompts.null_count or responses.null_count:
         return None
@@ -257,6 +250,18 @@ def _fast_table(block: bytes, report: dict):
         if len(column) - column.null_count:
             report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + len(column) - column.null_count
     return _table(prompts.combine_chunks(), responses.combine_chunks())
+
+
+def _count_lines(body: bytes) -> tuple:
+    """Lines in a block (without its final newline), and how many are blank (only spaces, tabs, CRs)."""
+    data = np.frombuffer(body, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == 0x0A) + 1))
+    ends = np.append(starts[1:] - 1, len(data))
+    # Only a line that is empty or starts with a space, tab or CR can be blank: check just those.
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(starts), np.uint8)
+    candidates = np.flatnonzero((ends == starts) | np.isin(first, (0x20, 0x09, 0x0D)))
+    blank = sum(1 for i in candidates if not body[starts[i] : ends[i]].strip(b" \t\r"))
+    return len(starts), blank
 
 
 def _checked_table(block: bytes, report: dict, origin: str, first_line: int) -> pa.Table:
