@@ -335,6 +335,9 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
     return row
 
 
+# --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---
+
+
 def _json_type(value) -> str:
     """The JSON name of a parsed value's type, for error messages."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}

@@ -445,6 +445,9 @@ def _read_pairs(content: bytes, origin: str) -> list:
     return document
 
 
+# --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---
+
+
 def _json_type(value) -> str:
     """The JSON name of a parsed value's type, for error messages."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}

@@ -82,3 +82,10 @@ def test_names_no_hosts_but_its_homepages_and_the_pinned_commit(source):
     assert urls <= ALLOWED_URLS, urls - ALLOWED_URLS
     if "_BASE_URL" in source:
         assert 'raw/{_COMMIT}"' in source and '_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"' in source
+
+
+def test_the_helpers_both_scripts_carry_are_the_same_text():
+    # Each script must stand alone, so the download and error helpers are copied, not imported: never apart.
+    marker = "# --- Shared by both loading scripts"
+    tails = [script_path(name).read_text(encoding="utf-8").split(marker, 1)[1] for name in SCRIPTS]
+    assert tails[0] == tails[1]
