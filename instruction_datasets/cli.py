@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 
 import datasets
+import pandas as pd
 
-from . import infos
+from . import infos, stats
 from .export import DEFAULT_MAX_SHARD_SIZE, export, push
 from .loading import available_scripts, builder_class, load, sample_dir
 
@@ -92,6 +93,21 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_stats(args: argparse.Namespace) -> int:
+    """Prints the statistics table; writes the picture and the JSON when asked."""
+    figures = stats.collect(
+        args.path, args.config, data_dir=args.data_dir, streaming=args.streaming, cache_dir=args.cache_dir
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(stats.display_table(figures).to_string())
+    if args.plot:
+        print(f"picture: {stats.plot(figures, args.plot)}")
+    if args.json:
+        stats.write_json(figures, args.json)
+        print(f"figures: {args.json}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m instruction_datasets``."""
     parser = argparse.ArgumentParser(
@@ -127,7 +143,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     push_parser.add_argument("--revision", help="branch to commit to (created if needed)")
     push_parser.add_argument("--private", action="store_true", help="create the repo private")
     push_parser.add_argument("--dry-run", action="store_true", help="list the files and the commit message only")
+    stats_parser = commands.add_parser("stats", help="rows, lengths, empty responses and duplicates, with a plot")
+    stats_parser.add_argument("path", help="a loading script's module name or path")
+    stats_parser.add_argument("config", help="the config to look at")
+    stats_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
+    stats_parser.add_argument("--plot", help="write the length distributions and the source mix to this PNG")
+    stats_parser.add_argument("--json", help="write the figures to this JSON file")
+    stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
+    stats_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
     args = parser.parse_args(argv)
+    if args.command == "stats":
+        return run_stats(args)
     if args.command == "demo":
         return demo(args.cache_dir)
     if args.command == "export":

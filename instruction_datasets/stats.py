@@ -1,0 +1,195 @@
+"""Look before you train: row counts, lengths, empty responses and duplicates, as a table and a picture.
+
+Statistics are gathered in one pass over batches of rows, plain or streaming; memory grows with the number of
+rows only by two lengths and one 8-byte hash per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from array import array
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .loading import load
+
+#: Columns whose values group the rows (alpha has both; Align-Anything has neither).
+GROUP_COLUMNS = ("category", "source")
+_BATCH_ROWS = 10_000
+
+
+class _Group:
+    """Running figures of one group of rows."""
+
+    def __init__(self):
+        self.prompt_lengths = array("I")
+        self.response_lengths = array("I")
+        self.empty_responses = 0
+        self.duplicates = 0
+
+    def summary(self) -> dict[str, Any]:
+        figures: dict[str, Any] = {"rows": len(self.prompt_lengths)}
+        for name, lengths in (("prompt", self.prompt_lengths), ("response", self.response_lengths)):
+            series = pd.Series(lengths, dtype="int64")
+            figures[f"{name}_chars_min"] = int(series.min()) if len(series) else 0
+            figures[f"{name}_chars_median"] = float(series.median()) if len(series) else 0.0
+            figures[f"{name}_chars_p95"] = float(series.quantile(0.95)) if len(series) else 0.0
+            figures[f"{name}_chars_max"] = int(series.max()) if len(series) else 0
+        figures["empty_responses"] = self.empty_responses
+        figures["duplicate_pairs"] = self.duplicates
+        return figures
+
+
+def collect(
+    path: str,
+    config: str | None = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    streaming: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Figures per split, and per category and source where the rows have them.
+
+    Returns ``{"dataset", "config", "groups": {"<split>": {...}, "<split> / category=<c>": {...}, ...},
+    "lengths": {"<split>": {"prompt": [...], "response": [...]}}}``. A duplicate pair is a row whose exact
+    (prompt, response) appeared earlier in the same split.
+    """
+    dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming)
+    groups: dict[str, _Group] = {}
+    for split, dataset in dataset_dict.items():
+        seen: set[bytes] = set()
+        for batch in dataset.iter(batch_size=_BATCH_ROWS):
+            for index, (prompt, response) in enumerate(zip(batch["prompt"], batch["response"], strict=True)):
+                digest = hashlib.blake2b(f"{len(prompt)}:{prompt}{response}".encode(), digest_size=8).digest()
+                duplicate = digest in seen
+                seen.add(digest)
+                keys = [split] + [
+                    f"{split} / {column}={batch[column][index]}" for column in GROUP_COLUMNS if column in batch
+                ]
+                for key in keys:
+                    group = groups.setdefault(key, _Group())
+                    group.prompt_lengths.append(len(prompt))
+                    group.response_lengths.append(len(response))
+                    group.empty_responses += not response
+                    group.duplicates += duplicate
+    name = config or "default"
+    return {
+        "dataset": Path(str(path)).stem,
+        "config": name,
+        "groups": {key: group.summary() for key, group in groups.items()},
+        "lengths": {
+            key: {"prompt": list(group.prompt_lengths), "response": list(group.response_lengths)}
+            for key, group in groups.items()
+            if " / " not in key
+        },
+    }
+
+
+def table(stats: dict[str, Any]) -> pd.DataFrame:
+    """The figures as a DataFrame, one row per group: each split, then its categories, then its sources."""
+    order = sorted(stats["groups"], key=lambda key: (key.split(" / ")[0], _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)))
+    frame = pd.DataFrame.from_dict({key: stats["groups"][key] for key in order}, orient="index")
+    frame.index.name = "group"
+    return frame
+
+
+def display_table(stats: dict[str, Any]) -> pd.DataFrame:
+    """The table with two-level column headings, narrow enough for a terminal."""
+    frame = table(stats)
+    columns = {"rows": ("", "rows"), "empty_responses": ("", "empty resp."), "duplicate_pairs": ("", "dup. pairs")}
+    for field in ("prompt", "response"):
+        for figure in ("min", "median", "p95", "max"):
+            columns[f"{field}_chars_{figure}"] = (f"{field} chars", figure)
+    frame = frame[list(columns)].rename(columns=columns)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame.round(0).astype("int64")
+
+
+_GROUP_RANK = {"cate": 1, "sour": 2}
+
+
+def to_markdown(stats: dict[str, Any]) -> str:
+    """The table as Markdown (for dataset cards), without needing `tabulate`."""
+    frame = table(stats)
+    header = [
+        "group",
+        "rows",
+        "prompt chars (min / median / p95 / max)",
+        "response chars (min / median / p95 / max)",
+        "empty responses",
+        "duplicate pairs",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for group, row in frame.iterrows():
+        prompt = " / ".join(f"{row[f'prompt_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
+        response = " / ".join(f"{row[f'response_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
+        counts = f"{row['empty_responses']:,} | {row['duplicate_pairs']:,}"
+        lines.append(f"| {group} | {row['rows']:,} | {prompt} | {response} | {counts} |")
+    return "\n".join(lines)
+
+
+def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
+    """Writes one PNG: length distributions per split, and the category and source mix where there is one."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    mixes = {
+        column: {
+            key.split("=", 1)[1]: figures["rows"] for key, figures in stats["groups"].items() if f"/ {column}=" in key
+        }
+        for column in GROUP_COLUMNS
+    }
+    mixes = {column: counts for column, counts in mixes.items() if counts}
+    rows = 1 + (len(mixes) + 1) // 2
+    fig, grid = plt.subplots(rows, 2, figsize=(12, 4.4 * rows), squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[2 + len(mixes) :]:
+        ax.set_visible(False)
+    for ax, field in zip(axes[:2], ("prompt", "response"), strict=True):
+        for split, lengths in stats["lengths"].items():
+            values = [max(1, n) for n in lengths[field]]
+            empty = sum(1 for n in lengths[field] if n == 0)
+            label = f"{split} ({len(values):,} rows" + (f", {empty:,} empty)" if empty else ")")
+            ax.hist(values, bins=_log_bins(values), alpha=0.6, label=label)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_title(f"{field.capitalize()} length")
+        ax.set_xlabel("characters (log scale; empty counted as 1)")
+        ax.set_ylabel("rows")
+        ax.legend()
+    for ax, (column, counts) in zip(axes[2 : 2 + len(mixes)], mixes.items(), strict=True):
+        names = sorted(counts, key=counts.get)
+        ax.barh(names, [counts[name] for name in names], color="tab:green")
+        for y, name in enumerate(names):
+            ax.text(counts[name], y, f" {counts[name]:,}", va="center")
+        ax.set_title(f"Rows per {column}")
+        ax.set_xlabel("rows")
+        ax.margins(x=0.25)
+    fig.suptitle(f"{stats['dataset']} / {stats['config']}: what the rows look like")
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _log_bins(values: list[int]) -> list[float]:
+    top = max(values, default=1)
+    edges, edge = [1.0], 1.0
+    while edge < top:
+        edge *= 1.35
+        edges.append(edge)
+    return edges if len(edges) > 1 else [1.0, 2.0]
+
+
+def write_json(stats: dict[str, Any], out: str | os.PathLike) -> None:
+    """The figures (not the per-row lengths) as JSON."""
+    Path(out).write_text(json.dumps({k: v for k, v in stats.items() if k != "lengths"}, indent=2) + "\n")
