@@ -13,7 +13,7 @@ import datasets
 import pandas as pd
 
 from . import infos, stats
-from .export import DEFAULT_MAX_SHARD_SIZE, export, push
+from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export, push
 from .loading import available_scripts, builder_class, load, sample_dir
 
 
@@ -78,9 +78,10 @@ def run_export(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         max_shard_size=args.max_shard_size,
         cache_dir=args.cache_dir,
+        file_format=args.format,
     )
     parts = [
-        f"{split} {entry['rows']:,} rows, {_size(entry['parquet_bytes'])} in {entry['shards']} shard(s)"
+        f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
         for split, entry in summary.items()
     ]
     print(f"exported {args.config} to {args.out}: {'; '.join(parts)} ({time.perf_counter() - start:.1f} s)")
@@ -137,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"largest Parquet shard, as push_to_hub (default: {DEFAULT_MAX_SHARD_SIZE})",
     )
     export_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
+    export_parser.add_argument(
+        "--format", choices=sorted(FILE_FORMATS), default="parquet", help="shard file format (default: parquet)"
+    )
     push_parser = commands.add_parser("push", help="upload an export folder to a Hub dataset repo in one commit")
     push_parser.add_argument("folder", help="an export folder")
     push_parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if needed)")

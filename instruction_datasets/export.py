@@ -13,17 +13,22 @@ Parquet files present, so it always describes what the folder holds.
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
+import json
 import os
 import shutil
 from pathlib import Path
 
 import datasets
+import jsonlines
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
+from . import stats
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
@@ -47,8 +52,15 @@ def export(
     data_dir: str | os.PathLike | None = None,
     max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
     cache_dir: str | os.PathLike | None = None,
+    file_format: str = "parquet",
 ) -> dict[str, dict[str, int]]:
-    """Writes one config of a builder into an export folder; returns rows and bytes per split."""
+    """Writes one config of a builder into an export folder; returns rows and bytes per split.
+
+    ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines
+    for tools that take them; ``load_dataset("json")`` reads them back as the same rows).
+    """
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, not {file_format!r}")
     script = script_path(path).stem
     cls = builder_class(script)
     if config not in cls.builder_configs:
@@ -73,15 +85,20 @@ def export(
         nbytes = dataset._estimate_nbytes()
         # The same rule as push_to_hub: one shard per started max_shard_size, at most one per row.
         num_shards = max(1, min(int(nbytes / max_bytes) + 1, dataset.num_rows))
-        parquet_bytes = 0
+        file_bytes = 0
         for index in range(num_shards):
-            shard_path = config_dir / f"{split}-{index:05d}-of-{num_shards:05d}.parquet"
-            dataset.shard(num_shards=num_shards, index=index, contiguous=True).to_parquet(str(shard_path))
-            parquet_bytes += shard_path.stat().st_size
+            shard_path = config_dir / f"{split}-{index:05d}-of-{num_shards:05d}.{file_format}"
+            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard_path)
+            file_bytes += shard_path.stat().st_size
         splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
         data_files.append({"split": split, "path": f"data/{config}/{split}-*"})
-        summary[split] = {"rows": dataset.num_rows, "parquet_bytes": parquet_bytes, "shards": num_shards}
-        download_size += parquet_bytes
+        summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
+        download_size += file_bytes
+
+    figures = stats.collect_from(dataset_dict, script, config)
+    (out / "stats").mkdir(exist_ok=True)
+    stats.write_json(figures, out / "stats" / f"{config}.json")
+    stats.plot(figures, out / "stats" / f"{config}.png")
 
     builder_info = next(iter(dataset_dict.values())).info
     info = datasets.DatasetInfo(
@@ -111,16 +128,34 @@ def export(
     return summary
 
 
+def _write_parquet(dataset: datasets.Dataset, path: Path) -> None:
+    dataset.to_parquet(str(path))
+
+
+def _write_jsonl(dataset: datasets.Dataset, path: Path) -> None:
+    # Not ASCII-escaped: Chinese and emoji stay readable.
+    with jsonlines.open(path, mode="w", dumps=functools.partial(json.dumps, ensure_ascii=False)) as writer:
+        for batch in dataset.iter(batch_size=1000):
+            writer.write_all(dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True))
+
+
+#: Shard writers by file format (the suffix of the shard files).
+FILE_FORMATS = {"parquet": _write_parquet, "jsonl": _write_jsonl}
+
+
 def _counts(config_dir: Path) -> dict[str, dict[str, object]]:
-    """Per split: rows, and value counts of the counted columns, read back from the Parquet shards."""
+    """Per split: rows, and value counts of the counted columns, read back from the exported shards."""
     per_split: dict[str, dict[str, object]] = {}
-    for shard in sorted(config_dir.glob("*.parquet")):
+    for shard in sorted(config_dir.glob("*-of-*.*")):
         split = shard.name.split("-", 1)[0]
         entry = per_split.setdefault(
             split, {"rows": 0, **{column: collections.Counter() for column in COUNTED_COLUMNS}}
         )
-        present = [column for column in COUNTED_COLUMNS if column in pq.read_schema(shard).names]
-        table = pq.read_table(shard, columns=present)
+        if shard.suffix == ".parquet":
+            table = pq.read_table(shard)
+        else:
+            table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
+        present = [column for column in COUNTED_COLUMNS if column in table.column_names]
         entry["rows"] += table.num_rows
         for column in present:
             entry[column].update(table.column(column).to_pylist())
@@ -173,6 +208,13 @@ def render_body(script: str, out: Path, configs: list[str]) -> str:
                 for value, n in sorted(counter.items()):
                     lines.append(f"| `{config}` | {split} | `{value}` | {n:,} |")
             lines.append("")
+    lines += ["## A look at the rows", ""]
+    for config in configs:
+        figures_path = out / "stats" / f"{config}.json"
+        if figures_path.is_file():
+            figures = json.loads(figures_path.read_text(encoding="utf-8"))
+            lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
+            lines += [stats.to_markdown(figures), ""]
     lines += ["## Configs described", ""]
     for config in configs:
         lines.append(f"- `{config}`: {cls.builder_configs[config].description}")
@@ -234,4 +276,4 @@ def commit_message(folder: Path) -> str:
     configs = (
         sorted(path.name for path in (folder / "data").iterdir() if path.is_dir()) if (folder / "data").is_dir() else []
     )
-    return f"Upload {', '.join(configs) or 'card'} (Parquet export by instruction_datasets)"
+    return f"Upload {', '.join(configs) or 'card'} (export by instruction_datasets)"

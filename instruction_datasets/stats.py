@@ -59,6 +59,11 @@ def collect(
     (prompt, response) appeared earlier in the same split.
     """
     dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming)
+    return collect_from(dataset_dict, Path(str(path)).stem, config or "default")
+
+
+def collect_from(dataset_dict, dataset_name: str, config: str) -> dict[str, Any]:
+    """The figures of already loaded splits (a DatasetDict or an IterableDatasetDict); see ``collect``."""
     groups: dict[str, _Group] = {}
     for split, dataset in dataset_dict.items():
         seen: set[bytes] = set()
@@ -76,10 +81,9 @@ def collect(
                     group.response_lengths.append(len(response))
                     group.empty_responses += not response
                     group.duplicates += duplicate
-    name = config or "default"
     return {
-        "dataset": Path(str(path)).stem,
-        "config": name,
+        "dataset": dataset_name,
+        "config": config,
         "groups": {key: group.summary() for key, group in groups.items()},
         "lengths": {
             key: {"prompt": list(group.prompt_lengths), "response": list(group.response_lengths)}
@@ -114,7 +118,6 @@ _GROUP_RANK = {"cate": 1, "sour": 2}
 
 def to_markdown(stats: dict[str, Any]) -> str:
     """The table as Markdown (for dataset cards), without needing `tabulate`."""
-    frame = table(stats)
     header = [
         "group",
         "rows",
@@ -124,11 +127,12 @@ def to_markdown(stats: dict[str, Any]) -> str:
         "duplicate pairs",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for group, row in frame.iterrows():
-        prompt = " / ".join(f"{row[f'prompt_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
-        response = " / ".join(f"{row[f'response_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
-        counts = f"{row['empty_responses']:,} | {row['duplicate_pairs']:,}"
-        lines.append(f"| {group} | {row['rows']:,} | {prompt} | {response} | {counts} |")
+    for group in table(stats).index:
+        figures = stats["groups"][group]
+        prompt = " / ".join(f"{figures[f'prompt_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
+        response = " / ".join(f"{figures[f'response_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
+        counts = f"{figures['empty_responses']:,} | {figures['duplicate_pairs']:,}"
+        lines.append(f"| {group} | {figures['rows']:,} | {prompt} | {response} | {counts} |")
     return "\n".join(lines)
 
 

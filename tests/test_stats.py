@@ -1,0 +1,117 @@
+"""Statistics, the picture, and the JSON Lines export: what a user looks at before training."""
+
+import json
+import subprocess
+import sys
+
+import datasets
+import pytest
+from test_builders import EXPECTED_SPLITS
+
+from instruction_datasets import load, stats
+from instruction_datasets.export import export
+from instruction_datasets.loading import sample_dir
+
+ALPHA = sample_dir("instruction_tuning_alpha", "all")
+
+
+def test_alpha_figures_match_the_rows(cache_dir):
+    figures = stats.collect("instruction_tuning_alpha", "all", data_dir=ALPHA, cache_dir=cache_dir)
+    rows = list(load("instruction_tuning_alpha", "all", split="train", data_dir=ALPHA, cache_dir=cache_dir))
+    train = figures["groups"]["train"]
+    assert train["rows"] == len(rows) == 17
+    assert train["empty_responses"] == sum(1 for row in rows if not row["response"]) == 1
+    assert train["duplicate_pairs"] == 0
+    assert train["prompt_chars_max"] == max(len(row["prompt"]) for row in rows)
+    assert train["response_chars_min"] == 0
+    for category in ("python_code", "helpful", "harmless", "synthetic_qa"):
+        expected = EXPECTED_SPLITS[("instruction_tuning_alpha", category)]["train"]
+        assert figures["groups"][f"train / category={category}"]["rows"] == expected
+    assert figures["groups"]["train / source=wiki_howto"]["rows"] == 1
+
+
+def test_streaming_gives_the_same_figures(cache_dir):
+    plain = stats.collect(
+        "align_anything_instruction", "zh", data_dir=sample_dir("align_anything_instruction", "zh"), cache_dir=cache_dir
+    )
+    streamed = stats.collect(
+        "align_anything_instruction", "zh", data_dir=sample_dir("align_anything_instruction", "zh"), streaming=True
+    )
+    assert streamed == plain
+    assert set(plain["groups"]) == {"train", "test"}
+
+
+def test_duplicate_pairs_are_counted_once_per_repeat(tmp_path, cache_dir):
+    (tmp_path / "data").mkdir()
+    lines = [
+        {"prompt": "p", "response": "r"},
+        {"prompt": "p", "response": "r"},
+        {"prompt": "pr", "response": ""},
+        {"prompt": "p", "response": "r"},
+    ]
+    (tmp_path / "data" / "train.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (tmp_path / "data" / "test.jsonl").write_text(json.dumps({"prompt": "p", "response": "r"}) + "\n")
+    figures = stats.collect("align_anything_instruction", "en", data_dir=tmp_path, cache_dir=cache_dir)
+    assert figures["groups"]["train"]["duplicate_pairs"] == 2
+    assert figures["groups"]["train"]["empty_responses"] == 1
+    assert figures["groups"]["test"]["duplicate_pairs"] == 0  # duplicates are counted within a split
+
+
+def test_stats_command_prints_the_table_and_writes_picture_and_json(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "instruction_datasets",
+            "stats",
+            "instruction_tuning_alpha",
+            "all",
+            "--data-dir",
+            str(ALPHA),
+            "--plot",
+            str(tmp_path / "mix.png"),
+            "--json",
+            str(tmp_path / "mix.json"),
+            "--streaming",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "train / category=harmless" in result.stdout and "dup. pairs" in result.stdout
+    png = (tmp_path / "mix.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    assert json.loads((tmp_path / "mix.json").read_text())["groups"]["train"]["rows"] == 17
+
+
+def test_exported_card_shows_the_picture_and_the_table(tmp_path):
+    export("instruction_tuning_alpha", "harmless", tmp_path, data_dir=ALPHA, cache_dir=tmp_path / "cache")
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "![Lengths and mix of harmless](stats/harmless.png)" in card
+    assert "| train / category=harmless | 2 |" in card
+    assert (tmp_path / "stats" / "harmless.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("script", "config"), [("align_anything_instruction", "zh"), ("instruction_tuning_alpha", "all")]
+)
+def test_jsonl_export_loads_back_identically(script, config, tmp_path):
+    ours = load(script, config, data_dir=sample_dir(script, config), cache_dir=tmp_path / "ours")
+    export(
+        script,
+        config,
+        tmp_path / "out",
+        data_dir=sample_dir(script, config),
+        cache_dir=tmp_path / "ours",
+        file_format="jsonl",
+    )
+    for split in ours:
+        files = sorted(str(path) for path in (tmp_path / "out" / "data" / config).glob(f"{split}-*.jsonl"))
+        raw = b"".join(open(path, "rb").read() for path in files)
+        assert b"\\u" not in raw  # UTF-8, not ASCII escapes
+        theirs = datasets.load_dataset("json", data_files=files, split="train", cache_dir=str(tmp_path / "json"))
+        assert list(theirs) == list(ours[split])
+    from_folder = datasets.load_dataset(str(tmp_path / "out"), config, cache_dir=str(tmp_path / "folder"))
+    for split in ours:
+        assert list(from_folder[split]) == list(ours[split])
