@@ -115,3 +115,13 @@ def test_jsonl_export_loads_back_identically(script, config, tmp_path):
     from_folder = datasets.load_dataset(str(tmp_path / "out"), config, cache_dir=str(tmp_path / "folder"))
     for split in ours:
         assert list(from_folder[split]) == list(ours[split])
+
+
+def test_the_readme_picture_of_the_samples_is_current(tmp_path):
+    committed = json.loads((ALPHA.parent.parent / "docs" / "samples_alpha_stats.json").read_text(encoding="utf-8"))
+    fresh = stats.collect("instruction_tuning_alpha", "all", data_dir=ALPHA, cache_dir=tmp_path)
+    assert committed == {key: value for key, value in fresh.items() if key != "lengths"}, (
+        "regenerate: python -m instruction_datasets stats instruction_tuning_alpha all "
+        "--data-dir samples/instruction_tuning_alpha --plot docs/samples_alpha_stats.png "
+        "--json docs/samples_alpha_stats.json"
+    )
