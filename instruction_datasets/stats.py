@@ -156,18 +156,25 @@ def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
     axes = list(grid.ravel())
     for ax in axes[2 + len(mixes) :]:
         ax.set_visible(False)
+    bins = {
+        field: _log_bins([max(1, n) for lengths in stats["lengths"].values() for n in lengths[field]])
+        for field in ("prompt", "response")
+    }
     for ax, field in zip(axes[:2], ("prompt", "response"), strict=True):
         for split, lengths in stats["lengths"].items():
             values = [max(1, n) for n in lengths[field]]
             empty = sum(1 for n in lengths[field] if n == 0)
             label = f"{split} ({len(values):,} rows" + (f", {empty:,} empty)" if empty else ")")
-            ax.hist(values, bins=_log_bins(values), alpha=0.6, label=label)
+            # Shares, not counts: a 1k-row test split stays visible beside a 100k-row train split.
+            ax.hist(values, bins=bins[field], weights=[1 / len(values)] * len(values), alpha=0.6, label=label)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
-        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{field.capitalize()} length")
         ax.set_xlabel("characters (log scale; empty counted as 1)")
-        ax.set_ylabel("rows")
+        ax.set_ylabel("share of the split's rows")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.legend()
     for ax, (column, counts) in zip(axes[2 : 2 + len(mixes)], mixes.items(), strict=True):
         names = sorted(counts, key=counts.get)
@@ -186,12 +193,12 @@ def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
 
 
 def _log_bins(values: list[int]) -> list[float]:
-    top = max(values, default=1)
-    edges, edge = [1.0], 1.0
-    while edge < top:
-        edge *= 1.35
-        edges.append(edge)
-    return edges if len(edges) > 1 else [1.0, 2.0]
+    """About 30 bins, evenly spaced on a log scale from the shortest to the longest value."""
+    low, high = min(values, default=1), max(values, default=1)
+    if high <= low:
+        return [low * 0.9, high * 1.1]
+    step = (high / low) ** (1 / 30)
+    return [low * step**i for i in range(31)]
 
 
 def write_json(stats: dict[str, Any], out: str | os.PathLike) -> None:
