@@ -71,6 +71,18 @@ def write_alpha(root: Path, scale: int, seed: int = 1) -> Path:
     return root
 
 
+# One full streaming pass over train: prints rows, seconds to the first row, rows per second.
+_STREAMING = """
+import time
+from instruction_datasets import load
+start = time.perf_counter()
+it = iter(load("{script}", "{config}", split="train", data_dir=DATA, streaming=True))
+next(it)
+first = time.perf_counter() - start
+n = 1 + sum(1 for _ in it)
+print(n, first, n / (time.perf_counter() - start))
+"""
+
 # Each contender is a snippet run in a fresh process; it prints the number of rows it produced.
 CONTENDERS = {
     "en_ours": """
@@ -108,24 +120,8 @@ ds = datasets.Dataset.from_list(rows)
 ds.save_to_disk(CACHE + "/saved")  # written to disk, as a prepared dataset is
 print(ds.num_rows)
 """,
-    "en_streaming": """
-from instruction_datasets import load
-start = time.perf_counter()
-it = iter(load("align_anything_instruction", "en", split="train", data_dir=DATA, streaming=True))
-next(it)
-first = time.perf_counter() - start
-n = 1 + sum(1 for _ in it)
-print(n, first, n / (time.perf_counter() - start))
-""",
-    "alpha_streaming": """
-from instruction_datasets import load
-start = time.perf_counter()
-it = iter(load("instruction_tuning_alpha", "all", split="train", data_dir=DATA, streaming=True))
-next(it)
-first = time.perf_counter() - start
-n = 1 + sum(1 for _ in it)
-print(n, first, n / (time.perf_counter() - start))
-""",
+    "en_streaming": _STREAMING.format(script="align_anything_instruction", config="en"),
+    "alpha_streaming": _STREAMING.format(script="instruction_tuning_alpha", config="all"),
 }
 
 
