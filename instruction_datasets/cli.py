@@ -13,8 +13,9 @@ import datasets
 import pandas as pd
 
 from . import infos, stats
-from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export, push
+from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export
 from .loading import available_scripts, builder_class, load, sample_dir
+from .push import push
 
 
 def _short(value, width: int = 100) -> str:
@@ -69,7 +70,9 @@ def _size(n: float) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Writes one config as Parquet plus card, and prints a one-line summary."""
+    """Writes one config (or every config) as data shards plus card, and prints a line per config."""
+    if (args.config is None) == (not args.all_configs):
+        raise SystemExit("export: give a config or --all-configs (not both)")
     start = time.perf_counter()
     summary = export(
         args.path,
@@ -80,11 +83,13 @@ def run_export(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         file_format=args.format,
     )
-    parts = [
-        f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
-        for split, entry in summary.items()
-    ]
-    print(f"exported {args.config} to {args.out}: {'; '.join(parts)} ({time.perf_counter() - start:.1f} s)")
+    for config, splits in summary.items():
+        parts = [
+            f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
+            for split, entry in splits.items()
+        ]
+        print(f"exported {config} to {args.out}: {'; '.join(parts)}")
+    print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 
 
@@ -127,9 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--cache-dir", help="keep the prepared Arrow files here (default: a temporary folder)")
     infos_parser = commands.add_parser("infos", help="regenerate dataset_infos.json from the builders")
     infos_parser.add_argument("--check", action="store_true", help="only check that the file is current")
-    export_parser = commands.add_parser("export", help="write one config as Parquet shards plus a Hub dataset card")
+    export_parser = commands.add_parser(
+        "export", help="write a config (or --all-configs) as data shards plus a Hub dataset card"
+    )
     export_parser.add_argument("path", help="a loading script's module name or path")
-    export_parser.add_argument("config", help="the config to export")
+    export_parser.add_argument("config", nargs="?", help="the config to export")
+    export_parser.add_argument("--all-configs", action="store_true", help="export every config (one folder, one card)")
     export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
     export_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
     export_parser.add_argument(

@@ -1,131 +1,39 @@
-"""Script-free export: Parquet shards plus a dataset card whose YAML the Hub viewer and every `datasets` read.
+"""Script-free export: data shards plus a dataset card whose YAML the Hub viewer and every `datasets` read.
 
-Layout of an export folder, one builder per folder:
+Layout of an export folder, one builder and one file format per folder:
 
-    README.md                                   card: YAML (configs, dataset_info, ...) + generated body
+    README.md                                   card: YAML (configs, dataset_info, ...) + generated part
     data/<config>/<split>-00000-of-00001.parquet
+    stats/<config>.json, stats/<config>.png     figures the card shows
 
 Exporting a config replaces that config's shards and card entries and keeps the others, as
-``push_to_hub(config_name=...)`` does. The card body is regenerated from the builder and from the
-Parquet files present, so it always describes what the folder holds.
+``push_to_hub(config_name=...)`` does. The whole export is written into a copy of the folder beside it
+and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
-import inspect
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import datasets
 import jsonlines
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
+import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
-from huggingface_hub import DatasetCard, DatasetCardData, HfApi
+from huggingface_hub import DatasetCardData
 
-from . import stats
+from . import card, stats
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
 DEFAULT_MAX_SHARD_SIZE = datasets.config.MAX_SHARD_SIZE
 TASK_CATEGORIES = ["text-generation"]
-#: Columns whose value counts the card shows per split, where a config has them.
-COUNTED_COLUMNS = ("category", "source")
-
-
-def _pretty_name(script: str) -> str:
-    """The dataset's name: the first words of its script's docstring, before the colon."""
-    module = inspect.getmodule(builder_class(script))
-    return (inspect.getdoc(module) or script).split(":", 1)[0].strip()
-
-
-def export(
-    path: str | os.PathLike,
-    config: str,
-    out: str | os.PathLike,
-    *,
-    data_dir: str | os.PathLike | None = None,
-    max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
-    cache_dir: str | os.PathLike | None = None,
-    file_format: str = "parquet",
-) -> dict[str, dict[str, int]]:
-    """Writes one config of a builder into an export folder; returns rows and bytes per split.
-
-    ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines
-    for tools that take them; ``load_dataset("json")`` reads them back as the same rows).
-    """
-    if file_format not in FILE_FORMATS:
-        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, not {file_format!r}")
-    script = script_path(path).stem
-    cls = builder_class(script)
-    if config not in cls.builder_configs:
-        raise ValueError(f"{script} has no config {config!r}; configs: {', '.join(cls.builder_configs)}")
-    out = Path(out)
-    card_path = out / "README.md"
-    card_data = DatasetCard.load(card_path).data if card_path.is_file() else DatasetCardData()
-    pretty_name = _pretty_name(script)
-    if card_data.get("pretty_name") not in (None, pretty_name):
-        raise ValueError(f"{out} holds an export of {card_data.get('pretty_name')!r}, not of {pretty_name!r}")
-
-    dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir)
-    config_dir = out / "data" / config
-    if config_dir.exists():
-        shutil.rmtree(config_dir)  # no stale shards from an earlier export of this config
-    config_dir.mkdir(parents=True)
-
-    max_bytes = convert_file_size_to_int(max_shard_size)
-    splits = datasets.SplitDict(dataset_name=script)
-    data_files, summary, download_size = [], {}, 0
-    for split, dataset in dataset_dict.items():
-        nbytes = dataset._estimate_nbytes()
-        # The same rule as push_to_hub: one shard per started max_shard_size, at most one per row.
-        num_shards = max(1, min(int(nbytes / max_bytes) + 1, dataset.num_rows))
-        file_bytes = 0
-        for index in range(num_shards):
-            shard_path = config_dir / f"{split}-{index:05d}-of-{num_shards:05d}.{file_format}"
-            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard_path)
-            file_bytes += shard_path.stat().st_size
-        splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
-        data_files.append({"split": split, "path": f"data/{config}/{split}-*"})
-        summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
-        download_size += file_bytes
-
-    figures = stats.collect_from(dataset_dict, script, config)
-    (out / "stats").mkdir(exist_ok=True)
-    stats.write_json(figures, out / "stats" / f"{config}.json")
-    stats.plot(figures, out / "stats" / f"{config}.png")
-
-    builder_info = next(iter(dataset_dict.values())).info
-    info = datasets.DatasetInfo(
-        features=builder_info.features,
-        splits=splits,
-        download_size=download_size,
-        dataset_size=sum(split.num_bytes for split in splits.values()),
-        config_name=config,
-    )
-    datasets.info.DatasetInfosDict({config: info}).to_dataset_card_data(card_data)
-    configs = MetadataConfigs.from_dataset_card_data(card_data)
-    configs[config] = {"data_files": data_files}
-    for name, params in configs.items():
-        params.pop("default", None)
-        if name == cls.DEFAULT_CONFIG_NAME:
-            params["default"] = True
-    configs.to_dataset_card_data(card_data)
-
-    # Languages of the configs the folder holds; a config that declares none is English.
-    languages = sorted({getattr(cls.builder_configs[name], "language", "") or "en" for name in configs})
-    card_data["license"] = builder_info.license
-    card_data["language"] = languages
-    card_data["task_categories"] = TASK_CATEGORIES
-    card_data["pretty_name"] = pretty_name
-    body = render_body(script, out, sorted(configs))
-    card_path.write_text(f"---\n{card_data.to_yaml()}\n---\n\n{body}", encoding="utf-8")
-    return summary
 
 
 def _write_parquet(dataset: datasets.Dataset, path: Path) -> None:
@@ -143,137 +51,163 @@ def _write_jsonl(dataset: datasets.Dataset, path: Path) -> None:
 FILE_FORMATS = {"parquet": _write_parquet, "jsonl": _write_jsonl}
 
 
-def _counts(config_dir: Path) -> dict[str, dict[str, object]]:
-    """Per split: rows, and value counts of the counted columns, read back from the exported shards."""
-    per_split: dict[str, dict[str, object]] = {}
-    for shard in sorted(config_dir.glob("*-of-*.*")):
-        split = shard.name.split("-", 1)[0]
-        entry = per_split.setdefault(
-            split, {"rows": 0, **{column: collections.Counter() for column in COUNTED_COLUMNS}}
-        )
-        if shard.suffix == ".parquet":
-            table = pq.read_table(shard)
-        else:
-            table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
-        present = [column for column in COUNTED_COLUMNS if column in table.column_names]
-        entry["rows"] += table.num_rows
-        for column in present:
-            entry[column].update(table.column(column).to_pylist())
-    return per_split
-
-
-def render_body(script: str, out: Path, configs: list[str]) -> str:
-    """The card's Markdown body, from the builder's declarations and the exported files."""
-    cls = builder_class(script)
-    module = inspect.getmodule(cls)
-    default = cls.builder_configs[cls.DEFAULT_CONFIG_NAME]
-    info = declared_info(cls, default.name)
-    lines = [f"# {_pretty_name(script)}", "", info.description.split("\n\n")[0], ""]
-    lines += [
-        "Exported by `instruction_datasets` from its loading script: no script is needed to read it.",
-        "",
-        "```python",
-        "import datasets",
-        f'ds = datasets.load_dataset("<this repo>", "{configs[0]}")',
-        "```",
-        "",
-        "## Configs",
-        "",
-        "| config | split | rows |",
-        "|---|---|---|",
-    ]
-    counts = {config: _counts(out / "data" / config) for config in configs}
-    for config in configs:
-        for split, entry in counts[config].items():
-            lines.append(
-                f"| `{config}`{' (default)' if config == default.name else ''} | {split} | {entry['rows']:,} |"
-            )
-    lines += ["", "## Columns", "", "| column | type |", "|---|---|"]
-    for column, feature in info.features.items():
-        lines.append(f"| `{column}` | {_type_name(feature)} |")
-    lines += ["", "## How the rows were made", "", inspect.getdoc(module) or "", ""]
-    parse_rule = getattr(module, "parse_text", None)
-    if parse_rule is not None:
-        lines += ["How each `text` is split into `prompt` and `response`:", "", inspect.getdoc(parse_rule), ""]
-    for column in COUNTED_COLUMNS:
-        tables = [
-            (config, split, entry[column])
-            for config in configs
-            for split, entry in counts[config].items()
-            if entry[column]
-        ]
-        if tables:
-            lines += [f"## Rows per {column}", "", f"| config | split | {column} | rows |", "|---|---|---|---|"]
-            for config, split, counter in tables:
-                for value, n in sorted(counter.items()):
-                    lines.append(f"| `{config}` | {split} | `{value}` | {n:,} |")
-            lines.append("")
-    lines += ["## A look at the rows", ""]
-    for config in configs:
-        figures_path = out / "stats" / f"{config}.json"
-        if figures_path.is_file():
-            figures = json.loads(figures_path.read_text(encoding="utf-8"))
-            lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
-            lines += [stats.to_markdown(figures), ""]
-    lines += ["## Configs described", ""]
-    for config in configs:
-        lines.append(f"- `{config}`: {cls.builder_configs[config].description}")
-    lines += ["", "## About the data", "", info.description, "", f"Homepage: {info.homepage}", ""]
-    lines += [f"License: `{info.license}`.", "", "## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
-    return "\n".join(lines)
-
-
-def _type_name(feature) -> str:
-    if isinstance(feature, datasets.Value):
-        return feature.dtype
-    if isinstance(feature, list):
-        return f"list of {{{', '.join(feature[0])}}}"
-    inner = getattr(feature, "feature", None)  # `datasets.List` in 4.x and later
-    if isinstance(inner, dict):
-        return f"list of {{{', '.join(inner)}}}"
-    return type(feature).__name__
-
-
-def push(
-    folder: str | os.PathLike,
-    repo_id: str,
+def export(
+    path: str | os.PathLike,
+    config: str | Sequence[str] | None,
+    out: str | os.PathLike,
     *,
-    revision: str | None = None,
-    private: bool = False,
-    dry_run: bool = False,
-) -> list[str]:
-    """Uploads an export folder to a Hub dataset repo in one commit; returns the files it holds.
+    data_dir: str | os.PathLike | None = None,
+    max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
+    cache_dir: str | os.PathLike | None = None,
+    file_format: str = "parquet",
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
 
-    The token comes from where `huggingface_hub` looks (``HF_TOKEN``, the saved login) and is never printed.
-    With ``dry_run`` nothing touches the network.
+    ``path`` is a shipped builder's name or a script's path (that very file is exported). ``config`` is one
+    config, a list, or None for every config of the builder. ``data_dir`` is passed to each config's load.
+    ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
+    Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
+    dataset or another file format, or a card the Hub would refuse.
     """
-    folder = Path(folder)
-    if not (folder / "README.md").is_file():
-        raise FileNotFoundError(f"{folder} is not an export folder: it has no README.md card")
-    files = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-    message = commit_message(folder)
-    print(
-        f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to datasets/{repo_id}"
-        f"{f'@{revision}' if revision else ''} in one commit: {message!r}"
-    )
-    for name in files:
-        print(f"  {name}")
-    if dry_run:
-        return files
-    api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    if revision:
-        api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
-    commit = api.upload_folder(
-        folder_path=str(folder), repo_id=repo_id, repo_type="dataset", revision=revision, commit_message=message
-    )
-    print(f"committed: {commit.commit_url}")
-    return files
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, not {file_format!r}")
+    try:
+        max_bytes = convert_file_size_to_int(max_shard_size)
+    except ValueError as err:
+        raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
+    script = script_path(path)
+    cls = builder_class(script)
+    configs = list(cls.builder_configs) if config is None else [config] if isinstance(config, str) else list(config)
+    unknown = [name for name in configs if name not in cls.builder_configs]
+    if unknown:
+        raise ValueError(f"{script.name} has no config {unknown[0]!r}; configs: {', '.join(cls.builder_configs)}")
+    out = Path(out)
+    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
+    card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
+    if card_data.get("pretty_name") not in (None, card.pretty_name(cls)):
+        raise ValueError(f"{out} holds an export of {card_data.get('pretty_name')!r}, not of {card.pretty_name(cls)!r}")
+    kept = {name: p for name, p in MetadataConfigs.from_dataset_card_data(card_data).items() if name not in configs}
+    other_formats = {Path(pattern).suffix for p in kept.values() for _, pattern in card.data_files(p)}
+    other_formats |= {shard.suffix for name in kept for shard in (out / "data" / name).glob("*-of-*.*")}
+    if other_formats - {"", f".{file_format}"}:
+        raise ValueError(
+            f"{out} holds configs {', '.join(kept)} as {', '.join(sorted(other_formats))} files; one folder holds "
+            f"one file format (load_dataset reads a folder with one builder): export {file_format} into another "
+            f"folder, or re-export every config there with --format {file_format}"
+        )
+
+    staging = _staging_copy(out)
+    try:
+        summary = {}
+        for name in configs:
+            summary[name] = _write_config(
+                script, cls, name, staging, card_data, data_dir, cache_dir, max_bytes, file_format
+            )
+        _write_card(cls, staging, card_data, old_text)
+        card.check(staging)
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
 
 
-def commit_message(folder: Path) -> str:
-    """A commit message that says which configs the folder holds."""
-    configs = (
-        sorted(path.name for path in (folder / "data").iterdir() if path.is_dir()) if (folder / "data").is_dir() else []
+def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format):
+    """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
+    dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir)
+    config_dir = out / "data" / config
+    shutil.rmtree(config_dir, ignore_errors=True)  # no stale shards from an earlier export of this config
+    config_dir.mkdir(parents=True)
+    splits = datasets.SplitDict(dataset_name=script.stem)
+    data_files, summary = [], {}
+    for split, dataset in dataset_dict.items():
+        nbytes = dataset._estimate_nbytes()
+        # The same rule as push_to_hub: one shard per started max_shard_size, at most one per row.
+        num_shards = max(1, min(int(nbytes / max_bytes) + 1, dataset.num_rows))
+        file_bytes = 0
+        for index in range(num_shards):
+            shard_path = config_dir / f"{split}-{index:05d}-of-{num_shards:05d}.{file_format}"
+            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard_path)
+            file_bytes += shard_path.stat().st_size
+        splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
+        data_files.append({"split": split, "path": f"data/{config}/{split}-*"})
+        summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
+
+    figures = stats.collect_from(dataset_dict, script.stem, config)
+    (out / "stats").mkdir(exist_ok=True)
+    for suffix in ("json", "png"):
+        (out / "stats" / f"{config}.{suffix}").unlink(missing_ok=True)  # may be hard-linked to the original
+    stats.write_json(figures, out / "stats" / f"{config}.json")
+    stats.plot(figures, out / "stats" / f"{config}.png")
+
+    info = datasets.DatasetInfo(
+        features=next(iter(dataset_dict.values())).info.features,
+        splits=splits,
+        download_size=sum(entry["bytes"] for entry in summary.values()),
+        dataset_size=sum(split.num_bytes for split in splits.values()),
+        config_name=config,
     )
-    return f"Upload {', '.join(configs) or 'card'} (export by instruction_datasets)"
+    datasets.info.DatasetInfosDict({config: info}).to_dataset_card_data(card_data)
+    configs = MetadataConfigs.from_dataset_card_data(card_data)
+    configs[config] = {"data_files": data_files}
+    configs.to_dataset_card_data(card_data)
+    return summary
+
+
+def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None) -> None:
+    """The card's YAML (default config, languages, license, ...) and generated part; the user's text stays."""
+    configs = MetadataConfigs.from_dataset_card_data(card_data)
+    # The builder's default, or, when it is not exported here, the first exported config in the builder's order.
+    default = next(name for name in [cls.DEFAULT_CONFIG_NAME, *cls.builder_configs] if name in configs)
+    for name, params in configs.items():
+        params.pop("default", None)
+        if name == default:
+            params["default"] = True
+    configs.to_dataset_card_data(card_data)
+    # Languages of the configs the folder holds; a config that declares none is English.
+    card_data["language"] = sorted({getattr(cls.builder_configs[n], "language", "") or "en" for n in configs})
+    card_data["license"] = declared_info(cls, default).license
+    card_data["task_categories"] = TASK_CATEGORIES
+    card_data["pretty_name"] = card.pretty_name(cls)
+    body = card.render_body(cls, out, sorted(configs), default)
+    card.write(out / "README.md", card_data.to_yaml(), body, old_text)
+
+
+def _staging_copy(out: Path) -> Path:
+    """A copy of the folder beside it (same file system, so the swap is a rename); files are hard links.
+
+    Nothing in the copy is written in place: every file export writes is removed first, so the originals
+    behind the links never change.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+    if out.is_dir():
+        staging.rmdir()
+        shutil.copytree(out, staging, symlinks=True, copy_function=_link_or_copy)
+    else:  # mkdtemp makes it private; a new export folder gets the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
+    return staging
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Puts the finished copy in the folder's place; the old folder is removed only after that worked."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = out.with_name(f".{out.name}.replaced-{staging.name.rsplit('-', 1)[-1]}")
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old)

@@ -11,15 +11,21 @@ Faults are queued per request path and consumed one request at a time (HEAD requ
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
 "corrupt" (same length, other bytes).
 Every request is logged as (method, path).
+
+It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
+/api/repos/create`` keep their files per commit and answer the read calls above for any branch or commit.
+POST requests take faults as GET requests do ("404", "500"); the body of every request is read.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import hashlib
 import http.server
 import json
 import threading
+import urllib.parse
 from pathlib import Path
 
 from instruction_datasets.loading import sample_dir
@@ -40,6 +46,10 @@ class FakeUpstream:
         self.faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self.sticky: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
+        #: Repos created through the write API, by "org/name".
+        self.hosted: dict[str, HostedRepo] = {}
+        #: The Authorization header of every POST request, in order.
+        self.authorizations: list[str | None] = []
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -100,8 +110,54 @@ class FakeUpstream:
                 self._answer(head=False)
 
             def do_POST(self):
-                upstream.requests.append(("POST", self.path))
-                self._send(404, b"")
+                path = self.path.split("?", 1)[0]
+                upstream.requests.append(("POST", path))
+                upstream.authorizations.append(self.headers.get("Authorization"))
+                body = self._read_body()
+                fault = upstream._take_fault(path)
+                if fault in ("404", "500"):
+                    return self._send(int(fault), json.dumps({"error": f"injected {fault}"}).encode())
+                status, answer, headers = _write_call(upstream, path, body)
+                return self._send(status, json.dumps(answer).encode(), [("Content-Type", "application/json"), *headers])
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()  # the CRLF after each chunk
+                        if size == 0:
+                            return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _hosted_read(self, repo, kind, rest, head):
+                """resolve/<rev>/<file>, and the revision and tree API calls, on a repo made by a push."""
+                revision, _, inner = rest.partition("/")
+                sha = repo.resolve(revision)
+                if sha is None:
+                    return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")], head)
+                files = repo.commits[sha]
+                if kind == "resolve":
+                    if inner not in files:
+                        return self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
+                    data, status = files[inner], 200
+                    headers = [("ETag", f'"{git_blob_sha1(data)}"'), ("X-Repo-Commit", sha), ("Accept-Ranges", "bytes")]
+                    byte_range = self.headers.get("Range")
+                    if byte_range and byte_range.startswith("bytes="):
+                        first, _, last = byte_range[len("bytes=") :].partition("-")
+                        start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+                        headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
+                        data, status = data[start : end + 1], 206
+                    return self._send(status, data, headers, head)
+                if kind == "revision":
+                    answer = {"id": repo.repo_id, "sha": sha, "private": False, "siblings": repo.siblings(sha)}
+                else:  # tree
+                    recursive = "recursive=true" in self.path.lower()
+                    answer = repo.tree(sha, inner, recursive)
+                    if answer is None:
+                        return self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
+                return self._send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head)
 
             def _send(self, status, body, headers=(), head=False, length=None):
                 self.send_response(status)
@@ -120,6 +176,9 @@ class FakeUpstream:
                     return self._send(404, b"Not Found")
                 if fault == "500":
                     return self._send(500, b"Internal Server Error")
+                hosted = _hosted_target(upstream, path)
+                if hosted is not None:
+                    return self._hosted_read(*hosted, head)
                 if path.startswith("/api/datasets/"):
                     return self._api(path, head)
                 file = upstream._locate(path)
@@ -182,3 +241,137 @@ def _tree_entry(path: Path, root: Path) -> dict:
         "path": relative,
         "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134},
     }
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The id git (and the Hub's ``oid``) gives a file's bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class HostedRepo:
+    """A dataset repo made through the write API: its files at every commit, and its branches."""
+
+    def __init__(self, repo_id: str):
+        self.repo_id = repo_id
+        self.commits: dict[str, dict[str, bytes]] = {}
+        self.branches: dict[str, str] = {"main": self.add_commit(None, {}, "initial commit")}
+
+    def add_commit(self, parent: str | None, files: dict[str, bytes], summary: str) -> str:
+        digest = hashlib.sha1(f"{parent}\n{summary}\n".encode())
+        for path in sorted(files):
+            digest.update(f"{path}\0{git_blob_sha1(files[path])}\n".encode())
+        sha = digest.hexdigest()
+        self.commits[sha] = dict(files)
+        return sha
+
+    def resolve(self, revision: str) -> str | None:
+        """The commit a branch name or a commit sha stands for."""
+        return self.branches.get(revision) or (revision if revision in self.commits else None)
+
+    def siblings(self, sha: str) -> list[dict]:
+        return [{"rfilename": path} for path in sorted(self.commits[sha])]
+
+    def tree(self, sha: str, folder: str, recursive: bool) -> list[dict] | None:
+        """Entries under a folder (with ``oid``, as the Hub gives them); None if there is no such folder."""
+        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        entries = {}
+        for path, data in self.commits[sha].items():
+            if not path.startswith(prefix):
+                continue
+            parts = path[len(prefix) :].split("/")
+            if recursive:
+                for depth in range(1, len(parts)):
+                    name = prefix + "/".join(parts[:depth])
+                    entries[name] = {"type": "directory", "oid": "0" * 40, "size": 0, "path": name}
+            if recursive or len(parts) == 1:
+                entries[path] = {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
+            else:
+                name = prefix + parts[0]
+                entries[name] = {"type": "directory", "oid": "0" * 40, "size": 0, "path": name}
+        return [entries[name] for name in sorted(entries)] if entries or not prefix else None
+
+
+def _hosted_target(upstream: FakeUpstream, raw_path: str):
+    """(repo, "resolve" | "revision" | "tree", rest) for a read on a hosted repo, else None.
+
+    The client quotes the revision and the folder, so the raw path is split first, then each part unquoted.
+    """
+    parts = raw_path.split("/")
+    if raw_path.startswith("/api/datasets/") and len(parts) == 5:  # repo info, at main
+        repo_id, kind, rest = f"{parts[3]}/{parts[4]}", "revision", []
+    elif raw_path.startswith("/api/datasets/") and len(parts) >= 6:
+        repo_id, kind, rest = f"{parts[3]}/{parts[4]}", parts[5], parts[6:]
+    elif raw_path.startswith("/datasets/") and len(parts) >= 5 and parts[4] == "resolve":
+        repo_id, kind, rest = f"{parts[2]}/{parts[3]}", "resolve", parts[5:]
+    else:
+        return None
+    repo = upstream.hosted.get(repo_id)
+    if repo is None or kind not in ("resolve", "revision", "tree"):
+        return None
+    rest = [urllib.parse.unquote(part) for part in rest]
+    return repo, kind, "/".join(rest or ["main"])
+
+
+def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes) -> tuple[int, object, list]:
+    """Answers one call of the Hub's write API: (status, JSON answer, extra headers)."""
+    if raw_path == "/api/validate-yaml":
+        return 200, {}, []
+    if raw_path == "/api/repos/create":
+        request = json.loads(body)
+        repo_id = "/".join(filter(None, [request.get("organization"), request["name"]]))
+        url = f"{upstream.endpoint}/datasets/{repo_id}"
+        if repo_id in upstream.hosted:
+            return 409, {"error": "You already created this dataset repo", "url": url}, []
+        upstream.hosted[repo_id] = HostedRepo(repo_id)
+        return 200, {"url": url, "name": repo_id}, []
+    parts = raw_path.split("/")
+    if not raw_path.startswith("/api/datasets/") or len(parts) < 7:
+        return 404, {"error": "Not Found"}, []
+    repo = upstream.hosted.get(f"{parts[3]}/{parts[4]}")
+    if repo is None:
+        return 404, {"error": "Repository Not Found"}, [("X-Error-Code", "RepoNotFound")]
+    kind, revision = parts[5], urllib.parse.unquote(parts[6])
+    if kind == "branch":
+        if revision in repo.branches:
+            return 409, {"error": f"Reference {revision} already exists"}, []
+        start = (json.loads(body) if body else {}).get("startingPoint") or "main"
+        repo.branches[revision] = repo.resolve(start)
+        return 200, {}, []
+    sha = repo.resolve(revision)
+    if sha is None:
+        return 404, {"error": f"Revision Not Found: {revision}"}, [("X-Error-Code", "RevisionNotFound")]
+    files = repo.commits[sha]
+    if kind == "preupload":
+        answer = [
+            {
+                "path": entry["path"],
+                "uploadMode": "regular",  # no LFS or Xet transfer: the bytes come in the commit body
+                "shouldIgnore": False,
+                "oid": git_blob_sha1(files[entry["path"]]) if entry["path"] in files else None,
+            }
+            for entry in json.loads(body)["files"]
+        ]
+        return 200, {"files": answer}, []
+    if kind == "paths-info":
+        request = json.loads(body) if body.startswith(b"{") else urllib.parse.parse_qs(body.decode())
+        paths = request.get("paths", [])
+        return 200, [e for e in repo.tree(sha, "", True) or [] if e["path"] in paths], []
+    if kind != "commit" or revision not in repo.branches:
+        return 404, {"error": f"cannot {kind} at {revision}"}, []
+    new_files, summary = dict(files), ""
+    for line in body.splitlines():
+        operation = json.loads(line)
+        key, value = operation["key"], operation["value"]
+        if key == "header":
+            summary = value.get("summary", "")
+        elif key == "file":
+            new_files[value["path"]] = base64.b64decode(value["content"])
+        elif key == "deletedFile":
+            new_files.pop(value["path"], None)
+        elif key == "deletedFolder":
+            folder = value["path"].rstrip("/") + "/"
+            new_files = {path: data for path, data in new_files.items() if not path.startswith(folder)}
+        else:
+            return 400, {"error": f"this fake Hub takes no {key!r} operations"}, []
+    repo.branches[revision] = new_sha = repo.add_commit(sha, new_files, summary)
+    return 200, {"commitUrl": f"{upstream.endpoint}/datasets/{repo.repo_id}/commit/{new_sha}", "commitOid": new_sha}, []

@@ -1,0 +1,96 @@
+"""Upload an export folder to a Hub dataset repo: the card is checked first, then one commit of what changed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from huggingface_hub import HfApi
+from huggingface_hub.utils import HfHubHTTPError
+
+from . import card
+
+#: Seconds to wait before each new attempt when the Hub answers a server error (5xx or 429).
+RETRY_DELAYS = (1.0, 3.0)
+#: Remote files that the folder mirrors: those it no longer holds are deleted in the same commit.
+MIRRORED = ["data/**", "stats/**"]
+
+
+class PushError(RuntimeError):
+    """The Hub kept answering with a server error."""
+
+
+def push(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    private: bool = False,
+    dry_run: bool = False,
+) -> list[str]:
+    """Uploads an export folder to a Hub dataset repo in one commit; returns the files it holds.
+
+    The card is checked as the Hub would before anything is sent (`card.CardError` names every problem).
+    Files the repo already holds with the same bytes are not sent; shards and stats the folder no longer
+    holds are deleted, so a repo never mixes old and new shards; with nothing changed no commit is made.
+    ``revision`` is a branch, created from ``main`` if needed. A server error is retried twice. The token
+    comes from where `huggingface_hub` looks (``HF_TOKEN``, the saved login) and is never printed. With
+    ``dry_run`` nothing touches the network.
+    """
+    folder = Path(folder)
+    if not (folder / "README.md").is_file():
+        raise FileNotFoundError(f"{folder} is not an export folder: it has no README.md card")
+    card.check(folder)
+    files = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+    message = commit_message(folder)
+    target = f"datasets/{repo_id}{f'@{revision}' if revision else ''}"
+    print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in one commit: {message!r}")
+    for name in files:
+        print(f"  {name}")
+    if dry_run:
+        return files
+    api = HfApi()
+
+    def upload():
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if revision:
+            api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
+        head = api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
+        commit = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="dataset",
+            revision=revision,
+            commit_message=message,
+            delete_patterns=MIRRORED,
+        )
+        return head, commit
+
+    for attempt, delay in enumerate((*RETRY_DELAYS, None), start=1):
+        try:
+            head, commit = upload()
+            break
+        except HfHubHTTPError as err:
+            status = getattr(err.response, "status_code", None)
+            if status is None or (status < 500 and status != 429):
+                raise
+            if delay is None:
+                raise PushError(
+                    f"push to {target}: the Hub answered {status} to {attempt} attempts ({err.response.url}); "
+                    "the repo keeps what it held before. Push again later: only the files that differ are sent."
+                ) from err
+            print(f"the Hub answered {status}; trying again in {delay:.0f} s")
+            time.sleep(delay)
+    if commit.oid == head:
+        print(f"nothing to commit: {target} already holds these files (commit {head})")
+    else:
+        print(f"committed: {commit.commit_url}")
+    return files
+
+
+def commit_message(folder: Path) -> str:
+    """A commit message that says which configs the folder holds."""
+    data = folder / "data"
+    configs = sorted(path.name for path in data.iterdir() if path.is_dir()) if data.is_dir() else []
+    return f"Upload {', '.join(configs) or 'card'} (export by instruction_datasets)"
