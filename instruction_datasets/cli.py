@@ -139,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_parser.add_argument("config", nargs="?", help="the config to export")
     export_parser.add_argument("--all-configs", action="store_true", help="export every config (one folder, one card)")
     export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
-    export_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
+    export_parser.add_argument(
+        "--data-dir", help="read the upstream files from this local copy ({config} in it: each config's name)"
+    )
     export_parser.add_argument(
         "--max-shard-size",
         default=DEFAULT_MAX_SHARD_SIZE,

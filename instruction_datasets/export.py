@@ -64,7 +64,8 @@ def export(
     """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
 
     ``path`` is a shipped builder's name or a script's path (that very file is exported). ``config`` is one
-    config, a list, or None for every config of the builder. ``data_dir`` is passed to each config's load.
+    config, a list, or None for every config of the builder. ``data_dir`` is passed to each config's load,
+    with ``{config}`` in it replaced by the config's name (Align-Anything keeps each config in its own folder).
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
     Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
     dataset or another file format, or a card the Hub would refuse.
@@ -114,6 +115,8 @@ def export(
 
 def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format):
     """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
+    if data_dir is not None:
+        data_dir = os.fspath(data_dir).replace("{config}", config)
     dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir)
     config_dir = out / "data" / config
     shutil.rmtree(config_dir, ignore_errors=True)  # no stale shards from an earlier export of this config

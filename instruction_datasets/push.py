@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.utils import HfHubHTTPError
 
 from . import card
@@ -14,7 +15,7 @@ from . import card
 #: Seconds to wait before each new attempt when the Hub answers a server error (5xx or 429).
 RETRY_DELAYS = (1.0, 3.0)
 #: Remote files that the folder mirrors: those it no longer holds are deleted in the same commit.
-MIRRORED = ["data/**", "stats/**"]
+MIRRORED = ["data/*", "stats/*"]
 
 
 class PushError(RuntimeError):
@@ -57,13 +58,14 @@ def push(
         if revision:
             api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
         head = api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
-        commit = api.upload_folder(
-            folder_path=str(folder),
-            repo_id=repo_id,
-            repo_type="dataset",
-            revision=revision,
-            commit_message=message,
-            delete_patterns=MIRRORED,
+        remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
+        stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in MIRRORED)]
+        operations = [CommitOperationDelete(name) for name in stale]
+        operations += [CommitOperationAdd(name, str(folder / name)) for name in files]
+        # create_commit, not upload_folder: huggingface_hub 2.x splits a large or failing upload_folder into
+        # several commits, and a failure half way would leave a half-pushed dataset.
+        commit = api.create_commit(
+            repo_id, operations, commit_message=message, repo_type="dataset", revision=revision, parent_commit=head
         )
         return head, commit
 

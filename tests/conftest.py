@@ -31,3 +31,22 @@ def error_text(exc: BaseException) -> str:
         parts.append(f"{type(exc).__name__}: {exc}")
         exc = exc.__cause__ or exc.__context__
     return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """Every config of every shipped builder, exported from the samples in one call: one folder per builder."""
+    from instruction_datasets import builder_class
+    from instruction_datasets.export import export
+    from instruction_datasets.loading import available_scripts, sample_dir
+
+    folders = {}
+    cache_dir = tmp_path_factory.mktemp("export-cache")
+    for script in available_scripts():
+        first = next(iter(builder_class(script).builder_configs))
+        samples = sample_dir(script, first)
+        # Align-Anything's samples sit in one folder per config; export fills in each config's name.
+        data_dir = samples.parent / "{config}" if samples.name == first else samples
+        folders[script] = tmp_path_factory.mktemp(f"export-{script}") / "out"
+        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir)
+    return folders

@@ -1,0 +1,45 @@
+"""Reads pushed repos back in a fresh process, as a user would; HF_ENDPOINT is set before `datasets` is imported.
+
+    python tests/hub_runner.py '{"cache_dir": ..., "loads": [{"repo", "config", "streaming", "revision"}, ...],
+                                 "config_names": [repo, ...]}'
+
+Prints one JSON object: ``{"loads": [{split: [row, ...]} or {"error": "..."}], "config_names": {repo: [...]}}``.
+A load with ``"config": null`` gives no config name, as a user who wants the default would. A load may name its
+own ``cache_dir`` (`datasets` falls back to what it cached when the Hub has nothing).
+"""
+
+import json
+import sys
+
+import datasets
+
+
+def error_text(exc):
+    parts = []
+    while exc is not None:
+        parts.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return "\n".join(parts)
+
+
+def main(request):
+    datasets.disable_progress_bars()
+    loads = []
+    for entry in request.get("loads", []):
+        try:
+            loaded = datasets.load_dataset(
+                entry["repo"],
+                entry.get("config"),
+                revision=entry.get("revision"),
+                streaming=entry.get("streaming", False),
+                cache_dir=entry.get("cache_dir", request["cache_dir"]),
+            )
+            loads.append({split: list(dataset) for split, dataset in loaded.items()})
+        except Exception as exc:  # the test reads the message
+            loads.append({"error": error_text(exc)})
+    names = {repo: datasets.get_dataset_config_names(repo) for repo in request.get("config_names", [])}
+    return {"loads": loads, "config_names": names}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))))

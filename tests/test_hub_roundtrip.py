@@ -1,0 +1,187 @@
+"""Publish to the (loopback) Hub and load it back: what a user of `load_dataset("ORG/NAME", config)` gets.
+
+Every config of both builders is exported from the samples, pushed to the fake Hub of tests/fake_upstream.py,
+then read back by `datasets.load_dataset` in a fresh process (tests/hub_runner.py), plain and streaming.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+from fake_upstream import FakeUpstream
+from test_builders import EXPECTED_SPLITS
+
+from instruction_datasets import builder_class, load
+from instruction_datasets import push as push_module
+from instruction_datasets.card import CardError
+from instruction_datasets.loading import sample_dir
+from instruction_datasets.push import PushError, push
+
+RUNNER = Path(__file__).with_name("hub_runner.py")
+SECRET = "hf_roundTripSecret0123456789abcdef"
+REPOS = {"align_anything_instruction": "org/align", "instruction_tuning_alpha": "org/alpha"}
+CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]
+
+
+def user_env(hub: FakeUpstream, home: Path) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(home), HF_TOKEN=SECRET, HF_HUB_DISABLE_TELEMETRY="1")
+    return env
+
+
+def in_process(hub: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pushes from this process go to the fake Hub, with the token, and retry without waiting."""
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    monkeypatch.setattr(push_module, "RETRY_DELAYS", (0.0, 0.0))
+
+
+def head(hub: FakeUpstream, repo: str, branch: str = "main") -> str:
+    return hub.hosted[repo].branches[branch]
+
+
+@pytest.fixture(scope="module")
+def hub(exported, tmp_path_factory):
+    """The fake Hub after the pushes a maintainer makes: both datasets, a re-push, a push to a branch."""
+    server = FakeUpstream()
+    home = tmp_path_factory.mktemp("hf-home")
+    # The command a maintainer runs, in its own process: its output is what the token must never appear in.
+    command = [sys.executable, "-m", "instruction_datasets", "push"]
+    server.cli = subprocess.run(
+        [*command, str(exported["instruction_tuning_alpha"]), "--repo-id", REPOS["instruction_tuning_alpha"]],
+        capture_output=True,
+        text=True,
+        env=user_env(server, home),
+        timeout=300,
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        in_process(server, monkeypatch)
+        push(exported["align_anything_instruction"], REPOS["align_anything_instruction"])
+        server.first_head = head(server, "org/align")
+        push(exported["align_anything_instruction"], REPOS["align_anything_instruction"])
+        push(exported["align_anything_instruction"], "org/branched", revision="dev")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def read_back(hub, tmp_path_factory):
+    """Everything a user reads, asked in one fresh process: each config plain and streaming, and more."""
+    loads = [
+        {"repo": REPOS[script], "config": config, "streaming": streaming}
+        for script, config in EXPECTED_SPLITS
+        for streaming in (False, True)
+    ]
+    loads += [{"repo": repo, "config": None} for repo in REPOS.values()]
+    # main of the repo pushed to a branch only, read into a cache of its own: `datasets` would fall back to
+    # what it cached from the branch.
+    main_cache = str(tmp_path_factory.mktemp("hub-cache-main"))
+    loads += [{"repo": "org/branched", "config": "zh", "cache_dir": main_cache}]
+    loads += [{"repo": "org/branched", "config": "zh", "revision": "dev"}]
+    request = {"cache_dir": str(tmp_path_factory.mktemp("hub-cache")), "loads": loads}
+    request["config_names"] = list(REPOS.values())
+    home = tmp_path_factory.mktemp("hf-home-reader")
+    result = subprocess.run(
+        [sys.executable, str(RUNNER), json.dumps(request)],
+        capture_output=True,
+        text=True,
+        env=user_env(hub, home),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    answer["loads"] = {
+        json.dumps(entry, sort_keys=True): got for entry, got in zip(loads, answer["loads"], strict=True)
+    }
+    return answer
+
+
+def loaded(read_back, **entry) -> dict:
+    return read_back["loads"][json.dumps(entry, sort_keys=True)]
+
+
+def ours(script: str, config: str) -> dict:
+    return {split: list(rows) for split, rows in load(script, config, data_dir=sample_dir(script, config)).items()}
+
+
+@pytest.mark.parametrize(("script", "config"), CASES)
+def test_every_pushed_config_loads_back_as_load_gives_it(script, config, read_back):
+    expected = ours(script, config)
+    assert loaded(read_back, repo=REPOS[script], config=config, streaming=False) == expected
+    assert loaded(read_back, repo=REPOS[script], config=config, streaming=True) == expected
+
+
+@pytest.mark.parametrize("script", sorted(REPOS))
+def test_every_config_is_listed_and_a_load_without_a_name_gives_the_default(script, read_back):
+    cls = builder_class(script)
+    assert sorted(read_back["config_names"][REPOS[script]]) == sorted(cls.builder_configs)
+    assert loaded(read_back, repo=REPOS[script], config=None) == ours(script, cls.DEFAULT_CONFIG_NAME)
+
+
+def test_pushing_the_same_folder_again_makes_no_commit(hub):
+    assert head(hub, "org/align") == hub.first_head
+    assert len(hub.hosted["org/align"].commits) == 2  # the repo's first commit, and the push
+
+
+def test_a_push_to_a_branch_fills_the_branch_and_leaves_main(hub, read_back):
+    assert loaded(read_back, repo="org/branched", config="zh", revision="dev") == ours(
+        "align_anything_instruction", "zh"
+    )
+    assert hub.hosted["org/branched"].commits[head(hub, "org/branched")] == {}
+    main = next(got for entry, got in read_back["loads"].items() if '"org/branched"' in entry and "dev" not in entry)
+    assert "error" in main
+
+
+def test_the_token_is_sent_and_never_shown(hub, exported):
+    assert hub.cli.returncode == 0, hub.cli.stderr
+    assert "committed:" in hub.cli.stdout
+    assert hub.authorizations and set(hub.authorizations) == {f"Bearer {SECRET}"}
+    assert SECRET not in hub.cli.stdout + hub.cli.stderr
+    assert all(SECRET not in path for _, path in hub.requests)
+    for repo in hub.hosted.values():
+        for files in repo.commits.values():
+            assert all(SECRET.encode() not in data for data in files.values())
+
+
+def test_a_server_error_on_commit_is_retried(hub, exported, monkeypatch, capsys):
+    in_process(hub, monkeypatch)
+    hub.add_fault("/api/datasets/org/retried/commit/main", "500")
+    push(exported["instruction_tuning_alpha"], "org/retried")
+    assert "the Hub answered 500; trying again" in capsys.readouterr().out
+    commits = hub.hosted["org/retried"].commits
+    assert len(commits) == 2 and "data/all/train-00000-of-00001.parquet" in commits[head(hub, "org/retried")]
+
+
+def test_a_lasting_server_error_fails_with_a_message_and_leaves_the_repo_as_it_was(
+    hub, exported, monkeypatch, tmp_path
+):
+    in_process(hub, monkeypatch)
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    with open(folder / "README.md", "a", encoding="utf-8") as card:
+        card.write("\nReviewed by the data team.\n")
+    before = dict(hub.hosted["org/alpha"].commits[head(hub, "org/alpha")])
+    hub.add_fault("/api/datasets/org/alpha/commit/main", "500", sticky=True)
+    try:
+        with pytest.raises(PushError, match=r"the Hub answered 500 to 3 attempts .*keeps what it held before"):
+            push(folder, "org/alpha")
+    finally:
+        hub.clear_faults()
+    assert hub.hosted["org/alpha"].commits[head(hub, "org/alpha")] == before
+
+
+def test_a_bad_card_is_refused_before_any_network_call(hub, exported, monkeypatch, tmp_path):
+    in_process(hub, monkeypatch)
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    card = folder / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").replace("split: train", "split: train-v2"), encoding="utf-8")
+    calls = len(hub.requests)
+    with pytest.raises(CardError, match=r"README.md would be refused:\n  config 'all': split name 'train-v2'"):
+        push(folder, "org/refused")
+    assert len(hub.requests) == calls and "org/refused" not in hub.hosted
