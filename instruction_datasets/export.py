@@ -90,7 +90,8 @@ def export(
     kept = {name: p for name, p in MetadataConfigs.from_dataset_card_data(card_data).items() if name not in configs}
     other_formats = {Path(pattern).suffix for p in kept.values() for _, pattern in card.data_files(p)}
     other_formats |= {shard.suffix for name in kept for shard in (out / "data" / name).glob("*-of-*.*")}
-    if other_formats - {"", f".{file_format}"}:
+    other_formats -= {""}  # a pattern such as data/<config>/train-* names no format
+    if other_formats - {f".{file_format}"}:
         raise ValueError(
             f"{out} holds configs {', '.join(kept)} as {', '.join(sorted(other_formats))} files; one folder holds "
             f"one file format (load_dataset reads a folder with one builder): export {file_format} into another "

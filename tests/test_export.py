@@ -1,5 +1,7 @@
 """The script-free export: what `load_dataset(folder, config)` gives back on any `datasets` version."""
 
+import re
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +11,8 @@ import pytest
 from huggingface_hub import DatasetCard
 from test_builders import EXPECTED_SPLITS
 
-from instruction_datasets import builder_class, load
+from instruction_datasets import builder_class, card, load, script_path
+from instruction_datasets import export as export_module
 from instruction_datasets.export import export
 from instruction_datasets.loading import declared_info, sample_dir
 from instruction_datasets.push import push
@@ -133,3 +136,152 @@ def test_export_command_prints_a_summary(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "exported zh to" in result.stdout and "train 4 rows" in result.stdout and "test 2 rows" in result.stdout
+
+
+ALPHA = "instruction_tuning_alpha"
+ALIGN = "align_anything_instruction"
+
+
+def snapshot(folder):
+    """Every file and folder under ``folder``, with the files' bytes."""
+    return {path.relative_to(folder).as_posix(): path.is_file() and path.read_bytes() for path in folder.rglob("*")}
+
+
+def alpha_kwargs(tmp_path):
+    return {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
+
+
+def test_the_users_own_card_text_survives_every_export(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    notes = "# Our copy of alpha\n\nReviewed by the data team on 2026-11-01: keep `harmless` out of training.\n"
+    (folder / "README.md").write_text(
+        f"---\nannotations_creators:\n- machine-generated\n---\n{notes}", encoding="utf-8"
+    )
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    with open(folder / "README.md", "a", encoding="utf-8") as card_file:
+        card_file.write("\n## Added below the generated part\n")
+    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert notes in text and text.endswith("\n## Added below the generated part\n")
+    assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("## Configs described") == 1
+    # The generated part is the new one; without the builder's default (`all`), its first exported config is.
+    assert "| `part1` (default) | train | 9 |" in text
+    data = DatasetCard.load(folder / "README.md").data
+    assert data.annotations_creators == ["machine-generated"] and sorted(data.configs[i]["config_name"] for i in (0, 1))
+
+
+def test_a_card_with_only_one_marker_is_refused_and_kept(tmp_path):
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8").replace(card.END, "")
+    (folder / "README.md").write_text(text, encoding="utf-8")
+    before = snapshot(folder)
+    with pytest.raises(ValueError, match=r"README.md: one of the marker lines is missing"):
+        export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before
+
+
+def test_one_folder_holds_one_file_format(tmp_path):
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    before = snapshot(folder)
+    with pytest.raises(
+        ValueError, match=r"holds configs harmless as \.parquet files; one folder holds one file format"
+    ):
+        export(ALPHA, "part1", folder, file_format="jsonl", **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before
+    # Every config in JSON Lines: each loads from the folder.
+    jsonl = tmp_path / "jsonl"
+    export(ALPHA, ["harmless", "part1"], jsonl, file_format="jsonl", **alpha_kwargs(tmp_path))
+    for config in ("harmless", "part1"):
+        theirs = datasets.load_dataset(str(jsonl), config, split="train", cache_dir=str(tmp_path / config))
+        assert rows(theirs) == rows(load(ALPHA, config, split="train", **alpha_kwargs(tmp_path)))
+
+
+def test_a_failed_export_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    before, beside = snapshot(folder), sorted(tmp_path.iterdir())
+    with pytest.raises(ValueError, match=r"max_shard_size 'lots': expected bytes or a size like 500MB"):
+        export(ALPHA, "part1", folder, max_shard_size="lots", **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before
+
+    def half_written(dataset, path):
+        path.write_bytes(b"PAR1 and then the disk was full")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(export_module.FILE_FORMATS, "parquet", half_written)
+    for config in ("harmless", "part1"):  # a config the folder holds, and a new one
+        with pytest.raises(OSError, match="No space left"):
+            export(ALPHA, config, folder, **alpha_kwargs(tmp_path))
+        assert snapshot(folder) == before and sorted(tmp_path.iterdir()) == beside
+    with pytest.raises(OSError, match="No space left"):
+        export(ALPHA, "harmless", tmp_path / "new", **alpha_kwargs(tmp_path))
+    assert sorted(tmp_path.iterdir()) == beside  # no folder, no leftovers
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.undo()  # shards are written again; the stats picture is where Ctrl-C comes
+    monkeypatch.setattr(export_module.stats, "plot", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before and sorted(tmp_path.iterdir()) == beside
+
+
+@pytest.mark.parametrize("name", ["my_copy.py", "align_anything_instruction.py"])
+def test_a_script_given_by_path_is_exported_from_that_path(name, tmp_path):
+    shipped = script_path(ALIGN).read_text(encoding="utf-8")
+    edited = tmp_path / "edited" / name
+    edited.parent.mkdir()
+    edited.write_text(shipped.replace("Align-Anything-Instruction-100K:", "Our edited Align-Anything:", 1), "utf-8")
+    zh = sample_dir(ALIGN, "zh")
+    export(str(edited), "zh", tmp_path / "out", data_dir=zh, cache_dir=tmp_path / "cache")
+    assert DatasetCard.load(tmp_path / "out" / "README.md").data.pretty_name == "Our edited Align-Anything"
+
+
+def test_export_all_configs_command_writes_one_folder_with_one_card(tmp_path):
+    samples = sample_dir(ALIGN, "en").parent / "{config}"
+    command = [sys.executable, "-m", "instruction_datasets", "export", ALIGN, "--all-configs"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--data-dir", str(samples), "--cache-dir", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exported en to" in result.stdout and "exported zh to" in result.stdout
+    assert sorted(path.name for path in (tmp_path / "out" / "data").iterdir()) == ["en", "zh"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "data", "stats"]
+    assert card.problems(tmp_path / "out") == []
+
+
+BAD_CARDS = {
+    "split name": ("split: train", "split: train-v2", "config 'all': split name 'train-v2' does not match"),
+    "no files": ("path: data/harmless/train-*", "path: data/harmless/training-*", "matches no file"),
+    "config named data": ("config_name: part1\n", "config_name: data\n", "config name 'data'"),
+    "no default": ("  default: true\n", "", "exactly one config marked `default: true`, found 0"),
+    "4.x feature form": ("  - name: messages\n    list:", "  - name: messages\n    _type: List\n    list:", "'_type'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CARDS))
+def test_a_card_the_hub_would_refuse_is_named_with_its_problem(case, exported, tmp_path):
+    old, new, problem = BAD_CARDS[case]
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    assert card.problems(folder) == []
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert old in text
+    (folder / "README.md").write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(card.CardError, match=re.escape(problem)):
+        card.check(folder)
+
+
+def test_a_folder_mixing_file_formats_is_refused(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    shard = folder / "data" / "part1" / "train-00000-of-00001.parquet"
+    shard.rename(shard.with_suffix(".jsonl"))
+    assert any("configs in several file formats (.jsonl: part1; .parquet: " in p for p in card.problems(folder))
