@@ -164,6 +164,7 @@ def test_the_users_own_card_text_survives_every_export(tmp_path):
     export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
     text = (folder / "README.md").read_text(encoding="utf-8")
     assert notes in text and text.endswith("\n## Added below the generated part\n")
+    assert text.index(notes) < text.index(card.BEGIN)
     assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("## Configs described") == 1
     # The generated part is the new one; without the builder's default (`all`), its first exported config is.
     assert "| `part1` (default) | train | 9 |" in text
@@ -261,6 +262,8 @@ BAD_CARDS = {
     "split name": ("split: train", "split: train-v2", "config 'all': split name 'train-v2' does not match"),
     "no files": ("path: data/harmless/train-*", "path: data/harmless/training-*", "matches no file"),
     "config named data": ("config_name: part1\n", "config_name: data\n", "config name 'data'"),
+    "config name with a slash": ("config_name: part1\n", "config_name: part/1\n", "config name 'part/1'"),
+    "config twice": ("config_name: part2\n", "config_name: part1\n", "config 'part1' is declared twice"),
     "no default": ("  default: true\n", "", "exactly one config marked `default: true`, found 0"),
     "4.x feature form": ("  - name: messages\n    list:", "  - name: messages\n    _type: List\n    list:", "'_type'"),
 }

@@ -19,6 +19,7 @@ from test_builders import EXPECTED_SPLITS
 from instruction_datasets import builder_class, load
 from instruction_datasets import push as push_module
 from instruction_datasets.card import CardError
+from instruction_datasets.export import export
 from instruction_datasets.loading import sample_dir
 from instruction_datasets.push import PushError, push
 
@@ -185,3 +186,16 @@ def test_a_bad_card_is_refused_before_any_network_call(hub, exported, monkeypatc
     with pytest.raises(CardError, match=r"README.md would be refused:\n  config 'all': split name 'train-v2'"):
         push(folder, "org/refused")
     assert len(hub.requests) == calls and "org/refused" not in hub.hosted
+
+
+def test_shards_the_folder_no_longer_holds_are_deleted_in_the_same_commit(hub, monkeypatch, tmp_path):
+    in_process(hub, monkeypatch)
+    kwargs = {"data_dir": sample_dir("instruction_tuning_alpha", "all"), "cache_dir": tmp_path / "cache"}
+    export("instruction_tuning_alpha", "harmless", tmp_path / "out", max_shard_size="1KB", **kwargs)
+    push(tmp_path / "out", "org/reshard")
+    assert "data/harmless/train-00001-of-00002.parquet" in hub.hosted["org/reshard"].commits[head(hub, "org/reshard")]
+    export("instruction_tuning_alpha", "harmless", tmp_path / "out", **kwargs)
+    push(tmp_path / "out", "org/reshard")
+    files = hub.hosted["org/reshard"].commits[head(hub, "org/reshard")]
+    assert sorted(name for name in files if name.startswith("data/")) == ["data/harmless/train-00000-of-00001.parquet"]
+    assert len(hub.hosted["org/reshard"].commits) == 3
