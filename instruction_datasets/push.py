@@ -18,6 +18,10 @@ RETRY_DELAYS = (1.0, 3.0)
 MIRRORED = ["data/*", "stats/*"]
 
 
+#: Folders never sent: a git clone's own files, and huggingface_hub's download cache.
+NOT_SENT = {".git", ".cache"}
+
+
 class PushError(RuntimeError):
     """The Hub kept answering with a server error."""
 
@@ -43,7 +47,11 @@ def push(
     if not (folder / "README.md").is_file():
         raise FileNotFoundError(f"{folder} is not an export folder: it has no README.md card")
     card.check(folder)
-    files = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+    files = sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and not NOT_SENT & set(path.relative_to(folder).parts)
+    )
     message = commit_message(folder)
     target = f"datasets/{repo_id}{f'@{revision}' if revision else ''}"
     print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in one commit: {message!r}")

@@ -288,3 +288,12 @@ def test_a_folder_mixing_file_formats_is_refused(exported, tmp_path):
     shard = folder / "data" / "part1" / "train-00000-of-00001.parquet"
     shard.rename(shard.with_suffix(".jsonl"))
     assert any("configs in several file formats (.jsonl: part1; .parquet: " in p for p in card.problems(folder))
+
+
+def test_push_never_sends_a_git_clones_own_files(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    files = push(folder, "someone/alpha", dry_run=True)
+    assert "README.md" in files and not [name for name in files if ".git" in name]
