@@ -62,7 +62,7 @@ class FakeUpstream:
         self._thread.join()
 
     def add_fault(self, path_suffix: str, *faults: str, sticky: bool = False) -> None:
-        """Queues faults for the next GET requests whose path ends with ``path_suffix`` (or all, if sticky)."""
+        """Queues faults for the next GET or POST requests whose path ends with ``path_suffix`` (all, if sticky)."""
         if sticky:
             (self.sticky[path_suffix],) = faults
         else:
