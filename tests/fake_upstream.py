@@ -188,7 +188,7 @@ class FakeUpstream:
                     headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
                     data, status = data[start : end + 1], 206
                 if fault == "corrupt":
-                    data = bytes(b ^ 0x20 if 0x61 <= b <= 0x7A else b for b in data)
+                    data = corrupted(data)
                 if fault == "cut":
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
@@ -216,6 +216,11 @@ class FakeUpstream:
                 return self._send(404, b"Not Found", head=head)
 
         return Handler
+
+
+def corrupted(data: bytes) -> bytes:
+    """What the "corrupt" fault serves: the same length, lowercase ASCII letters in upper case."""
+    return bytes(b ^ 0x20 if 0x61 <= b <= 0x7A else b for b in data)
 
 
 def _lfs(data: bytes) -> dict:
