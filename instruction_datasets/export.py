@@ -28,7 +28,7 @@ from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
-from . import stats
+from . import provenance, stats
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
@@ -101,6 +101,7 @@ def export(
     stats.plot(figures, out / "stats" / f"{config}.png")
 
     builder_info = next(iter(dataset_dict.values())).info
+    provenance.record_export(out, config, builder_info, local=data_dir is not None)
     info = datasets.DatasetInfo(
         features=builder_info.features,
         splits=splits,
@@ -215,6 +216,8 @@ def render_body(script: str, out: Path, configs: list[str]) -> str:
             figures = json.loads(figures_path.read_text(encoding="utf-8"))
             lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
             lines += [stats.to_markdown(figures), ""]
+    sources = provenance.card_markdown(out, script, configs)  # the Hub commit and SHA-256 of the read files
+    lines += [sources] if sources else []
     lines += ["## Configs described", ""]
     for config in configs:
         lines.append(f"- `{config}`: {cls.builder_configs[config].description}")

@@ -168,3 +168,23 @@ def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_
     assert (
         f"{REPO} at revision {'f' * 40!r}: not found on the Hub (check hub_repo and hub_revision)" in payload["error"]
     )
+
+
+def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
+    upstream, tmp_path
+):
+    out = tmp_path / "export"
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
+    for config, extra in (("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))])):
+        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(tmp_path / "datasets"), *extra]
+        result = subprocess.run(
+            [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for path in SPLIT_FILES.values():
+        sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
+        assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
+    assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert "- `zh`: local files, not checked against the Hub." in card
