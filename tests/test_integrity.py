@@ -120,8 +120,9 @@ def test_a_commit_landing_between_the_two_splits_does_not_mix_them(upstream, tmp
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=not streaming)
     if streaming:
         return
-    # A fresh prepare reads the new commit; hub_revision=<recorded commit> gives the first load's rows again.
-    status, payload = run(upstream, tmp_path, cache="after")
+    # The prepared dataset stays as it was; hub_revision=<a commit> reads that commit (into a cache of its own).
+    assert run(upstream, tmp_path) == (status, payload)
+    status, payload = run(upstream, tmp_path, hub_revision=later)
     assert status == 0, payload
     assert payload["download_checksums"]["en"] == expected_checksums(
         upstream, later, files={"data/test.jsonl": later_test}
@@ -136,7 +137,7 @@ def test_a_commit_landing_between_the_two_splits_does_not_mix_them(upstream, tmp
             ],
         }
     ]
-    status, payload = run(upstream, tmp_path, cache="pinned", hub_revision=REPO_COMMIT)
+    status, payload = run(upstream, tmp_path, hub_revision=REPO_COMMIT)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
