@@ -149,7 +149,27 @@ class FakeUpstream:
 
             def do_POST(self):
                 upstream.requests.append(("POST", self.path))
+                if "/paths-info/" in self.path:  # read side: what HfFileSystem asks before a streaming read
+                    return self._paths_info(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 self._send(404, b"")
+
+            def _paths_info(self, body: bytes):
+                rest = self.path.split("?", 1)[0][len("/api/datasets/") :]
+                for repo in HUB_REPOS:
+                    if rest.startswith(f"{repo}/paths-info/"):
+                        revision = urllib.parse.unquote(rest[len(f"{repo}/paths-info/") :])
+                        commit = upstream._commit(repo, revision)
+                        if commit is None:
+                            return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
+                        files = upstream._files(repo, commit)
+                        asked = urllib.parse.parse_qs(body.decode()).get("paths", [])
+                        if body.startswith(b"{"):
+                            asked = json.loads(body).get("paths", [])
+                        entries = [entry for path in asked for entry in _tree(files, path.rpartition("/")[0])]
+                        answer = [entry for entry in entries if entry["path"] in asked]
+                        headers = [("Content-Type", "application/json")]
+                        return self._send(200, json.dumps(answer).encode(), headers)
+                return self._send(404, b"Not Found")
 
             def _send(self, status, body, headers=(), head=False, length=None):
                 self.send_response(status)
