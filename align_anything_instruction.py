@@ -375,8 +375,12 @@ def _hub_files(dl_manager, repo: str, revision: str) -> tuple:
             checksums[origins[split]] = {"num_bytes": size, "checksum": None}
         else:
             checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1)
-    if not streaming:
+    if streaming:
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; streamed, so no hash is checked")
+    else:
         _remember_commit(files, revision, commit)
+        checked = ", ".join(f"{path} {checksums[origins[split]]['checksum']}" for split, path in _SPLIT_FILES.items())
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; SHA-256 checked: {checked}")
     return files, origins, checksums
 
 
