@@ -489,9 +489,10 @@ def _remember_commit(files: dict, revision: str, commit: str) -> None:
     repo_cache = os.sep.join(parts[: -depth - 2])
     ref = os.path.join(repo_cache, "refs", *revision.split("/"))
     os.makedirs(os.path.dirname(ref), exist_ok=True)
-    with open(ref + ".tmp", "w", encoding="utf-8") as f:
+    partial = f"{ref}.{os.getpid()}.tmp"  # loads running at once each write their own, then swap it in whole
+    with open(partial, "w", encoding="utf-8") as f:
         f.write(commit)
-    os.replace(ref + ".tmp", ref)
+    os.replace(partial, ref)
 
 
 _HASH_CHUNK_BYTES = 2**20  # read and hashed at a time
