@@ -13,6 +13,7 @@ JSON Lines, one object per line with string keys ``prompt`` and ``response``.
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
-from huggingface_hub import hf_hub_url
+from huggingface_hub import HfApi, hf_hub_url, try_to_load_from_cache
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
 
@@ -70,7 +71,7 @@ class AlignAnythingFormatError(ValueError):
 
 
 class AlignAnythingIntegrityError(ValueError):
-    """A file was not read whole."""
+    """A file was not read whole, or its bytes are not the ones the Hub publishes for it."""
 
 
 @dataclasses.dataclass
@@ -79,7 +80,8 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
 
     Attributes:
         hub_repo: Hub dataset repository that holds ``data/{split}.jsonl``.
-        hub_revision: branch, tag or commit of ``hub_repo`` to read.
+        hub_revision: branch, tag or commit of ``hub_repo`` to read; a load resolves it to one commit and reads
+            every split from that commit (the prepared dataset's ``info.download_checksums`` names it).
         language: BCP-47 code of the prompts and responses.
         shard_bytes: files are read as byte ranges of this size, one shard each, so that ``num_proc`` and
             ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part.
@@ -142,16 +144,22 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
                     )
             files = origins
         else:
-            # hf_hub_url honours HF_ENDPOINT, so mirrors work.
-            origins = {
-                split: hf_hub_url(self.config.hub_repo, path, repo_type="dataset", revision=self.config.hub_revision)
-                for split, path in _SPLIT_FILES.items()
-            }
-            files = _download(dl_manager, origins)
+            files, origins, checksums = _hub_files(dl_manager, self.config.hub_repo, self.config.hub_revision)
+            self._hub_checksums = checksums
+            if isinstance(dl_manager, datasets.StreamingDownloadManager):
+                self.info.download_checksums = checksums  # nothing is saved in streaming: the info is the record
         return [
             datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split]))
             for split in _SPLIT_FILES
         ]
+
+    def _save_info(self):
+        # Which commit and which bytes a prepared dataset holds. datasets 3.x sets download_checksums to its own
+        # record (empty unless verification_mode="all_checks") just before saving: put ours back.
+        checksums = getattr(self, "_hub_checksums", None)
+        if checksums is not None:
+            self.info.download_checksums = checksums
+        super()._save_info()
 
     def _byte_ranges(self, filepath: str, origin: str) -> dict:
         """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards."""
@@ -333,6 +341,161 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
                     f"{where}: key {key!r} holds a lone UTF-16 surrogate escape, which is not a Unicode character"
                 )
     return row
+
+
+# --- Hub downloads: one commit per load, each file checked against the SHA-256 the Hub publishes for it. ---
+
+
+def _hub_files(dl_manager, repo: str, revision: str) -> tuple:
+    """Downloads every split of ``repo`` from the commit ``revision`` names now, checking each file's SHA-256.
+
+    Returns (files, origins, checksums): paths to read and URLs to name per split, and
+    ``{url: {"num_bytes", "checksum"}}`` with the commit in each URL, as ``DatasetInfo.download_checksums``
+    records downloads. In streaming, the files are read as they go, so ``checksum`` is None (not verified).
+    Offline, nothing is asked of the network: the commit and the hashes come from the Hub cache.
+    """
+    streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
+    if getattr(datasets.config, "HF_HUB_OFFLINE", False):
+        if streaming:  # _download says why streaming cannot work offline
+            _download(dl_manager, {"": hf_hub_url(repo, _SPLIT_FILES[datasets.Split.TRAIN], repo_type="dataset")})
+        return _cached_hub_files(repo, revision)
+    commit, published = _resolve_commit(dl_manager, repo, revision)
+    # hf_hub_url honours HF_ENDPOINT, so mirrors work; every split comes from the same commit.
+    origins = {
+        split: hf_hub_url(repo, path, repo_type="dataset", revision=commit) for split, path in _SPLIT_FILES.items()
+    }
+    for split, path in _SPLIT_FILES.items():
+        if path not in published:
+            raise FileNotFoundError(f"{origins[split]}: not in {repo} at commit {commit} (revision {revision!r})")
+    files = _download(dl_manager, origins)
+    checksums = {}
+    for split, path in _SPLIT_FILES.items():
+        size, sha256, blob_sha1 = published[path]
+        if streaming:
+            checksums[origins[split]] = {"num_bytes": size, "checksum": None}
+        else:
+            checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1)
+    if streaming:
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; streamed, so no hash is checked")
+    else:
+        _remember_commit(files, revision, commit)
+        checked = ", ".join(f"{path} {checksums[origins[split]]['checksum']}" for split, path in _SPLIT_FILES.items())
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; SHA-256 checked: {checked}")
+    return files, origins, checksums
+
+
+def _resolve_commit(dl_manager, repo: str, revision: str) -> tuple:
+    """The commit ``revision`` names, and {path: (size, sha256 or None, git blob SHA-1)} of its files (one call)."""
+    where = f"{repo} at revision {revision!r}"
+    # HfApi's endpoint is HF_ENDPOINT, as in hf_hub_url; the token is the one datasets downloads with.
+    api = HfApi(token=getattr(dl_manager.download_config, "token", None))
+    for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+        try:
+            info = api.dataset_info(repo, revision=revision, files_metadata=True)
+            break
+        except Exception as err:
+            status = _http_status(err)
+            if status == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
+                raise FileNotFoundError(
+                    f"{where}: not found on the Hub (check hub_repo and hub_revision): {err}"
+                ) from err
+            if not _is_transient(err, status) or attempt == _DOWNLOAD_ATTEMPTS:
+                raise ConnectionError(f"{where}: resolving the revision to a commit failed: {err}") from err
+            logger.warning(
+                f"{where}: resolving failed ({type(err).__name__}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]"
+            )
+            time.sleep(0.5 * 2**attempt)
+    published = {}
+    for sibling in info.siblings or []:
+        lfs = sibling.lfs
+        sha256 = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
+        published[sibling.rfilename] = (sibling.size, sha256, None if lfs else sibling.blob_id)
+    return info.sha, published
+
+
+def _verified(filepath: str, origin: str, sha256, blob_sha1) -> dict:
+    """Size and SHA-256 of a downloaded file, after checking it against the hash the Hub publishes.
+
+    LFS files (the upstream ones) are checked by SHA-256, others by git blob SHA-1. On a mismatch the file
+    is removed from the cache, so that the next load fetches it anew.
+    """
+    size = os.path.getsize(filepath)
+    digest, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
+    with open(filepath, "rb") as f:
+        for chunk in iter(lambda: f.read(_HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+            if blob_sha1 is not None:
+                blob.update(chunk)
+    if sha256 is not None and digest.hexdigest() != sha256:
+        expected, got = f"SHA-256 expected {sha256}", digest.hexdigest()
+    elif sha256 is None and blob_sha1 is not None and blob.hexdigest() != blob_sha1:
+        expected, got = f"git blob SHA-1 expected {blob_sha1}", blob.hexdigest()
+    elif sha256 is None and blob_sha1 is None:
+        raise AlignAnythingIntegrityError(f"{origin}: the Hub publishes no hash for this file, so it cannot be checked")
+    else:
+        return {"num_bytes": size, "checksum": digest.hexdigest()}
+    for stale in {filepath, os.path.realpath(filepath)}:  # the cache's link and the blob it points to
+        if os.path.lexists(stale):
+            os.remove(stale)
+    raise AlignAnythingIntegrityError(
+        f"{origin}: content differs from the file the Hub publishes ({expected}, got {got}, {size} bytes). "
+        "The download was removed from the cache: load again to fetch it anew."
+    )
+
+
+def _cached_hub_files(repo: str, revision: str) -> tuple:
+    """Offline: the files of the commit ``revision`` last resolved to, from the Hub cache, checked there.
+
+    The cache names each LFS file by its SHA-256 (the blob a snapshot links to), so the files are checked
+    against those names.
+    """
+    files, origins, checksums, commits = {}, {}, {}, set()
+    for split, path in _SPLIT_FILES.items():
+        cached = try_to_load_from_cache(repo, path, revision=revision, repo_type="dataset")
+        if not isinstance(cached, str):
+            raise ConnectionError(
+                f"{hf_hub_url(repo, path, repo_type='dataset', revision=revision)}: not in the cache, and offline "
+                "mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids downloading it: run once with the network to "
+                "fill the cache, or pass data_dir= with a local copy of the files"
+            )
+        commit = os.path.normpath(cached).split(os.sep)[-len(path.split("/")) - 1]
+        commits.add(commit)
+        origins[split] = hf_hub_url(repo, path, repo_type="dataset", revision=commit)
+        blob = os.path.basename(os.path.realpath(cached))
+        sha256 = blob if len(blob) == 64 and all(c in "0123456789abcdef" for c in blob) else None
+        if sha256 is None:
+            logger.warning(f"{origins[split]}: the cache does not name this file by its SHA-256: not checked")
+            checksums[origins[split]] = {"num_bytes": os.path.getsize(cached), "checksum": None}
+        else:
+            checksums[origins[split]] = _verified(cached, origins[split], sha256, None)
+        files[split] = cached
+    if len(commits) > 1:  # cannot happen through one ref; a hand-edited cache could do it
+        raise AlignAnythingIntegrityError(f"{repo}: the cached splits come from different commits: {sorted(commits)}")
+    return files, origins, checksums
+
+
+def _remember_commit(files: dict, revision: str, commit: str) -> None:
+    """Records in the Hub cache which commit ``revision`` resolved to, as ``hf_hub_download`` does for a branch.
+
+    Offline loads read it back (``try_to_load_from_cache``). Downloads by commit do not write it themselves.
+    """
+    if revision == commit:
+        return
+    for split, path in _SPLIT_FILES.items():
+        parts = os.path.normpath(files[split]).split(os.sep)
+        depth = len(path.split("/"))
+        if len(parts) < depth + 3 or parts[-depth - 2 :][:2] != ["snapshots", commit]:
+            return  # not the Hub cache layout (a datasets that stores downloads elsewhere): nothing to record
+    repo_cache = os.sep.join(parts[: -depth - 2])
+    ref = os.path.join(repo_cache, "refs", *revision.split("/"))
+    os.makedirs(os.path.dirname(ref), exist_ok=True)
+    partial = f"{ref}.{os.getpid()}.tmp"  # loads running at once each write their own, then swap it in whole
+    with open(partial, "w", encoding="utf-8") as f:
+        f.write(commit)
+    os.replace(partial, ref)
+
+
+_HASH_CHUNK_BYTES = 2**20  # read and hashed at a time
 
 
 # --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---

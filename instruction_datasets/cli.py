@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import datasets
 import pandas as pd
 
-from . import infos, stats
+from . import infos, provenance, stats
 from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export
 from .loading import available_scripts, builder_class, load, sample_dir
 from .push import push
@@ -39,6 +39,7 @@ def demo(cache_dir: str | None = None) -> int:
                 data_dir = sample_dir(script, config.name)
                 dataset_dict = load(script, config.name, data_dir=data_dir, cache_dir=cache_dir)
                 print(f"== {script} / {config.name}  (samples: {data_dir})")
+                print(f"  source: {provenance.describe(next(iter(dataset_dict.values())).info, local=True)}")
                 for split, dataset in dataset_dict.items():
                     print(f"  {split}: {dataset.num_rows} rows; first row:")
                     _print_row(dataset[0])

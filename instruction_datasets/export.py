@@ -28,7 +28,7 @@ from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
 
-from . import card, stats
+from . import card, provenance, stats
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
@@ -143,9 +143,11 @@ def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_
         (out / "stats" / f"{config}.{suffix}").unlink(missing_ok=True)  # may be hard-linked to the original
     stats.write_json(figures, out / "stats" / f"{config}.json")
     stats.plot(figures, out / "stats" / f"{config}.png")
+    builder_info = next(iter(dataset_dict.values())).info
+    provenance.record_export(out, config, builder_info, local=data_dir is not None)
 
     info = datasets.DatasetInfo(
-        features=next(iter(dataset_dict.values())).info.features,
+        features=builder_info.features,
         splits=splits,
         download_size=sum(entry["bytes"] for entry in summary.values()),
         dataset_size=sum(split.num_bytes for split in splits.values()),

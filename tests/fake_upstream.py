@@ -7,9 +7,14 @@ It serves the bundled samples in the upstream layouts:
     {endpoint}/datasets/{repo}/resolve/{revision}/{path}        file bytes (HEAD, GET, Range)
     {endpoint}/Rallio67/language-model-agents/raw/{commit}/{file}   the alpha files
 
+Hub repos have commits: at first every revision is ``REPO_COMMIT`` (the samples); ``land_commit`` adds a
+commit that changes some files and moves ``main`` to it, at once or right after a stated request. Hub answers
+carry what the Hub publishes about LFS files: ``X-Linked-Etag`` (SHA-256), ``X-Linked-Size`` and
+``X-Repo-Commit`` on ``resolve``, ``lfs`` in tree entries and in the revision API's ``siblings``.
+
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
-"corrupt" (same length, other bytes).
+"corrupt" (same length, other bytes; the headers still state the true hash).
 Every request is logged as (method, path).
 
 It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
@@ -26,7 +31,6 @@ import http.server
 import json
 import threading
 import urllib.parse
-from pathlib import Path
 
 from instruction_datasets.loading import sample_dir
 
@@ -50,6 +54,9 @@ class FakeUpstream:
         self.hosted: dict[str, HostedRepo] = {}
         #: The Authorization header of every POST request, in order.
         self.authorizations: list[str | None] = []
+        self.main: dict[str, str] = {}  # repo -> the commit main points to (REPO_COMMIT when absent)
+        self.commits: dict[str, tuple[str, dict[str, bytes]]] = {}  # commit -> (repo, files it changes)
+        self._landing: list[tuple[str, str, str]] = []  # (path suffix, repo, commit): move main after that GET
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -76,6 +83,40 @@ class FakeUpstream:
         """How many GET requests asked for a path ending with ``path_suffix``."""
         return sum(1 for method, path in self.requests if method == "GET" and path.endswith(path_suffix))
 
+    def land_commit(self, repo: str, files: dict[str, bytes], after: str | None = None) -> str:
+        """Adds a commit to ``repo`` that changes ``files``; ``main`` moves to it now, or right after the
+        first GET whose path ends with ``after`` has been answered. Returns the commit's sha."""
+        parent = self.main.get(repo, REPO_COMMIT)
+        commit = hashlib.sha1(repr((parent, sorted(files.items()))).encode()).hexdigest()
+        self.commits[commit] = (repo, {**self.commits.get(parent, (repo, {}))[1], **files})
+        if after is None:
+            self.main[repo] = commit
+        else:
+            self._landing.append((after, repo, commit))
+        return commit
+
+    def _commit(self, repo: str, revision: str) -> str | None:
+        """The commit a revision names: a known commit, or (any branch or tag) the one main points to."""
+        if revision == REPO_COMMIT or self.commits.get(revision, ("",))[0] == repo:
+            return revision
+        if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision):
+            return None  # an unknown commit
+        return self.main.get(repo, REPO_COMMIT)
+
+    def _files(self, repo: str, commit: str) -> dict[str, bytes]:
+        """Every file of ``repo`` at ``commit``: the samples, with what later commits changed."""
+        root = HUB_REPOS[repo]
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        files.update(self.commits.get(commit, (repo, {}))[1])
+        return files
+
+    def _land(self, path: str) -> None:
+        for landing in list(self._landing):
+            suffix, repo, commit = landing
+            if path.endswith(suffix):
+                self._landing.remove(landing)
+                self.main[repo] = commit
+
     def _take_fault(self, path: str) -> str | None:
         for suffix, fault in self.sticky.items():
             if path.endswith(suffix):
@@ -85,14 +126,20 @@ class FakeUpstream:
                 return queue.popleft()
         return None
 
-    def _locate(self, path: str) -> Path | None:
+    def _locate(self, path: str) -> tuple[bytes | None, str | None]:
+        """The bytes a GET of ``path`` gives, and the Hub commit they come from (None for GitHub's files)."""
         if path.startswith(ALPHA_PREFIX):
-            return sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
-        for repo, root in HUB_REPOS.items():
+            file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
+            return (file.read_bytes() if file.is_file() else None), None
+        for repo in HUB_REPOS:
             prefix = f"/datasets/{repo}/resolve/"
             if path.startswith(prefix):
-                return root / path[len(prefix) :].split("/", 1)[1]
-        return None
+                revision, _, name = path[len(prefix) :].partition("/")
+                commit = self._commit(repo, urllib.parse.unquote(revision))
+                if commit is None:
+                    return None, None
+                return self._files(repo, commit).get(urllib.parse.unquote(name)), commit
+        return None, None
 
     def _handler(self):
         upstream = self
@@ -117,6 +164,9 @@ class FakeUpstream:
                 fault = upstream._take_fault(path)
                 if fault in ("404", "500"):
                     return self._send(int(fault), json.dumps({"error": f"injected {fault}"}).encode())
+                repo_id = "/".join(path.split("/")[3:5])
+                if "/paths-info/" in path and repo_id not in upstream.hosted:
+                    return self._paths_info(body)  # the read side of the sample repos (HUB_REPOS)
                 status, answer, headers = _write_call(upstream, path, body)
                 return self._send(status, json.dumps(answer).encode(), [("Content-Type", "application/json"), *headers])
 
@@ -159,6 +209,24 @@ class FakeUpstream:
                         return self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
                 return self._send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head)
 
+            def _paths_info(self, body: bytes):
+                rest = self.path.split("?", 1)[0][len("/api/datasets/") :]
+                for repo in HUB_REPOS:
+                    if rest.startswith(f"{repo}/paths-info/"):
+                        revision = urllib.parse.unquote(rest[len(f"{repo}/paths-info/") :])
+                        commit = upstream._commit(repo, revision)
+                        if commit is None:
+                            return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
+                        files = upstream._files(repo, commit)
+                        asked = urllib.parse.parse_qs(body.decode()).get("paths", [])
+                        if body.startswith(b"{"):
+                            asked = json.loads(body).get("paths", [])
+                        entries = [entry for path in asked for entry in _tree(files, path.rpartition("/")[0])]
+                        answer = [entry for entry in entries if entry["path"] in asked]
+                        headers = [("Content-Type", "application/json")]
+                        return self._send(200, json.dumps(answer).encode(), headers)
+                return self._send(404, b"Not Found")
+
             def _send(self, status, body, headers=(), head=False, length=None):
                 self.send_response(status)
                 for name, value in headers:
@@ -181,15 +249,16 @@ class FakeUpstream:
                     return self._hosted_read(*hosted, head)
                 if path.startswith("/api/datasets/"):
                     return self._api(path, head)
-                file = upstream._locate(path)
-                if file is None or not file.is_file():
+                data, commit = upstream._locate(path)
+                if data is None:
                     return self._send(404, b"Not Found", head=head)
-                data = file.read_bytes()
-                headers = [
-                    ("ETag", f'"{hashlib.sha256(data).hexdigest()}"'),
-                    ("X-Repo-Commit", REPO_COMMIT),
-                    ("Accept-Ranges", "bytes"),
-                ]
+                if not head:
+                    upstream._land(path)
+                sha256 = hashlib.sha256(data).hexdigest()
+                headers = [("ETag", f'"{sha256}"'), ("Accept-Ranges", "bytes")]
+                if commit is not None:  # the Hub: every upstream file is in LFS
+                    headers += [("X-Repo-Commit", commit), ("X-Linked-Etag", f'"{sha256}"')]
+                    headers += [("X-Linked-Size", str(len(data)))]
                 status, start = 200, 0
                 byte_range = self.headers.get("Range")
                 if byte_range and byte_range.startswith("bytes="):
@@ -198,7 +267,7 @@ class FakeUpstream:
                     headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
                     data, status = data[start : end + 1], 206
                 if fault == "corrupt":
-                    data = bytes(b ^ 0x20 if 0x61 <= b <= 0x7A else b for b in data)
+                    data = corrupted(data)
                 if fault == "cut":
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
@@ -207,39 +276,44 @@ class FakeUpstream:
 
             def _api(self, path, head):
                 rest = path[len("/api/datasets/") :]
-                for repo, root in HUB_REPOS.items():
-                    if rest.startswith(repo + "/revision/"):
-                        info = {
-                            "id": repo,
-                            "sha": REPO_COMMIT,
-                            "private": False,
-                            "siblings": [
-                                {"rfilename": p.relative_to(root).as_posix()} for p in sorted(root.rglob("*"))
-                            ],
-                        }
-                        return self._send(200, json.dumps(info).encode(), [("Content-Type", "application/json")], head)
-                    if rest.startswith(repo + "/tree/"):
-                        folder = rest[len(repo + "/tree/") :].partition("/")[2]
-                        listing = [_tree_entry(p, root) for p in sorted((root / folder).iterdir())]
-                        return self._send(
-                            200, json.dumps(listing).encode(), [("Content-Type", "application/json")], head
-                        )
+                for repo in HUB_REPOS:
+                    for kind in ("revision", "tree"):
+                        if rest.startswith(f"{repo}/{kind}/"):
+                            revision, _, folder = rest[len(f"{repo}/{kind}/") :].partition("/")
+                            commit = upstream._commit(repo, urllib.parse.unquote(revision))
+                            if commit is None:
+                                return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
+                            files = upstream._files(repo, commit)
+                            if kind == "revision":
+                                siblings = [_sibling(name, data) for name, data in files.items()]
+                                answer = {"id": repo, "sha": commit, "private": False, "siblings": siblings}
+                            else:
+                                answer = _tree(files, urllib.parse.unquote(folder))
+                            return self._send(
+                                200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head
+                            )
                 return self._send(404, b"Not Found", head=head)
 
         return Handler
 
 
-def _tree_entry(path: Path, root: Path) -> dict:
-    relative = path.relative_to(root).as_posix()
-    if path.is_dir():
-        return {"type": "directory", "oid": "0" * 40, "size": 0, "path": relative}
-    data = path.read_bytes()
+def corrupted(data: bytes) -> bytes:
+    """What the "corrupt" fault serves: the same length, lowercase ASCII letters in upper case."""
+    return bytes(b ^ 0x20 if 0x61 <= b <= 0x7A else b for b in data)
+
+
+def _lfs(data: bytes) -> dict:
+    return {"size": len(data), "pointerSize": 134}
+
+
+def _sibling(name: str, data: bytes) -> dict:
+    """A file in the revision API's answer (``?blobs=true``): the LFS entry names its SHA-256 ``sha256``."""
+    blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
     return {
-        "type": "file",
-        "oid": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+        "rfilename": name,
         "size": len(data),
-        "path": relative,
-        "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134},
+        "blobId": blob,
+        "lfs": {"sha256": hashlib.sha256(data).hexdigest(), **_lfs(data)},
     }
 
 
@@ -375,3 +449,20 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes) -> tuple[int
             return 400, {"error": f"this fake Hub takes no {key!r} operations"}, []
     repo.branches[revision] = new_sha = repo.add_commit(sha, new_files, summary)
     return 200, {"commitUrl": f"{upstream.endpoint}/datasets/{repo.repo_id}/commit/{new_sha}", "commitOid": new_sha}, []
+
+
+def _tree(files: dict[str, bytes], folder: str) -> list[dict]:
+    """The tree API's listing of one folder: its files (the LFS entry names the SHA-256 ``oid``) and subfolders."""
+    prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+    listing, folders = [], set()
+    for name, data in sorted(files.items()):
+        if not name.startswith(prefix):
+            continue
+        head, sep, _ = name[len(prefix) :].partition("/")
+        if sep:
+            folders.add(prefix + head)
+            continue
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        lfs = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+        listing.append({"type": "file", "oid": blob, "size": len(data), "path": name, "lfs": lfs})
+    return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": path} for path in sorted(folders)] + listing

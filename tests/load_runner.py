@@ -2,7 +2,8 @@
 
     python tests/load_runner.py '{"script": ..., "configs": [...], "streaming": false, "kwargs": {...}}'
 
-Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}}``, or ``{"error": "..."}`` (the error and
+Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}, "download_checksums": {config: ...}}`` (what
+each config's ``info.download_checksums`` records), or ``{"error": "..."}`` (the error and
 its causes) with exit status 1. ``"pin_samples": true`` pins the alpha hashes to those of the samples, to stand
 for a server that serves the true upstream bytes.
 """
@@ -45,7 +46,7 @@ def main(request):
             part: (name, module.git_blob_sha1((samples / name).read_bytes()))
             for part, (name, _) in module._PARTS.items()
         }
-    rows = {}
+    rows, checksums = {}, {}
     for config in request["configs"]:
         loaded = load(
             request["script"],
@@ -55,12 +56,14 @@ def main(request):
             **request.get("kwargs", {}),
         )
         rows[config] = {split: list(dataset) for split, dataset in loaded.items()}
-    return rows
+        checksums[config] = next(iter(loaded.values())).info.download_checksums
+    return rows, checksums
 
 
 if __name__ == "__main__":
     try:
-        result = {"rows": main(json.loads(sys.argv[1]))}
+        rows, checksums = main(json.loads(sys.argv[1]))
+        result = {"rows": rows, "download_checksums": checksums}
     except Exception as exc:  # the test reads the message
         print(json.dumps({"error": error_text(exc)}))
         sys.exit(1)

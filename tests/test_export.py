@@ -254,7 +254,7 @@ def test_export_all_configs_command_writes_one_folder_with_one_card(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "exported en to" in result.stdout and "exported zh to" in result.stdout
     assert sorted(path.name for path in (tmp_path / "out" / "data").iterdir()) == ["en", "zh"]
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "data", "stats"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "data", "provenance", "stats"]
     assert card.problems(tmp_path / "out") == []
 
 

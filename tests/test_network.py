@@ -20,7 +20,7 @@ from instruction_datasets.loading import sample_dir
 RUNNER = Path(__file__).with_name("load_runner.py")
 # Per script: the config a single-file fault test loads, and the served file it breaks.
 FAULT_TARGETS = {
-    "align_anything_instruction": ("en", "/resolve/main/data/train.jsonl"),
+    "align_anything_instruction": ("en", "/data/train.jsonl"),  # read from the commit that main names
     "instruction_tuning_alpha": ("part1", "instruction_tuning_dataset_alpha_part1.json"),
 }
 

@@ -1,0 +1,86 @@
+"""Where a loaded dataset's bytes came from, read back from what its builder recorded.
+
+Align-Anything downloads record, in ``info.download_checksums``, each file's ``resolve`` URL at the Hub
+commit the load used, its size, and its SHA-256 as checked against the Hub's LFS hash (``None`` when the file
+was streamed and not checked). Loading with ``hub_revision=<that commit>`` reads the same bytes again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import datasets
+
+_RESOLVE = re.compile(r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<commit>[0-9a-f]{40})/(?P<path>.+)$")
+_FOLDER = "provenance"  # in an export folder: one JSON record per config, for the card
+
+
+def hub_files(info: datasets.DatasetInfo) -> list[dict]:
+    """The Hub files a load recorded: ``repo``, ``commit``, ``path``, ``num_bytes``, ``sha256`` (None: not checked)."""
+    files = []
+    for url, entry in sorted((info.download_checksums or {}).items()):
+        match = _RESOLVE.search(url)
+        if match and isinstance(entry, dict):
+            files.append({**match.groupdict(), "num_bytes": entry.get("num_bytes"), "sha256": entry.get("checksum")})
+    return files
+
+
+def describe(info: datasets.DatasetInfo, local: bool) -> str | None:
+    """One line on where the rows came from; None if the record says nothing (a download with no Hub record)."""
+    files = hub_files(info)
+    if files:
+        sources = sorted({f"{file['repo']} at commit {file['commit']}" for file in files})
+        if all(file["sha256"] for file in files):
+            hashes = ", ".join(f"{file['path']} {file['sha256']}" for file in files)
+            return f"{'; '.join(sources)}; SHA-256 checked against the Hub: {hashes}"
+        return f"{'; '.join(sources)}; streamed, SHA-256 not checked"
+    if local:
+        return "local files, not checked against the Hub"
+    return None
+
+
+def record_export(out: Path, config: str, info: datasets.DatasetInfo, local: bool) -> None:
+    """Keeps one config's provenance in an export folder, so that the card shows every exported config's."""
+    path = Path(out) / _FOLDER / f"{config}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
+    record = {"source": describe(info, local), "files": hub_files(info)}
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def card_markdown(out: Path, script: str, configs: list[str]) -> str:
+    """The card's "Source files" section, from the records in an export folder; empty if there are none."""
+    records = {}
+    for config in configs:
+        path = Path(out) / _FOLDER / f"{config}.json"
+        if path.is_file():
+            records[config] = json.loads(path.read_text(encoding="utf-8"))
+    if not any(record["source"] for record in records.values()):
+        return ""
+    lines = ["## Source files", ""]
+    rows = [(config, file) for config, record in records.items() for file in record["files"]]
+    if rows:
+        lines += ["| config | file | Hub commit | bytes | SHA-256 |", "|---|---|---|---|---|"]
+        for config, file in rows:
+            sha256 = f"`{file['sha256']}`" if file["sha256"] else "not checked (streamed)"
+            where = f"`{file['repo']}/{file['path']}` | `{file['commit']}`"
+            lines.append(f"| `{config}` | {where} | {file['num_bytes']:,} | {sha256} |")
+        lines.append("")
+        config, file = rows[0]
+        if all(file["sha256"] for _, file in rows):
+            lines += ["Each SHA-256 was checked against the Hub's LFS hash when the file was downloaded.", ""]
+        lines += [
+            "To read the same bytes again:",
+            "",
+            "```python",
+            "from instruction_datasets import load",
+            f'ds = load("{script}", "{config}", hub_revision="{file["commit"]}")',
+            "```",
+            "",
+        ]
+    for config, record in records.items():
+        if record["source"] and not record["files"]:
+            lines.append(f"- `{config}`: {record['source']}.")
+    return "\n".join(lines).rstrip("\n") + "\n"

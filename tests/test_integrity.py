@@ -1,0 +1,191 @@
+"""Align-Anything downloads: one Hub commit per load, each file checked against the SHA-256 the Hub publishes.
+
+Loads run in fresh processes (tests/load_runner.py) against the loopback Hub (tests/fake_upstream.py), which
+serves LFS metadata, can land a commit between two requests, and can serve other bytes under a stated hash.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_upstream import REPO_COMMIT, FakeUpstream, corrupted
+
+from instruction_datasets import load
+from instruction_datasets.loading import sample_dir
+
+RUNNER = Path(__file__).with_name("load_runner.py")
+SCRIPT = "align_anything_instruction"
+REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
+SPLIT_FILES = {"train": "data/train.jsonl", "test": "data/test.jsonl"}
+
+
+@pytest.fixture
+def upstream():
+    server = FakeUpstream()
+    yield server
+    server.close()
+
+
+def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
+    """Loads ``en`` in a new process; returns (exit status, payload): rows and download_checksums, or the error."""
+    request = {
+        "script": SCRIPT,
+        "configs": ["en"],
+        "streaming": streaming,
+        "cache_dir": str(home / cache),
+        "kwargs": kwargs,
+    }
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
+    if offline:
+        env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, str(RUNNER), json.dumps(request)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.stdout.strip(), result.stderr[-3000:]
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def sample_bytes(path: str) -> bytes:
+    return (sample_dir(SCRIPT, "en") / path).read_bytes()
+
+
+def expected_checksums(upstream, commit, verified=True, files=None):
+    """download_checksums of a load of ``en`` at ``commit``: the resolve URL, size and (verified) SHA-256."""
+    files = files or {}
+    record = {}
+    for path in SPLIT_FILES.values():
+        data = files.get(path, sample_bytes(path))
+        url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{commit}/{path}"
+        record[url] = {"num_bytes": len(data), "checksum": hashlib.sha256(data).hexdigest() if verified else None}
+    return record
+
+
+def local_rows(tmp_path, data_dir=None):
+    loaded = load(SCRIPT, "en", data_dir=data_dir or sample_dir(SCRIPT, "en"), cache_dir=tmp_path / "local")
+    return {split: list(dataset) for split, dataset in loaded.items()}
+
+
+def blob(home, data: bytes) -> Path:
+    """Where the Hub cache keeps a file: named by its SHA-256."""
+    name = "datasets--" + REPO.replace("/", "--")
+    return home / "hf" / "hub" / name / "blobs" / hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
+def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_path, streaming):
+    status, payload = run(upstream, tmp_path, streaming=streaming)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    # Streaming reads as it goes: the commit is pinned, the hashes are not checked (checksum None).
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=not streaming)
+    paths = [path for _, path in upstream.requests]
+    assert paths.count(f"/api/datasets/{REPO}/revision/main") == 1
+    assert not [path for path in paths if "/resolve/main/" in path]
+
+
+def test_bytes_that_differ_from_the_hub_hash_fail_evicted_and_the_next_run_loads(upstream, tmp_path):
+    train = sample_bytes(SPLIT_FILES["train"])
+    upstream.add_fault("/data/train.jsonl", "corrupt", sticky=True)
+    status, payload = run(upstream, tmp_path)
+    assert status == 1
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/data/train.jsonl"
+    expected, got = hashlib.sha256(train).hexdigest(), hashlib.sha256(corrupted(train)).hexdigest()
+    assert (
+        f"{url}: content differs from the file the Hub publishes (SHA-256 expected {expected}, "
+        f"got {got}, {len(train)} bytes)"
+    ) in payload["error"]
+    assert "removed from the cache: load again to fetch it anew" in payload["error"]
+    assert not blob(tmp_path, train).exists()
+
+    upstream.clear_faults()
+    status, payload = run(upstream, tmp_path)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert blob(tmp_path, train).read_bytes() == train
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
+def test_a_commit_landing_between_the_two_splits_does_not_mix_them(upstream, tmp_path, streaming):
+    later_test = b'{"prompt": "A question from a later commit", "response": "Its answer"}\n'
+    later = upstream.land_commit(REPO, {SPLIT_FILES["test"]: later_test}, after="/data/train.jsonl")
+    status, payload = run(upstream, tmp_path, streaming=streaming)
+    assert status == 0, payload
+    assert upstream.main[REPO] == later, "the commit did not land during the load"
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=not streaming)
+    if streaming:
+        return
+    # The prepared dataset stays as it was; hub_revision=<a commit> reads that commit (into a cache of its own).
+    assert run(upstream, tmp_path) == (status, payload)
+    status, payload = run(upstream, tmp_path, hub_revision=later)
+    assert status == 0, payload
+    assert payload["download_checksums"]["en"] == expected_checksums(
+        upstream, later, files={"data/test.jsonl": later_test}
+    )
+    assert payload["rows"]["en"]["test"] == [
+        {
+            "prompt": "A question from a later commit",
+            "response": "Its answer",
+            "messages": [
+                {"role": "user", "content": "A question from a later commit"},
+                {"role": "assistant", "content": "Its answer"},
+            ],
+        }
+    ]
+    status, payload = run(upstream, tmp_path, hub_revision=REPO_COMMIT)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
+
+
+def test_offline_loads_from_a_warm_cache_ask_nothing_and_report_the_cached_hashes(upstream, tmp_path):
+    status, online = run(upstream, tmp_path)
+    assert status == 0, online
+    before = len(upstream.requests)
+    # The prepared dataset (its dataset_info.json holds the record), then only the downloads (a new prepare).
+    for cache in ("datasets", "prepared-offline"):
+        status, offline = run(upstream, tmp_path, cache=cache, offline=True)
+        assert status == 0, offline
+        assert offline == online, cache
+    assert upstream.requests[before:] == []
+    # Offline, a cached file is still checked against the hash it is filed under.
+    train = sample_bytes(SPLIT_FILES["train"])
+    blob(tmp_path, train).write_bytes(corrupted(train))
+    status, offline = run(upstream, tmp_path, cache="tampered", offline=True)
+    assert status == 1
+    assert f"SHA-256 expected {hashlib.sha256(train).hexdigest()}" in offline["error"]
+    assert not blob(tmp_path, train).exists()
+    assert upstream.requests[before:] == []
+
+
+def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_path):
+    status, payload = run(upstream, tmp_path, hub_revision="f" * 40)
+    assert status == 1
+    assert (
+        f"{REPO} at revision {'f' * 40!r}: not found on the Hub (check hub_repo and hub_revision)" in payload["error"]
+    )
+
+
+def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
+    upstream, tmp_path
+):
+    out = tmp_path / "export"
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
+    for config, extra in (("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))])):
+        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(tmp_path / "datasets"), *extra]
+        result = subprocess.run(
+            [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for path in SPLIT_FILES.values():
+        sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
+        assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
+    assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert "- `zh`: local files, not checked against the Hub." in card
