@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.resources
 import importlib.util
 import inspect
 import os
@@ -22,8 +23,8 @@ import datasets
 from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock
 
+#: The folder above the package: the source checkout's root, or site-packages when installed from a wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = PROJECT_ROOT / "samples"
 
 #: The loading scripts this library ships, by module name.
 SCRIPTS = ("align_anything_instruction", "instruction_tuning_alpha")
@@ -261,6 +262,12 @@ def load(
 
 
 def sample_dir(script: str, config: str) -> Path:
-    """Where the bundled samples for one config live: ``samples/<script>/<config>`` or ``samples/<script>``."""
-    per_config = SAMPLES_DIR / script / config
-    return per_config if per_config.is_dir() else SAMPLES_DIR / script
+    """Where the bundled samples for one config live: ``samples/<script>/<config>`` or ``samples/<script>``.
+
+    The samples are package data (``instruction_datasets/samples``), found through `importlib.resources`.
+    """
+    samples = importlib.resources.files(__package__) / "samples"
+    if not isinstance(samples, Path):
+        raise FileNotFoundError(f"the bundled samples must be files on disk to be read as a data_dir, not {samples}")
+    per_config = samples / script / config
+    return per_config if per_config.is_dir() else samples / script
