@@ -29,16 +29,16 @@ def _hf_env(home) -> dict:
 def test_nothing_load_writes_into_the_modules_cache_is_importable(tmp_path):
     env = _hf_env(tmp_path / "hf")
     code = f"""
-import datasets.config, os
+import datasets.config, json, os
 from instruction_datasets import load
 before = set(os.listdir(datasets.config.HF_MODULES_CACHE)) if os.path.isdir(datasets.config.HF_MODULES_CACHE) else set()
 load({SCRIPT!r}, "en", data_dir={str(sample_dir(SCRIPT, "en"))!r})
 load("instruction_tuning_alpha", "part1", data_dir={str(sample_dir("instruction_tuning_alpha", "part1"))!r})
-print(sorted(set(os.listdir(datasets.config.HF_MODULES_CACHE)) - before))
+print(json.dumps(sorted(set(os.listdir(datasets.config.HF_MODULES_CACHE)) - before)))
 """
     run = _fresh_process(code, env, tmp_path)
     assert run.returncode == 0, run.stderr
-    added = json.loads(run.stdout.strip().splitlines()[-1].replace("'", '"'))
+    added = json.loads(run.stdout.strip().splitlines()[-1])
     assert added, "load() wrote nothing into the modules cache"
     # The modules cache sits on sys.path (datasets 3.x puts it there): a name there is a name `import` finds.
     # `datasets` makes its own `datasets_modules` and `__init__.py` when any builder is used.
