@@ -7,7 +7,6 @@ import it, instantiate its builder with a hash of its code, prepare and return t
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.resources
@@ -15,7 +14,7 @@ import importlib.util
 import inspect
 import os
 import sys
-import tempfile
+import uuid
 from pathlib import Path
 from types import ModuleType
 
@@ -156,14 +155,14 @@ def _write_once(folder: Path, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             if _holds(folder / name, data):
                 continue
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            # open() rather than mkstemp: the copy gets the umask's permissions, so a shared cache stays readable.
+            temporary = folder / f".{name}.{uuid.uuid4().hex}.tmp"
             try:
-                with os.fdopen(handle, "wb") as out:
+                with open(temporary, "xb") as out:
                     out.write(data)
                 os.replace(temporary, folder / name)
             except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temporary)
+                temporary.unlink(missing_ok=True)
                 raise
 
 

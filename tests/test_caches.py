@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import datasets
 import pytest
 from conftest import RUNS_SCRIPTS
 
-from instruction_datasets import load, script_path
+from instruction_datasets import load, loading, script_path
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "align_anything_instruction"
@@ -65,6 +66,24 @@ def test_the_package_still_imports_after_load_then_load_dataset_of_a_script(tmp_
     )
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip().splitlines()[-1] == "5"
+
+
+def test_module_copies_are_whole_written_once_and_readable_by_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.config, "HF_MODULES_CACHE", str(tmp_path))
+    script = script_path(SCRIPT)
+    loading._import_copy(script, loading._code_hash(script))
+    (folder,) = [path for path in (tmp_path / loading.MODULES_FOLDER / SCRIPT).iterdir() if path.is_dir()]
+    copies = sorted(folder.iterdir())
+    beside = [name for name in ("dataset_infos.json", "README.md") if (script.parent / name).is_file()]
+    assert sorted(path.name for path in copies) == sorted([script.name, *beside])  # no temporary files left
+    for path in copies:
+        assert path.read_bytes() == (script.parent / path.name).read_bytes()
+    written = [(path.stat().st_ino, path.stat().st_mtime_ns) for path in copies]
+    loading._import_copy(script, loading._code_hash(script))
+    assert [(path.stat().st_ino, path.stat().st_mtime_ns) for path in copies] == written
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {stat.S_IMODE(path.stat().st_mode) for path in copies} == {0o666 & ~umask}
 
 
 def _changed_copy(tmp_path):
