@@ -1,12 +1,18 @@
 """The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest.
 
-nox                       # lint, then tests on both lines
+nox                       # lint, tests on both lines, then the wheel and sdist
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 """
 
+import json
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "package"]
 nox.options.error_on_missing_interpreters = True
 
 #: `datasets` releases the suite runs against: the last with script support, and the newest.
@@ -36,3 +42,69 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.17,<0.18")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+#: What the sdist must hold besides the package, so that it builds the wheel and runs `nox` on its own.
+SDIST_FILES = ["README.md", "pyproject.toml", "MANIFEST.in", "noxfile.py", ".ci/run", "dataset_infos.json"]
+SDIST_FOLDERS = ["instruction_datasets", "tests", "examples", "docs", "benchmarks"]
+
+
+def _tree(root: Path, folder: str) -> set[str]:
+    return {
+        path.relative_to(root).as_posix()
+        for path in (root / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Builds the sdist and, from it, the wheel; runs `demo` from the wheel in a fresh venv, in a temporary folder."""
+    session.install("build")
+    root = Path(__file__).resolve().parent
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(root))  # the wheel is built from the sdist
+    (sdist,) = dist.glob("*.tar.gz")
+    (wheel,) = dist.glob("*.whl")
+
+    with tarfile.open(sdist) as archive:
+        held = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    wanted = set(SDIST_FILES).union(*(_tree(root, folder) for folder in SDIST_FOLDERS))
+    wanted |= {f"{name}.py" for name in ("align_anything_instruction", "instruction_tuning_alpha")}
+    if missing := sorted(wanted - held):
+        session.error(f"{sdist.name} lacks {', '.join(missing)}")
+
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = set(archive.namelist())
+    samples = {name for name in _tree(root, "instruction_datasets/samples")}
+    if missing := sorted(samples - in_wheel):
+        session.error(f"{wheel.name} lacks {', '.join(missing)}")
+    if stray := sorted(name for name in in_wheel if name.startswith(("tests/", "samples/"))):
+        session.error(f"{wheel.name} holds files outside the package: {', '.join(stray)}")
+    session.log(f"{wheel.name}: {wheel.stat().st_size:,} bytes, {len(in_wheel)} files; {sdist.name}: {len(held)} files")
+
+    # This session's venv has only the wheel (and its dependencies); a temporary folder keeps the checkout off sys.path.
+    session.install(str(wheel))
+    work = Path(session.create_tmp()) / "elsewhere"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    session.chdir(work)
+    env = {"HF_HOME": str(work / "hf-home")}
+    output = session.run("python", "-m", "instruction_datasets", "demo", env=env, silent=True)
+    print(output)
+    expected = session.run(
+        "python",
+        "-c",
+        "import json; from instruction_datasets import builder_class, SCRIPTS; "
+        "print(json.dumps([[s, c.name] for s in SCRIPTS for c in builder_class(s).BUILDER_CONFIGS]))",
+        env=env,
+        silent=True,
+    )
+    configs = json.loads(expected.strip().splitlines()[-1])
+    if absent := [f"{script}/{config}" for script, config in configs if f"== {script} / {config} " not in output]:
+        session.error(f"demo from the wheel did not load {', '.join(absent)}")
+    if "site-packages" not in output:
+        session.error("demo did not read the samples installed with the wheel")
+    refused = session.run("python", "-m", "instruction_datasets", "infos", env=env, silent=True, success_codes=[2])
+    session.log(f"infos from the wheel: {refused.strip()}")

@@ -52,11 +52,16 @@ def demo(cache_dir: str | None = None) -> int:
 
 def write_infos(check: bool) -> int:
     """Regenerates dataset_infos.json, or with ``check`` only reports whether it is current."""
-    if check:
-        current = infos.INFOS_PATH.is_file() and infos.INFOS_PATH.read_text(encoding="utf-8") == infos.render()
-        print(f"{infos.INFOS_PATH}: {'up to date' if current else 'STALE: run python -m instruction_datasets infos'}")
-        return 0 if current else 1
-    changed = infos.write()
+    try:
+        if check:
+            current = infos.is_current()
+            state = "up to date" if current else "STALE: run python -m instruction_datasets infos"
+            print(f"{infos.INFOS_PATH}: {state}")
+            return 0 if current else 1
+        changed = infos.write()
+    except infos.NotASourceCheckout as err:  # installed from a wheel: site-packages is not ours to write
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"{infos.INFOS_PATH}: {'written' if changed else 'already up to date'}")
     return 0
 

@@ -11,9 +11,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .loading import PROJECT_ROOT, available_scripts, builder_class, declared_info
+from .loading import PROJECT_ROOT, SCRIPTS, available_scripts, builder_class, declared_info
 
 INFOS_PATH = PROJECT_ROOT / "dataset_infos.json"
+
+
+class NotASourceCheckout(RuntimeError):
+    """`dataset_infos.json` belongs beside the scripts of a source checkout, not into an installed package."""
+
+
+def in_source_checkout(root: Path = PROJECT_ROOT) -> bool:
+    """Whether the package runs from a source checkout (or unpacked sdist), where the scripts sit beside it.
+
+    Installed from a wheel, the folder above the package is site-packages: no file there is ours to write.
+    """
+    return (root / "pyproject.toml").is_file() and all((root / f"{name}.py").is_file() for name in SCRIPTS)
+
+
+def _require_checkout(path: Path) -> None:
+    if path == INFOS_PATH and not in_source_checkout():
+        raise NotASourceCheckout(
+            f"{PROJECT_ROOT} is not a source checkout of instruction_datasets (no pyproject.toml beside the "
+            "scripts): dataset_infos.json is generated in a checkout, run this there"
+        )
 
 
 def _legacy_features(feature: Any) -> Any:
@@ -64,8 +84,15 @@ def render() -> str:
     return json.dumps(dataset_infos(), indent=2, ensure_ascii=False) + "\n"
 
 
+def is_current(path: Path = INFOS_PATH) -> bool:
+    """Whether the file holds what `render()` gives; raises `NotASourceCheckout` outside a checkout."""
+    _require_checkout(path)
+    return path.is_file() and path.read_text(encoding="utf-8") == render()
+
+
 def write(path: Path = INFOS_PATH) -> bool:
-    """Writes the file; returns whether its content changed."""
+    """Writes the file; returns whether its content changed. Raises `NotASourceCheckout` outside a checkout."""
+    _require_checkout(path)
     text = render()
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False

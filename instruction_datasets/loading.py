@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import importlib.util
 import inspect
 import os
-import shutil
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 
 import datasets
 from datasets.exceptions import DatasetGenerationError
+from filelock import FileLock
 
+#: The folder above the package: the source checkout's root, or site-packages when installed from a wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = PROJECT_ROOT / "samples"
 
 #: The loading scripts this library ships, by module name.
 SCRIPTS = ("align_anything_instruction", "instruction_tuning_alpha")
 
 # Files that `load_dataset` copies beside a script; the builder reads dataset infos from them (3.x).
 _RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")
+
+#: Where `load()` keeps its module copies inside `HF_MODULES_CACHE`. `datasets` 3.x puts that cache on
+#: `sys.path`; a name with a hyphen cannot be imported, so nothing in it can shadow a package a user imports.
+MODULES_FOLDER = "instruction-datasets-modules"
 
 
 def available_scripts() -> list[str]:
@@ -107,14 +113,12 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
     streaming patches `open` in that module only, so it must sit in `sys.modules`.
     """
     stem = script.stem
-    target_dir = Path(datasets.config.HF_MODULES_CACHE) / "instruction_datasets" / stem / code_hash
-    target_dir.mkdir(parents=True, exist_ok=True)
-    for name in (script.name, *_RESOURCES_BESIDE_SCRIPT):
-        source = script.parent / name
-        if source.is_file():
-            shutil.copyfile(source, target_dir / name)
-        elif (target_dir / name).exists():
-            (target_dir / name).unlink()
+    files = {script.name: script.read_bytes()}
+    for name in _RESOURCES_BESIDE_SCRIPT:
+        if (script.parent / name).is_file():
+            files[name] = (script.parent / name).read_bytes()
+    target_dir = Path(datasets.config.HF_MODULES_CACHE) / MODULES_FOLDER / stem / _content_hash(files)
+    _write_once(target_dir, files)
     module_name = f"instruction_datasets_modules.{stem}.h{code_hash}.{stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -128,6 +132,42 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
         raise
     _register_parents(module_name)
     return module
+
+
+def _content_hash(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode())
+        digest.update(files[name])
+    return digest.hexdigest()[:16]
+
+
+def _write_once(folder: Path, files: dict[str, bytes]) -> None:
+    """Makes ``folder`` hold ``files``; the folder is named by their content, so it never needs rewriting.
+
+    Other processes may import or read these files at any moment (every rank of a job calls `load()`
+    together): each file appears whole, through a rename, and is never truncated, rewritten or removed.
+    """
+    if all(_holds(folder / name, data) for name, data in files.items()):
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.parent / f"{folder.name}.lock")):
+        for name, data in files.items():
+            if _holds(folder / name, data):
+                continue
+            # open() rather than mkstemp: the copy gets the umask's permissions, so a shared cache stays readable.
+            temporary = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+            try:
+                with open(temporary, "xb") as out:
+                    out.write(data)
+                os.replace(temporary, folder / name)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    return path.is_file() and path.read_bytes() == data
 
 
 def _register_parents(module_name: str) -> None:
@@ -221,6 +261,12 @@ def load(
 
 
 def sample_dir(script: str, config: str) -> Path:
-    """Where the bundled samples for one config live: ``samples/<script>/<config>`` or ``samples/<script>``."""
-    per_config = SAMPLES_DIR / script / config
-    return per_config if per_config.is_dir() else SAMPLES_DIR / script
+    """Where the bundled samples for one config live: ``samples/<script>/<config>`` or ``samples/<script>``.
+
+    The samples are package data (``instruction_datasets/samples``), found through `importlib.resources`.
+    """
+    samples = importlib.resources.files(__package__) / "samples"
+    if not isinstance(samples, Path):
+        raise FileNotFoundError(f"the bundled samples must be files on disk to be read as a data_dir, not {samples}")
+    per_config = samples / script / config
+    return per_config if per_config.is_dir() else samples / script

@@ -10,7 +10,7 @@ from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import load, stats
 from instruction_datasets.export import export
-from instruction_datasets.loading import sample_dir
+from instruction_datasets.loading import PROJECT_ROOT, sample_dir
 
 ALPHA = sample_dir("instruction_tuning_alpha", "all")
 
@@ -118,10 +118,10 @@ def test_jsonl_export_loads_back_identically(script, config, tmp_path):
 
 
 def test_the_readme_picture_of_the_samples_is_current(tmp_path):
-    committed = json.loads((ALPHA.parent.parent / "docs" / "samples_alpha_stats.json").read_text(encoding="utf-8"))
+    committed = json.loads((PROJECT_ROOT / "docs" / "samples_alpha_stats.json").read_text(encoding="utf-8"))
     fresh = stats.collect("instruction_tuning_alpha", "all", data_dir=ALPHA, cache_dir=tmp_path)
     assert committed == {key: value for key, value in fresh.items() if key != "lengths"}, (
         "regenerate: python -m instruction_datasets stats instruction_tuning_alpha all "
-        "--data-dir samples/instruction_tuning_alpha --plot docs/samples_alpha_stats.png "
+        "--data-dir instruction_datasets/samples/instruction_tuning_alpha --plot docs/samples_alpha_stats.png "
         "--json docs/samples_alpha_stats.json"
     )

@@ -1,0 +1,49 @@
+"""Installed from a wheel: the samples come with the package, and `infos` leaves site-packages alone.
+
+The `package` nox session builds the real sdist and wheel and runs `demo` from the wheel in a fresh venv; these
+tests check the same rules quickly, on a copy of the installed layout.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import instruction_datasets
+from instruction_datasets.loading import SCRIPTS, sample_dir, script_path
+
+
+def test_samples_are_package_data():
+    package = Path(instruction_datasets.__file__).resolve().parent
+    for script in SCRIPTS:
+        folder = sample_dir(script, "en")
+        assert folder.is_relative_to(package / "samples"), folder
+        assert any(path.is_file() for path in folder.rglob("*")), folder
+
+
+def _installed_layout(tmp_path) -> Path:
+    """What a wheel puts into site-packages: the package (samples inside) and the two scripts beside it."""
+    site = tmp_path / "site-packages"
+    package = Path(instruction_datasets.__file__).resolve().parent
+    shutil.copytree(package, site / "instruction_datasets", ignore=shutil.ignore_patterns("__pycache__"))
+    for script in SCRIPTS:
+        shutil.copyfile(script_path(script), site / f"{script}.py")
+    return site
+
+
+def test_infos_refuses_to_write_outside_a_source_checkout(tmp_path):
+    site = _installed_layout(tmp_path)
+    for args in (["infos"], ["infos", "--check"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "instruction_datasets", *args],
+            cwd=tmp_path,
+            env={"PYTHONPATH": str(site), "HF_HOME": str(tmp_path / "hf"), "PATH": ""},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 2, run.stderr
+        assert f"{site} is not a source checkout" in run.stderr
+    assert sorted(path.name for path in site.iterdir()) == sorted(
+        ["instruction_datasets", *(f"{s}.py" for s in SCRIPTS)]
+    )
