@@ -9,7 +9,8 @@ It serves the bundled samples in the upstream layouts:
 
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
-"corrupt" (same length, other bytes).
+"corrupt" (same length, other bytes); "429" and "503" (rate limit, unavailable), and "reset" (close the
+connection with a TCP reset before answering).
 Every request is logged as (method, path).
 """
 
@@ -19,6 +20,8 @@ import collections
 import hashlib
 import http.server
 import json
+import socket
+import struct
 import threading
 from pathlib import Path
 
@@ -120,6 +123,13 @@ class FakeUpstream:
                     return self._send(404, b"Not Found")
                 if fault == "500":
                     return self._send(500, b"Internal Server Error")
+                if fault in ("429", "503"):
+                    return self._send(int(fault), b"Try again later", [("Retry-After", "0")])
+                if fault == "reset":
+                    # Linger 0 turns the close into a TCP reset (RST): the client sees "connection reset by peer".
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return None
                 if path.startswith("/api/datasets/"):
                     return self._api(path, head)
                 file = upstream._locate(path)
