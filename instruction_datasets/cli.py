@@ -267,22 +267,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo_parser = commands.add_parser(
-        "demo", parents=[common], help="load every config from the bundled samples (no network)"
-    )
+    def command(name: str, summary: str, parents: list) -> argparse.ArgumentParser:
+        """A command whose one-line summary shows both in the list of commands and atop its own --help."""
+        return commands.add_parser(name, parents=parents, help=summary, description=summary)
+
+    demo_parser = command("demo", "load every config from the bundled samples (no network)", [common])
     demo_parser.add_argument("--cache-dir", help="keep the prepared Arrow files here (default: a temporary folder)")
     demo_parser.set_defaults(handler=run_demo)
 
-    infos_parser = commands.add_parser(
-        "infos", parents=[common], help="regenerate dataset_infos.json from the builders (no network)"
-    )
+    infos_parser = command("infos", "regenerate dataset_infos.json from the builders (no network)", [common])
     infos_parser.add_argument("--check", action="store_true", help="only check that the file is current")
     infos_parser.set_defaults(handler=run_infos)
 
-    stats_parser = commands.add_parser(
+    stats_parser = command(
         "stats",
-        parents=[common, source],
-        help="rows, lengths, empty responses and duplicates, with a plot (downloads unless --data-dir)",
+        "rows, lengths, empty responses and duplicates, with a plot (downloads unless --data-dir)",
+        [common, source],
     )
     stats_parser.add_argument(
         "--plot", help="write the length distributions and the source mix to this PNG (.png added if no extension)"
@@ -291,10 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
     stats_parser.set_defaults(handler=run_stats)
 
-    export_parser = commands.add_parser(
+    export_parser = command(
         "export",
-        parents=[common, source],
-        help="write one config as Parquet shards plus a Hub dataset card (downloads unless --data-dir)",
+        "write one config as Parquet shards plus a Hub dataset card (downloads unless --data-dir)",
+        [common, source],
     )
     export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
     export_parser.add_argument(
@@ -308,9 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_parser.set_defaults(handler=run_export)
 
-    push_parser = commands.add_parser(
-        "push", parents=[common], help="upload an export folder to a Hub dataset repo in one commit (network)"
-    )
+    push_parser = command("push", "upload an export folder to a Hub dataset repo in one commit (network)", [common])
     push_parser.add_argument("folder", help="an export folder")
     push_parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if needed)")
     push_parser.add_argument("--revision", help="branch to commit to (created if needed)")

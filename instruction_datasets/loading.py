@@ -229,7 +229,7 @@ _LOAD_PARAMETERS = tuple(name for name in inspect.signature(load).parameters if 
 _NOT_SUGGESTED = ("name", "data_dir", "data_files", "version", "description")
 #: Keywords of ``datasets.load_dataset`` that load() does not need, and why.
 _NOT_NEEDED = {
-    "trust_remote_code": "load() runs the shipped script without it (only datasets.load_dataset on 3.x asks for it)",
+    "trust_remote_code": "load() runs the shipped script without it; only datasets.load_dataset on 3.x asks for it",
 }
 
 
