@@ -37,7 +37,7 @@ def test_an_unknown_keyword_is_named_with_the_nearest_and_every_valid_one(script
     assert not any(tmp_path.iterdir())  # refused before anything was prepared
 
 
-def test_config_fields_and_load_parameters_still_pass(tmp_path):
+def test_a_config_field_still_passes(tmp_path):
     (tmp_path / "alpha").mkdir()
     pairs = [["dahoas", "Hi\n\nRosey: Hello"]]
     (tmp_path / "alpha" / "instruction_tuning_dataset_alpha_part1.json").write_text(json.dumps(pairs), encoding="utf-8")
