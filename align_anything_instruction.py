@@ -163,7 +163,7 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
 
     def _byte_ranges(self, filepath: str, origin: str) -> dict:
         """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards."""
-        size = os.path.getsize(filepath)  # in streaming, the size the server announces
+        size = _file_size(filepath, origin)  # in streaming, the size the server announces
         step = max(1, self.config.shard_bytes)
         starts = list(range(0, max(size, 1), step))
         return {
@@ -320,7 +320,7 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
     try:
         row = json.loads(text)
     except json.JSONDecodeError as err:
-        raise AlignAnythingFormatError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from None
+        raise AlignAnythingFormatError(f"{where}: invalid JSON ({_json_problem(err)} at column {err.colno})") from None
     except RecursionError:
         raise AlignAnythingFormatError(f"{where}: JSON nested too deeply to parse; expected a flat object") from None
     if not isinstance(row, dict):
@@ -507,18 +507,41 @@ def _json_type(value) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
+def _json_problem(err: json.JSONDecodeError) -> str:
+    """What the JSON parser objected to, without the dangling "at" some of its messages end with."""
+    message = err.msg
+    return message[: -len(" at")] if message.endswith(" at") else message
+
+
 @contextlib.contextmanager
 def _reading(origin: str):
-    """Names the file in errors of the transfer itself (streaming reads over the network)."""
+    """Names the file in errors of the transfer itself (streaming reads over the network), and says what to do."""
     try:
         yield
     except Exception as err:
-        status = _http_status(err)
-        if isinstance(err, FileNotFoundError) or status == 404:
-            raise FileNotFoundError(f"{origin}: not found on the server: {err}") from err
-        if isinstance(err, OSError) or status is not None or _is_transient(err, None):
+        if str(err).startswith(f"{origin}: "):  # already says which file and what went wrong
+            raise
+        failure = _network_error(origin, err)
+        if failure is not None:
+            raise failure from err
+        if isinstance(err, OSError):
             raise ConnectionError(f"{origin}: reading failed: {err}") from err
         raise
+
+
+def _file_size(filepath: str, origin: str) -> int:
+    """The size of a file; in streaming, the size the server announces, asked again after a transient failure."""
+    for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+        try:
+            return os.path.getsize(filepath)
+        except Exception as err:
+            if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
+                failure = _network_error(origin, err, attempt)
+                if failure is None:
+                    raise
+                raise failure from err
+            _wait_before_retry(origin, err, attempt)
+    raise AssertionError("the loop above returns or raises")
 
 
 def _is_unicode(text: str) -> bool:
@@ -530,6 +553,18 @@ def _is_unicode(text: str) -> bool:
 
 
 _DOWNLOAD_ATTEMPTS = 3
+_RETRY_SECONDS = 1.0  # the first wait between attempts; each later wait doubles it
+_TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
+_HINTS = {
+    "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
+    "(HF_ENDPOINT, base_url=)",
+    "cannot connect": "check the network and the address (HF_ENDPOINT, base_url=), or pass data_dir= with a "
+    "local copy of the files",
+    "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT, base_url=), or pass "
+    "data_dir= with a local copy of the files",
+    "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address "
+    "(HF_ENDPOINT, base_url=)",
+}
 
 
 def _download(dl_manager, urls: dict) -> dict:
@@ -553,30 +588,83 @@ def _download(dl_manager, urls: dict) -> dict:
                         "downloading it: run once with the network to fill the cache, or pass data_dir= with a "
                         "local copy of the files"
                     ) from err
-                status = _http_status(err)
-                if status == 404 or isinstance(err, FileNotFoundError):
-                    raise FileNotFoundError(
-                        f"{url}: not found on the server (check repo, revision, file): {err}"
-                    ) from err
-                if not _is_transient(err, status):
-                    raise ConnectionError(f"{url}: download failed: {err}") from err
-                if attempt == _DOWNLOAD_ATTEMPTS:
-                    raise ConnectionError(f"{url}: download failed after {attempt} attempts: {err}") from err
-                logger.warning(
-                    f"{url}: download failed ({type(err).__name__}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]"
-                )
-                time.sleep(0.5 * 2**attempt)
+                if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
+                    failure = _network_error(url, err, attempt)
+                    raise failure or ConnectionError(f"{url}: download failed: {err}") from err
+                _wait_before_retry(url, err, attempt)
     return files
 
 
-def _is_transient(err: BaseException, status) -> bool:
-    """Server errors, rate limits, dropped connections and cut bodies are worth another try."""
-    if status is not None:
-        return status >= 500 or status == 429
-    name = type(err).__name__
-    return isinstance(err, (ConnectionError, TimeoutError)) or any(
-        word in name for word in ("Payload", "Timeout", "Connect", "Protocol", "Incomplete", "ChunkedEncoding")
-    )
+def _wait_before_retry(url: str, err: BaseException, attempt: int) -> None:
+    kind, detail = _failure(err)
+    logger.warning(f"{url}: {kind} ({detail}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]")
+    time.sleep(_RETRY_SECONDS * 2 ** (attempt - 1))
+
+
+def _network_error(url: str, err: BaseException, attempts: int = 1):
+    """A one-line error for a failed transfer, naming the URL, what happened and what to do; None otherwise."""
+    kind, detail = _failure(err)
+    if not kind:
+        return None
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    message = f"{url}: {kind} ({detail}){tried}; {_HINTS[kind]}"
+    return FileNotFoundError(message) if kind == "not found" else ConnectionError(message)
+
+
+def _failure(err: BaseException) -> tuple:
+    """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
+
+    Kinds: "not found" (HTTP 404), "cannot connect" (refused, reset, timed out, host name not resolved, or the
+    connection dropped mid-transfer), "server error" (5xx, 429), "access denied" (other 4xx, such as 401 and 403).
+    The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
+    of causes is read, the innermost connection problem first.
+    """
+    chain = []
+    while err is not None and all(err is not seen for seen in chain):
+        chain.append(err)
+        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
+    for link in chain:
+        status = _http_status(link)
+        if status == 404:
+            return "not found", "HTTP 404"
+        if status is not None and (status >= 500 or status == 429):
+            return "server error", f"HTTP {status}"
+        if status is not None and status >= 400:
+            return "access denied", f"HTTP {status}"
+    for link in reversed(chain):
+        detail = _connection_problem(link)
+        if detail:
+            return "cannot connect", detail
+    if any(isinstance(link, FileNotFoundError) for link in chain):
+        return "not found", "no such file on the server"
+    return "", ""
+
+
+def _connection_problem(err: BaseException) -> str:
+    """What went wrong with a connection, from the error types of socket, requests, httpx and aiohttp; or ""."""
+    if isinstance(err, ValueError):  # bad bytes, not a bad connection (their text may quote any words)
+        return ""
+    name, text = type(err).__name__, str(err)
+    if name == "gaierror" or "DNS" in name or "Name or service not known" in text:
+        return "the host name could not be resolved"
+    if isinstance(err, ConnectionRefusedError) or "Connection refused" in text or "Connect call failed" in text:
+        return "connection refused"
+    if isinstance(err, TimeoutError) or name == "timeout" or "Timeout" in name or "timed out" in text:
+        return "timed out"
+    if isinstance(err, (ConnectionResetError, BrokenPipeError)) or any(
+        word in name for word in ("Disconnected", "RemoteProtocol", "ReadError", "ConnectionClosed")
+    ):
+        return "the connection was reset"
+    if any(word in name for word in ("Payload", "Incomplete", "ChunkedEncoding", "ContentLength")):
+        return "the connection dropped before the whole file arrived"
+    if isinstance(err, ConnectionError) or "Connect" in name:
+        return f"{type(err).__name__}: {err}"
+    return ""
+
+
+def _is_transient(err: BaseException) -> bool:
+    """Connection failures, server errors and rate limits are worth another try; a 404 is not."""
+    return _failure(err)[0] in _TRANSIENT
 
 
 def _http_status(err: BaseException):

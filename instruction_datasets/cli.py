@@ -1,21 +1,57 @@
-"""Command line: ``python -m instruction_datasets {demo,infos}``."""
+"""Command line: ``python -m instruction_datasets COMMAND``.
+
+Commands:
+    demo    load every config of every script from the bundled samples, and stream one row of each (no network)
+    infos   regenerate dataset_infos.json from the builders, or check that it is current (no network)
+    stats   rows, lengths, empty responses and duplicates of one config, as a table, a PNG and JSON
+    export  write one config, or every config (--all-configs), as Parquet (or JSON Lines) shards plus a Hub
+            dataset card
+    push    upload an export folder to a Hub dataset repo in one commit (network; ``--dry-run`` lists only)
+
+``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless ``--data-dir``
+names a local copy. A known mistake (an unknown script or config, a missing folder, a bad size or format)
+prints one line ``error: ...`` that lists the valid choices, and exits with status 2; other failures print
+one line and exit with status 1. ``--debug`` shows the full traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import datasets
 import pandas as pd
+from datasets.utils.py_utils import convert_file_size_to_int
 
 from . import infos, provenance, stats
 from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export
-from .loading import available_scripts, builder_class, load, sample_dir
+from .loading import SCRIPTS, available_scripts, builder_class, load, sample_dir, script_path
 from .push import push
+
+PROG = "python -m instruction_datasets"
+SIZE_SYNTAX = "a number of bytes, or a number with a unit: KB, MB, GB (1000s) or KiB, MiB, GiB (1024s), e.g. 500MB"
+
+
+class UsageError(Exception):
+    """A mistake in what was asked (not a failure of the work): one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line ``error: ...`` (exit status 2), without the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+# --- What each command does ---------------------------------------------------------------------------------
 
 
 def _short(value, width: int = 100) -> str:
@@ -28,8 +64,31 @@ def _print_row(row: dict, indent: str = "    ") -> None:
         print(f"{indent}{key}: {_short(value)}")
 
 
+@contextlib.contextmanager
+def _collected_warnings() -> Iterator[list[str]]:
+    """Collects the warnings the loading scripts log, instead of letting them reach stderr as they happen."""
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message not in collected:
+                collected.append(message)
+
+    handler = Collect(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield collected
+    finally:
+        root.removeHandler(handler)
+
+
 def demo(cache_dir: str | None = None) -> int:
-    """Loads every config of every builder from the bundled samples, then streams one row of each."""
+    """Loads every config of every builder from the bundled samples, then streams one row of each.
+
+    Each config's warnings (blank lines, rows without a label, ...) are printed below its header.
+    """
     datasets.disable_progress_bars()  # a few sample rows per split: the bars would only hide the output
     with tempfile.TemporaryDirectory(prefix="instruction_datasets-demo-") as scratch:
         cache_dir = cache_dir or scratch
@@ -37,16 +96,20 @@ def demo(cache_dir: str | None = None) -> int:
             cls = builder_class(script)
             for config in cls.BUILDER_CONFIGS:
                 data_dir = sample_dir(script, config.name)
-                dataset_dict = load(script, config.name, data_dir=data_dir, cache_dir=cache_dir)
-                print(f"== {script} / {config.name}  (samples: {data_dir})")
+                print(f"== {script} / {config.name}  (samples: {data_dir})", flush=True)
+                with _collected_warnings() as warnings:
+                    dataset_dict = load(script, config.name, data_dir=data_dir, cache_dir=cache_dir)
+                    streamed = load(script, config.name, data_dir=data_dir, streaming=True)
+                    split, iterable = next(iter(streamed.items()))
+                    first_streamed = next(iter(iterable))
                 print(f"  source: {provenance.describe(next(iter(dataset_dict.values())).info, local=True)}")
-                for split, dataset in dataset_dict.items():
-                    print(f"  {split}: {dataset.num_rows} rows; first row:")
+                for warning in warnings:
+                    print(f"  warning: {warning}")
+                for name, dataset in dataset_dict.items():
+                    print(f"  {name}: {dataset.num_rows} rows; first row:")
                     _print_row(dataset[0])
-                streamed = load(script, config.name, data_dir=data_dir, streaming=True)
-                split, iterable = next(iter(streamed.items()))
                 print(f"  streamed the first {split} row:")
-                _print_row(next(iter(iterable)))
+                _print_row(first_streamed)
     return 0
 
 
@@ -55,13 +118,11 @@ def write_infos(check: bool) -> int:
     try:
         if check:
             current = infos.is_current()
-            state = "up to date" if current else "STALE: run python -m instruction_datasets infos"
-            print(f"{infos.INFOS_PATH}: {state}")
+            print(f"{infos.INFOS_PATH}: {'up to date' if current else f'STALE: run {PROG} infos'}")
             return 0 if current else 1
         changed = infos.write()
     except infos.NotASourceCheckout as err:  # installed from a wheel: site-packages is not ours to write
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(str(err)) from None
     print(f"{infos.INFOS_PATH}: {'written' if changed else 'already up to date'}")
     return 0
 
@@ -75,10 +136,19 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+def run_demo(args: argparse.Namespace) -> int:
+    return demo(args.cache_dir)
+
+
+def run_infos(args: argparse.Namespace) -> int:
+    return write_infos(args.check)
+
+
 def run_export(args: argparse.Namespace) -> int:
     """Writes one config (or every config) as data shards plus card, and prints a line per config."""
     if (args.config is None) == (not args.all_configs):
-        raise SystemExit("export: give a config or --all-configs (not both)")
+        raise UsageError("export: give a config or --all-configs, not both")
+    _check_source(args)
     start = time.perf_counter()
     summary = export(
         args.path,
@@ -101,86 +171,191 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder; give an export folder (made by {PROG} export)")
+    if not (folder / "README.md").is_file():
+        raise UsageError(f"{folder} is not an export folder: it has no README.md card (made by {PROG} export)")
     push(args.folder, args.repo_id, revision=args.revision, private=args.private, dry_run=args.dry_run)
     return 0
 
 
 def run_stats(args: argparse.Namespace) -> int:
     """Prints the statistics table; writes the picture and the JSON when asked."""
+    _check_source(args)
+    picture = None
+    if args.plot:
+        try:
+            picture = stats.picture_path(args.plot)
+        except ValueError as err:
+            raise UsageError(f"--plot {err}") from None
+        _check_folder("--plot", picture)
+    if args.json:
+        _check_folder("--json", Path(args.json))
     figures = stats.collect(
         args.path, args.config, data_dir=args.data_dir, streaming=args.streaming, cache_dir=args.cache_dir
     )
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(stats.display_table(figures).to_string())
-    if args.plot:
-        print(f"picture: {stats.plot(figures, args.plot)}")
+    if picture is not None:
+        print(f"picture: {stats.plot(figures, picture)}")
     if args.json:
         stats.write_json(figures, args.json)
         print(f"figures: {args.json}")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m instruction_datasets``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m instruction_datasets",
+# --- Checks that turn known mistakes into one line, before any work starts -----------------------------------
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    """The script, the config (None: every config) and the local copy exist."""
+    try:
+        cls = builder_class(script_path(args.path))
+    except FileNotFoundError:
+        raise UsageError(
+            f"unknown loading script {args.path!r}: give a path to an existing .py file, or one of {', '.join(SCRIPTS)}"
+        ) from None
+    if args.config is not None and args.config not in cls.builder_configs:
+        raise UsageError(f"{args.path} has no config {args.config!r}; configs: {', '.join(cls.builder_configs)}")
+    if args.data_dir is not None and "://" not in args.data_dir:
+        for config in [args.config] if args.config is not None else list(cls.builder_configs):
+            data_dir = args.data_dir.replace("{config}", config)  # export: {config} stands for each config
+            if not os.path.isdir(data_dir):
+                raise UsageError(f"--data-dir {data_dir}: no such folder; give a local copy of the upstream files")
+
+
+def _check_folder(flag: str, path: Path) -> None:
+    """An output file's folder exists: better said now than after all the work."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {folder} does not exist; create it first or choose another")
+
+
+def _shard_size(value: str) -> int:
+    """``--max-shard-size``: bytes, or a number with a unit, as ``push_to_hub`` takes it."""
+    try:
+        size = int(value) if value.isdigit() else convert_file_size_to_int(value)
+    except ValueError:
+        size = 0
+    if size <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size; give {SIZE_SYNTAX}")
+    return size
+
+
+# --- The parser: one function; shared options in parent parsers; each command names its handler --------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line. To add a command: a subparser (with the parents it needs) and a handler."""
+    common = _Parser(add_help=False)
+    # SUPPRESS: the flag works before or after the command, and a later default does not undo it.
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="on an error, show the full traceback"
+    )
+    cached = _Parser(add_help=False)
+    cached.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
+
+    def source(config_help: str, **config_options) -> argparse.ArgumentParser:
+        """The options of a command that reads one config of a script."""
+        parent = _Parser(add_help=False, parents=[cached])
+        parent.add_argument("path", help=f"a loading script: a path to a .py file, or one of {', '.join(SCRIPTS)}")
+        parent.add_argument("config", help=config_help, **config_options)
+        parent.add_argument(
+            "--data-dir", help="read the upstream files from this local copy (default: download them from upstream)"
+        )
+        return parent
+
+    one_config = "the config (the script's configs are listed on a mistake)"
+
+    parser = _Parser(
+        prog=PROG,
         description="Instruction-tuning datasets as Hugging Face `datasets` loaders.",
+        parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=textwrap.dedent("""\
+        epilog=textwrap.dedent(f"""\
+            stats and export download the upstream files unless --data-dir names a local copy;
+            push uploads; demo and infos never use the network.
+
             examples:
-              python -m instruction_datasets demo     load every config from the bundled samples
-              python -m instruction_datasets infos    regenerate dataset_infos.json
-              python -m instruction_datasets export instruction_tuning_alpha harmless --out export/alpha
-              python -m instruction_datasets push export/alpha --repo-id ORG/NAME --dry-run"""),
+              {PROG} demo     load every config from the bundled samples
+              {PROG} infos    regenerate dataset_infos.json
+              {PROG} stats instruction_tuning_alpha all --plot alpha.png
+              {PROG} export instruction_tuning_alpha harmless --out export/alpha
+              {PROG} push export/alpha --repo-id ORG/NAME --dry-run"""),
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="load every config from the bundled samples (no network)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, parents: list) -> argparse.ArgumentParser:
+        """A command whose one-line summary shows both in the list of commands and atop its own --help."""
+        return commands.add_parser(name, parents=parents, help=summary, description=summary)
+
+    demo_parser = command("demo", "load every config from the bundled samples (no network)", [common])
     demo_parser.add_argument("--cache-dir", help="keep the prepared Arrow files here (default: a temporary folder)")
-    infos_parser = commands.add_parser("infos", help="regenerate dataset_infos.json from the builders")
+    demo_parser.set_defaults(handler=run_demo)
+
+    infos_parser = command("infos", "regenerate dataset_infos.json from the builders (no network)", [common])
     infos_parser.add_argument("--check", action="store_true", help="only check that the file is current")
-    export_parser = commands.add_parser(
-        "export", help="write a config (or --all-configs) as data shards plus a Hub dataset card"
+    infos_parser.set_defaults(handler=run_infos)
+
+    stats_parser = command(
+        "stats",
+        "rows, lengths, empty responses and duplicates, with a plot (downloads unless --data-dir)",
+        [common, source(one_config)],
     )
-    export_parser.add_argument("path", help="a loading script's module name or path")
-    export_parser.add_argument("config", nargs="?", help="the config to export")
-    export_parser.add_argument("--all-configs", action="store_true", help="export every config (one folder, one card)")
+    stats_parser.add_argument(
+        "--plot", help="write the length distributions and the source mix to this PNG (.png added if no extension)"
+    )
+    stats_parser.add_argument("--json", help="write the figures to this JSON file")
+    stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
+    stats_parser.set_defaults(handler=run_stats)
+
+    export_parser = command(
+        "export",
+        "write a config (or --all-configs) as data shards plus a Hub dataset card (downloads unless --data-dir)",
+        [common, source(f"{one_config}; leave it out with --all-configs", nargs="?")],
+    )
+    export_parser.add_argument(
+        "--all-configs",
+        action="store_true",
+        help="export every config of the script into one folder, one card ({config} in --data-dir stands for "
+        "each config's name)",
+    )
     export_parser.add_argument("--out", required=True, help="the export folder (other configs in it are kept)")
     export_parser.add_argument(
-        "--data-dir", help="read the upstream files from this local copy ({config} in it: each config's name)"
-    )
-    export_parser.add_argument(
         "--max-shard-size",
+        type=_shard_size,
         default=DEFAULT_MAX_SHARD_SIZE,
-        help=f"largest Parquet shard, as push_to_hub (default: {DEFAULT_MAX_SHARD_SIZE})",
+        help=f"largest shard, as push_to_hub: {SIZE_SYNTAX} (default: {DEFAULT_MAX_SHARD_SIZE})",
     )
-    export_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
     export_parser.add_argument(
         "--format", choices=sorted(FILE_FORMATS), default="parquet", help="shard file format (default: parquet)"
     )
-    push_parser = commands.add_parser("push", help="upload an export folder to a Hub dataset repo in one commit")
+    export_parser.set_defaults(handler=run_export)
+
+    push_parser = command("push", "upload an export folder to a Hub dataset repo in one commit (network)", [common])
     push_parser.add_argument("folder", help="an export folder")
     push_parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if needed)")
     push_parser.add_argument("--revision", help="branch to commit to (created if needed)")
     push_parser.add_argument("--private", action="store_true", help="create the repo private")
     push_parser.add_argument("--dry-run", action="store_true", help="list the files and the commit message only")
-    stats_parser = commands.add_parser("stats", help="rows, lengths, empty responses and duplicates, with a plot")
-    stats_parser.add_argument("path", help="a loading script's module name or path")
-    stats_parser.add_argument("config", help="the config to look at")
-    stats_parser.add_argument("--data-dir", help="read the upstream files from this local copy")
-    stats_parser.add_argument("--plot", help="write the length distributions and the source mix to this PNG")
-    stats_parser.add_argument("--json", help="write the figures to this JSON file")
-    stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
-    stats_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
-    args = parser.parse_args(argv)
-    if args.command == "stats":
-        return run_stats(args)
-    if args.command == "demo":
-        return demo(args.cache_dir)
-    if args.command == "export":
-        return run_export(args)
-    if args.command == "push":
-        return run_push(args)
-    return write_infos(args.check)
+    push_parser.set_defaults(handler=run_push)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m instruction_datasets``: runs the command's handler, one line per error."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Exception as err:
+        if getattr(args, "debug", False):
+            raise
+        status = 2 if isinstance(err, UsageError) else 1
+        message = " ".join(str(err).split()) or type(err).__name__
+        hint = "" if status == 2 else " (--debug shows the traceback)"
+        print(f"error: {message}{hint}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import it, instantiate its builder with a hash of its code, prepare and return t
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import hashlib
 import importlib.resources
@@ -232,6 +234,7 @@ def load(
     script = script_path(path)
     code_hash = _code_hash(script)
     cls = _builder_class(script, code_hash)
+    check_keywords(cls, config_kwargs)
     # The datasets version too: 3.x cannot read the dataset_info.json that 4.x+ writes into a shared cache.
     fingerprint = hashlib.sha256(
         f"{code_hash}\n{datasets.__version__}\n{_data_fingerprint(data_dir)}".encode()
@@ -258,6 +261,42 @@ def load(
             raise
         raise DatasetGenerationError(f"{err}: {err.__cause__}") from err.__cause__
     return builder.as_dataset(split=split)
+
+
+#: What load() itself takes; anything else must be a field of the builder's config.
+_LOAD_PARAMETERS = tuple(name for name in inspect.signature(load).parameters if name != "config_kwargs")
+#: Config fields that load() sets itself or that only `datasets` uses: never suggested.
+_NOT_SUGGESTED = ("name", "data_dir", "data_files", "version", "description")
+#: Keywords of ``datasets.load_dataset`` that load() does not need, and why.
+_NOT_NEEDED = {
+    "trust_remote_code": "load() runs the shipped script without it; only datasets.load_dataset on 3.x asks for it",
+}
+
+
+def check_keywords(cls: type[datasets.DatasetBuilder], config_kwargs: dict) -> None:
+    """Raises ``TypeError`` for a keyword that is neither a load() parameter nor a field of the builder's config.
+
+    The message names the keyword, suggests the nearest valid one, and lists the config's fields and
+    load()'s parameters (``datasets`` would otherwise fail with a dump of the whole config).
+    """
+    fields = [
+        field.name
+        for field in dataclasses.fields(cls.BUILDER_CONFIG_CLASS)
+        if field.init and field.name not in _NOT_SUGGESTED
+    ]
+    for key in config_kwargs:
+        if key in fields or key in ("version", "description", "data_files"):
+            continue
+        if key in _NOT_NEEDED:
+            advice = f"it is not needed: {_NOT_NEEDED[key]}"
+        else:
+            nearest = difflib.get_close_matches(key, fields + list(_LOAD_PARAMETERS), n=1, cutoff=0.6)
+            advice = f"did you mean {nearest[0]}=?" if nearest else "no field or parameter has a similar name"
+        raise TypeError(
+            f"load() got an unknown keyword {key!r} ({advice}). "
+            f"Fields of {cls.BUILDER_CONFIG_CLASS.__name__}: {', '.join(fields)}; "
+            f"load() parameters: {', '.join(_LOAD_PARAMETERS)}"
+        )
 
 
 def sample_dir(script: str, config: str) -> Path:

@@ -136,8 +136,23 @@ def to_markdown(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def picture_path(out: str | os.PathLike) -> Path:
+    """Where ``plot`` writes: the path as given, with ``.png`` added when the name has no extension.
+
+    Raises ``ValueError`` for any other extension: the picture is always a PNG.
+    """
+    out = Path(out)
+    if not out.suffix:
+        return out.with_name(out.name + ".png")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"{out}: the picture is a PNG: give a name ending in .png, or no extension")
+    return out
+
+
 def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
-    """Writes one PNG: length distributions per split, and the category and source mix where there is one."""
+    """Writes one PNG (see ``picture_path``) and returns its path: length distributions per split, and the
+    category and source mix where there is one."""
+    out = picture_path(out)
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed
@@ -186,8 +201,7 @@ def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
         ax.margins(x=0.25)
     fig.suptitle(f"{stats['dataset']} / {stats['config']}: what the rows look like")
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, format="png")
     plt.close(fig)
     return out
 

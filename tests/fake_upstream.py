@@ -14,7 +14,8 @@ carry what the Hub publishes about LFS files: ``X-Linked-Etag`` (SHA-256), ``X-L
 
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
-"corrupt" (same length, other bytes; the headers still state the true hash).
+"corrupt" (same length, other bytes; the headers still state the true hash); "429" and "503" (rate limit,
+unavailable), and "reset" (close the connection with a TCP reset before answering).
 Every request is logged as (method, path).
 
 It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
@@ -29,6 +30,8 @@ import collections
 import hashlib
 import http.server
 import json
+import socket
+import struct
 import threading
 import urllib.parse
 
@@ -244,6 +247,13 @@ class FakeUpstream:
                     return self._send(404, b"Not Found")
                 if fault == "500":
                     return self._send(500, b"Internal Server Error")
+                if fault in ("429", "503"):
+                    return self._send(int(fault), b"Try again later", [("Retry-After", "0")])
+                if fault == "reset":
+                    # Linger 0 turns the close into a TCP reset (RST): the client sees "connection reset by peer".
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return None
                 hosted = _hosted_target(upstream, path)
                 if hosted is not None:
                     return self._hosted_read(*hosted, head)

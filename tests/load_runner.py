@@ -5,10 +5,13 @@
 Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}, "download_checksums": {config: ...}}`` (what
 each config's ``info.download_checksums`` records), or ``{"error": "..."}`` (the error and
 its causes) with exit status 1. ``"pin_samples": true`` pins the alpha hashes to those of the samples, to stand
-for a server that serves the true upstream bytes.
+for a server that serves the true upstream bytes. ``"retry_seconds": 0.01`` shortens the scripts' waits
+between download attempts. ``"loopback_dns": true`` makes every host name but localhost fail to resolve, as on a
+machine with no DNS, without looking any name up. Log lines go to stderr.
 """
 
 import json
+import socket
 import sys
 
 import datasets
@@ -37,6 +40,18 @@ def main(request):
     }.items():
         if hasattr(datasets.config, name):
             setattr(datasets.config, name, value)
+    if request.get("loopback_dns"):
+        resolve = socket.getaddrinfo
+
+        def loopback_only(host, *args, **kwargs):
+            if host not in ("127.0.0.1", "localhost", "::1", b"127.0.0.1", b"localhost"):
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return resolve(host, *args, **kwargs)
+
+        socket.getaddrinfo = loopback_only
+    if "retry_seconds" in request:
+        for script in ("align_anything_instruction", "instruction_tuning_alpha"):
+            sys.modules[builder_class(script).__module__]._RETRY_SECONDS = request["retry_seconds"]
     if request.get("pin_samples"):
         module = sys.modules[builder_class(request["script"]).__module__]
         from instruction_datasets.loading import sample_dir

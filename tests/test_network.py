@@ -86,6 +86,10 @@ def test_a_missing_file_fails_naming_it(script, upstream, tmp_path, streaming):
     assert status == 1
     assert target.rsplit("/", 1)[-1] in error
     assert "404" in error or "not found" in error.lower()
+    # One line: the URL, the kind, what to check; a 404 is not retried.
+    assert ": not found (" in error.splitlines()[0] and "check the repo, the revision (hub_revision=)" in error
+    if not streaming:  # in streaming, datasets itself opens a file again before giving up
+        assert upstream.gets(target) == 1
     if script == "align_anything_instruction":
         assert "PKU-Alignment/Align-Anything-Instruction-100K" in error
 

@@ -7,11 +7,12 @@ The loopback tests (test_network.py) check the same from the other side: what th
 
 import ast
 import re
+import sys
 
 import pytest
 
 from instruction_datasets import script_path
-from instruction_datasets.loading import SCRIPTS
+from instruction_datasets.loading import PROJECT_ROOT, SCRIPTS
 
 ALLOWED_IMPORTS = {
     "codecs",
@@ -40,6 +41,7 @@ FORBIDDEN_CALLS = {
     "os.execv",
     "os.spawnv",
 }
+README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 ALLOWED_URLS = {
     "https://github.com/PKU-Alignment/align-anything",
     "https://arxiv.org/abs/2412.15838",
@@ -53,7 +55,7 @@ def source(request):
     return script_path(request.param).read_text(encoding="utf-8")
 
 
-def test_imports_only_what_it_needs(source):
+def imports(source: str) -> set:
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -61,7 +63,21 @@ def test_imports_only_what_it_needs(source):
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "a script is self-contained: no relative imports"
             imported.add(node.module.split(".")[0])
+    return imported
+
+
+def test_imports_only_what_it_needs(source):
+    imported = imports(source)
     assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+
+
+def test_the_readme_names_every_package_the_scripts_import_beyond_the_standard_library():
+    claim = re.search(r"They import only the standard library, (.+?)\.", " ".join(README.split()))
+    assert claim, "README must say what the scripts import"
+    named = set(re.findall(r"`(\w+)`", claim.group(1)))
+    used = set().union(*(imports(script_path(name).read_text(encoding="utf-8")) for name in SCRIPTS))
+    assert named == used - sys.stdlib_module_names
+    assert named == ALLOWED_IMPORTS - sys.stdlib_module_names
 
 
 def test_runs_no_code_from_strings_and_no_programs(source):
