@@ -389,22 +389,20 @@ def _resolve_commit(dl_manager, repo: str, revision: str) -> tuple:
     where = f"{repo} at revision {revision!r}"
     # HfApi's endpoint is HF_ENDPOINT, as in hf_hub_url; the token is the one datasets downloads with.
     api = HfApi(token=getattr(dl_manager.download_config, "token", None))
+    url = f"{api.endpoint}/api/datasets/{repo}/revision/{revision}"  # what errors name
     for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
         try:
             info = api.dataset_info(repo, revision=revision, files_metadata=True)
             break
         except Exception as err:
-            status = _http_status(err)
-            if status == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
+            if _http_status(err) == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
                 raise FileNotFoundError(
                     f"{where}: not found on the Hub (check hub_repo and hub_revision): {err}"
                 ) from err
-            if not _is_transient(err, status) or attempt == _DOWNLOAD_ATTEMPTS:
-                raise ConnectionError(f"{where}: resolving the revision to a commit failed: {err}") from err
-            logger.warning(
-                f"{where}: resolving failed ({type(err).__name__}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]"
-            )
-            time.sleep(0.5 * 2**attempt)
+            if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
+                failure = _network_error(url, err, attempt)
+                raise failure or ConnectionError(f"{where}: resolving the revision to a commit failed: {err}") from err
+            _wait_before_retry(url, err, attempt)
     published = {}
     for sibling in info.siblings or []:
         lfs = sibling.lfs

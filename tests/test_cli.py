@@ -39,7 +39,8 @@ def test_demo_prints_every_config_and_split_and_a_streamed_row(tmp_path):
     alpha_all = blocks["instruction_tuning_alpha / all"].splitlines()
     warning = "  warning: instruction_tuning_dataset_alpha_part1.json, instruction_tuning_dataset_alpha_part2.json: "
     assert any(line.startswith(warning) and "1 row(s) had no 'Rosey:' line" in line for line in alpha_all)
-    assert alpha_all.index(next(line for line in alpha_all if line.startswith("  warning: "))) == 1
+    # Header, then the source line, then the warnings.
+    assert alpha_all.index(next(line for line in alpha_all if line.startswith("  warning: "))) == 2
     assert not any("warning" in line for line in blocks["align_anything_instruction / en"].splitlines())
     assert "Rosey" not in result.stderr
 

@@ -94,7 +94,10 @@ def test_a_server_out_of_reach_is_retried_then_named_with_what_to_do(script, str
     status, error, log = run_load(tmp_path, script, streaming, base, f"{base}/mirror")
     assert status == 1
     message = first_line(error)
-    url = f"{base}/mirror/{FAULT_TARGETS[script][1]}" if script == "instruction_tuning_alpha" else base + "/datasets/"
+    # Align-Anything's first request asks the Hub which commit the revision names.
+    url = (
+        f"{base}/mirror/{FAULT_TARGETS[script][1]}" if script == "instruction_tuning_alpha" else base + "/api/datasets/"
+    )
     assert message.startswith("ConnectionError: " + url), message
     assert f"cannot connect ({detail}) after 3 attempts; {WHAT_TO_DO['cannot connect']}" in message
     assert "not found" not in message
