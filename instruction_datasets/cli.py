@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import datasets
 import pandas as pd
 
-from . import infos, stats
+from . import infos, stats, tokens
 from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export, push
 from .loading import available_scripts, builder_class, load, sample_dir
 
@@ -71,15 +71,19 @@ def _size(n: float) -> str:
 def run_export(args: argparse.Namespace) -> int:
     """Writes one config as Parquet plus card, and prints a one-line summary."""
     start = time.perf_counter()
-    summary = export(
-        args.path,
-        args.config,
-        args.out,
-        data_dir=args.data_dir,
-        max_shard_size=args.max_shard_size,
-        cache_dir=args.cache_dir,
-        file_format=args.format,
-    )
+    try:
+        summary = export(
+            args.path,
+            args.config,
+            args.out,
+            data_dir=args.data_dir,
+            max_shard_size=args.max_shard_size,
+            cache_dir=args.cache_dir,
+            file_format=args.format,
+            tokenizer=args.tokenizer,
+        )
+    except tokens.MissingExtra as error:
+        return _missing_extra(error)
     parts = [
         f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
         for split, entry in summary.items()
@@ -94,13 +98,28 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_extra(error: tokens.MissingExtra) -> int:
+    print(f"error: --tokenizer: {error}", file=sys.stderr)  # one line, not a traceback
+    return 1
+
+
 def run_stats(args: argparse.Namespace) -> int:
     """Prints the statistics table; writes the picture and the JSON when asked."""
-    figures = stats.collect(
-        args.path, args.config, data_dir=args.data_dir, streaming=args.streaming, cache_dir=args.cache_dir
-    )
+    try:
+        figures = stats.collect(
+            args.path,
+            args.config,
+            data_dir=args.data_dir,
+            streaming=args.streaming,
+            cache_dir=args.cache_dir,
+            tokenizer=args.tokenizer,
+        )
+    except tokens.MissingExtra as error:
+        return _missing_extra(error)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(stats.display_table(figures).to_string())
+        if "tokens" in figures:
+            print(f"\n{tokens.describe(figures['tokens'])}\n{tokens.display_table(figures['tokens']).to_string()}")
     if args.plot:
         print(f"picture: {stats.plot(figures, args.plot)}")
     if args.json:
@@ -155,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats_parser.add_argument("--json", help="write the figures to this JSON file")
     stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
     stats_parser.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
+    for subparser in (stats_parser, export_parser):
+        subparser.add_argument("--tokenizer", help="also token lengths with this tokenizer (Hub name or folder)")
     args = parser.parse_args(argv)
     if args.command == "stats":
         return run_stats(args)

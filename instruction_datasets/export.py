@@ -28,7 +28,7 @@ from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
-from . import stats
+from . import stats, tokens, training
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
@@ -53,14 +53,17 @@ def export(
     max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
     cache_dir: str | os.PathLike | None = None,
     file_format: str = "parquet",
+    tokenizer=None,
 ) -> dict[str, dict[str, int]]:
     """Writes one config of a builder into an export folder; returns rows and bytes per split.
 
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines
-    for tools that take them; ``load_dataset("json")`` reads them back as the same rows).
+    for tools that take them; ``load_dataset("json")`` reads them back as the same rows). With a ``tokenizer``
+    (a name, a folder or a tokenizer object) the card also shows token lengths (see `tokens`).
     """
     if file_format not in FILE_FORMATS:
         raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, not {file_format!r}")
+    tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
     script = script_path(path).stem
     cls = builder_class(script)
     if config not in cls.builder_configs:
@@ -95,7 +98,7 @@ def export(
         summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
         download_size += file_bytes
 
-    figures = stats.collect_from(dataset_dict, script, config)
+    figures = stats.collect_from(dataset_dict, script, config, tokenizer=tokenizer)
     (out / "stats").mkdir(exist_ok=True)
     stats.write_json(figures, out / "stats" / f"{config}.json")
     stats.plot(figures, out / "stats" / f"{config}.png")
@@ -215,6 +218,9 @@ def render_body(script: str, out: Path, configs: list[str]) -> str:
             figures = json.loads(figures_path.read_text(encoding="utf-8"))
             lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
             lines += [stats.to_markdown(figures), ""]
+            if "tokens" in figures:
+                lines += [tokens.to_markdown(figures["tokens"]), ""]
+    lines += training.card_section(configs[0])
     lines += ["## Configs described", ""]
     for config in configs:
         lines.append(f"- `{config}`: {cls.builder_configs[config].description}")
