@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from array import array
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,9 @@ LIMITS = (512, 1024, 2048, 4096)
 PERCENTILES = (50, 95, 99)
 #: The lengths measured per row.
 FIELDS = ("prompt", "response", "row")
-ROW_BY_TEMPLATE = "chat template"
-ROW_WITHOUT_TEMPLATE = "prompt + response (the tokenizer has no chat template)"
+#: What the row length counts, with and without a chat template.
+ROW_BY_TEMPLATE = "`messages` through the tokenizer's chat template"
+ROW_WITHOUT_TEMPLATE = "prompt + response tokens (the tokenizer has no chat template)"
 
 
 class MissingExtra(ImportError):
@@ -92,10 +94,16 @@ class TokenLengths:
                 figures[f"over_{limit}"] = float((rows > limit).mean())
             groups[key] = figures
         return {
-            "tokenizer": getattr(self.tokenizer, "name_or_path", "") or type(self.tokenizer).__name__,
+            "tokenizer": tokenizer_name(self.tokenizer),
             "row": ROW_BY_TEMPLATE if self.templated else ROW_WITHOUT_TEMPLATE,
             "groups": groups,
         }
+
+
+def tokenizer_name(tokenizer: Any) -> str:
+    """The tokenizer's Hub name, or the name of the local folder it came from (a card shows no local paths)."""
+    name = str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
+    return f"{Path(name).name} (a local folder)" if Path(name).is_dir() else name
 
 
 def _figure_names() -> list[str]:
@@ -129,7 +137,7 @@ def to_markdown(tokens: dict[str, Any]) -> str:
     figures_names = " / ".join(_figure_names())
     header = ["group", "rows"] + [f"{field} tokens ({figures_names})" for field in FIELDS]
     header += [f"> {limit}" for limit in LIMITS]
-    lines = [f"Token lengths with `{tokens['tokenizer']}`; the row is {tokens['row']}.", ""]
+    lines = [f"Token lengths with `{tokens['tokenizer']}`; row = {tokens['row']}.", ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for group, figures in tokens["groups"].items():
         cells = [group, f"{figures['rows']:,}"]

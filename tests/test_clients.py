@@ -29,7 +29,6 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # 
 import instruction_datasets  # noqa: E402
 from instruction_datasets import stats, tokens, training  # noqa: E402
 from instruction_datasets.cli import main  # noqa: E402
-from instruction_datasets.export import export  # noqa: E402
 from instruction_datasets.loading import builder_class, load, sample_dir  # noqa: E402
 
 CONFIGS = [
@@ -286,7 +285,8 @@ def test_exported_card_recipe_trains_and_shows_token_lengths(
     script, config, monkeypatch, tmp_path, model_dir, tokenizer, report
 ):
     out = tmp_path / "export"
-    export(script, config, out, data_dir=sample_dir(script, config), cache_dir=tmp_path / "cache", tokenizer=model_dir)
+    argv = ["export", script, config, "--out", str(out), "--data-dir", str(sample_dir(script, config))]
+    assert main([*argv, "--tokenizer", str(model_dir), "--cache-dir", str(tmp_path / "cache")]) == 0
     card = (out / "README.md").read_text(encoding="utf-8")
     body = card.split("\n## Train with TRL\n", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
@@ -309,14 +309,14 @@ def _nearest_rank(values, percentile):
 
 
 def write_long_rows(folder, tokenizer):
-    """Align-Anything files whose rows run from about 100 to 6,000 tokens, so every limit splits them."""
-    words = [word for word in tokenizer.get_vocab() if word.isalpha()][:50]
+    """Align-Anything files whose prompts run from about 100 to 5,850 tokens, so every limit splits the rows."""
+    unit = " zq"  # one pre-token each time: a prompt of k units has k times its tokens
+    per_unit = len(tokenizer(unit, add_special_tokens=False)["input_ids"])
     (folder / "data").mkdir(parents=True)
     for split, count in (("train", 24), ("test", 3)):
         with open(folder / "data" / f"{split}.jsonl", "w", encoding="utf-8") as file:
             for index in range(count):
-                size = 40 + 250 * index
-                prompt = " ".join(words[(index + k) % len(words)] for k in range(size))
+                prompt = "Q" + unit * ((100 + 250 * index) // per_unit)
                 file.write(json.dumps({"prompt": prompt, "response": f"answer {index}\n\nsecond paragraph"}) + "\n")
 
 
@@ -377,7 +377,7 @@ def test_stats_tokenizer_prints_the_same_figures_plain_and_streaming(script, con
         printed.append(capsys.readouterr().out)
         saved.append(json.loads(out.read_text())["tokens"])
     assert saved[0] == saved[1] and printed[0] == printed[1]
-    assert f"token lengths with {model_dir}; row = chat template" in printed[0]
+    assert f"token lengths with {model_dir.name} (a local folder); row = {tokens.ROW_BY_TEMPLATE}" in printed[0]
     for heading in ("prompt tokens", "response tokens", "row tokens", "% rows longer than", "p99", "4096"):
         assert heading in printed[0]
     splits = set(load(script, config, data_dir=data_dir))
@@ -385,7 +385,7 @@ def test_stats_tokenizer_prints_the_same_figures_plain_and_streaming(script, con
     assert set(saved[0]["groups"]) == splits | {f"train / category={category}" for category in categories}
 
 
-def test_rows_are_tokenized_in_batches(tokenizer):
+def test_rows_are_tokenized_in_batches(tokenizer, monkeypatch):
     calls = []
 
     class Counting:
@@ -402,10 +402,11 @@ def test_rows_are_tokenized_in_batches(tokenizer):
             calls.append(len(conversations))
             return tokenizer.apply_chat_template(conversations, **kwargs)
 
-    figures = stats.collect(
-        "instruction_tuning_alpha", "all", data_dir=sample_dir("instruction_tuning_alpha", "all"), tokenizer=Counting()
-    )
-    assert calls == [figures["groups"]["train"]["rows"]] * 3  # prompts, responses, chats: one call each
+    monkeypatch.setattr(stats, "_BATCH_ROWS", 5)
+    data_dir = sample_dir("instruction_tuning_alpha", "all")
+    figures = stats.collect("instruction_tuning_alpha", "all", data_dir=data_dir, tokenizer=Counting())
+    assert figures["groups"]["train"]["rows"] == 17
+    assert calls == [5] * 3 + [5] * 3 + [5] * 3 + [2] * 3  # per batch: prompts, responses, chats, one call each
 
 
 def test_a_hub_name_goes_to_auto_tokenizer(monkeypatch, tokenizer):
