@@ -23,6 +23,8 @@ INSTALL_HINT = "pip install 'instruction_datasets[train]'"
 #: Row lengths at which the share of longer rows is shown: the `max_length` values trainers are usually given.
 LIMITS = (512, 1024, 2048, 4096)
 PERCENTILES = (50, 95, 99)
+#: Rows per tokenizer call: the token ids of a call are held in memory at once (about 1,000 per row of text).
+_TOKENIZE_ROWS = 1000
 #: The lengths measured per row.
 FIELDS = ("prompt", "response", "row")
 #: What the row length counts, with and without a chat template.
@@ -55,6 +57,10 @@ class TokenLengths:
 
     def add(self, split: str, batch: dict[str, list]) -> None:
         """Counts the tokens of one batch of rows (a dict of columns, as `Dataset.iter` gives)."""
+        for start in range(0, len(batch["prompt"]), _TOKENIZE_ROWS):
+            self._add(split, {column: values[start : start + _TOKENIZE_ROWS] for column, values in batch.items()})
+
+    def _add(self, split: str, batch: dict[str, list]) -> None:
         prompts = self._lengths(batch["prompt"])
         responses = self._lengths(batch["response"])
         if self.templated:

@@ -406,11 +406,15 @@ def test_rows_are_tokenized_in_batches(tokenizer, monkeypatch):
             calls.append(len(conversations))
             return tokenizer.apply_chat_template(conversations, **kwargs)
 
-    monkeypatch.setattr(stats, "_BATCH_ROWS", 5)
     data_dir = sample_dir("instruction_tuning_alpha", "all")
-    figures = stats.collect("instruction_tuning_alpha", "all", data_dir=data_dir, tokenizer=Counting())
-    assert figures["groups"]["train"]["rows"] == 17
-    assert calls == [5] * 3 + [5] * 3 + [5] * 3 + [2] * 3  # per batch: prompts, responses, chats, one call each
+    whole = stats.collect("instruction_tuning_alpha", "all", data_dir=data_dir, tokenizer=Counting())["tokens"]
+    assert calls == [17] * 3  # prompts, responses, chats: one call each for the one batch
+    calls.clear()
+    monkeypatch.setattr(stats, "_BATCH_ROWS", 5)  # batches of 5 rows, tokenized 3 rows at a time
+    monkeypatch.setattr(tokens, "_TOKENIZE_ROWS", 3)
+    figures = stats.collect("instruction_tuning_alpha", "all", data_dir=data_dir, tokenizer=Counting())["tokens"]
+    assert calls == ([3] * 3 + [2] * 3) * 3 + [2] * 3
+    assert figures == whole
 
 
 def test_a_hub_name_goes_to_auto_tokenizer(monkeypatch, tokenizer):
