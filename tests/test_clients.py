@@ -241,6 +241,13 @@ def test_a_stream_without_max_steps_is_refused(monkeypatch, tmp_path, model_dir)
         trl.SFTTrainer(model=str(model_dir), train_dataset=stream, args=trl.SFTConfig(output_dir="sft", use_cpu=True))
 
 
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="a GPU is present")
+def test_without_a_gpu_sft_config_needs_use_cpu(tmp_path):
+    with pytest.raises(ValueError, match="use_cpu"):
+        trl.SFTConfig(output_dir=str(tmp_path))
+    assert trl.SFTConfig(output_dir=str(tmp_path), use_cpu=True).bf16
+
+
 @pytest.mark.parametrize(
     ("script", "config"), [("align_anything_instruction", "en"), ("instruction_tuning_alpha", "all")]
 )
