@@ -1,7 +1,8 @@
 """The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest.
 
-nox                       # lint, tests on both lines, then the wheel and sdist
+nox                       # lint, tests on both lines, clients, then the wheel and sdist
 nox -s "tests(datasets='3.6.0')" -- -k streaming
+nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
 """
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "package"]
+nox.options.sessions = ["lint", "tests", "clients", "package"]
 nox.options.error_on_missing_interpreters = True
 
 #: `datasets` releases the suite runs against: the last with script support, and the newest.
@@ -108,3 +109,21 @@ def package(session: nox.Session) -> None:
         session.error("demo did not read the samples installed with the wheel")
     refused = session.run("python", "-m", "instruction_datasets", "infos", env=env, silent=True, success_codes=[2])
     session.log(f"infos from the wheel: {refused.strip()}")
+
+
+#: The CPU build of torch, from the local wheel folder pip's find-links names: the newest torch on PyPI pulls
+#: several GB of CUDA packages, and these tests run on CPU.
+TORCH = "torch==2.13.0"
+
+
+@nox.session
+def clients(session: nox.Session) -> None:
+    """Trains TRL's SFTTrainer on the rows (newest datasets, transformers, trl; CPU torch): tests marked `clients`."""
+    session.install("-e", ".[test,train]", TORCH, "datasets", "transformers", "trl", "tokenizers")
+    session.run(
+        "python",
+        "-c",
+        "import datasets, tokenizers, torch, transformers, trl; print(*(f'{m.__name__} {m.__version__}' for m in "
+        "(datasets, tokenizers, torch, transformers, trl)), sep=', ')",
+    )
+    session.run("pytest", "-m", "clients", *session.posargs)

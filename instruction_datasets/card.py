@@ -17,7 +17,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 import yaml
 
-from . import provenance, stats
+from . import provenance, stats, tokens, training
 from .loading import declared_info
 
 BEGIN = "<!-- instruction_datasets: generated part begins; export rewrites it, write your own text above or below -->"
@@ -212,9 +212,12 @@ def render_body(cls: type[datasets.DatasetBuilder], out: Path, configs: list[str
             figures = json.loads(figures_path.read_text(encoding="utf-8"))
             lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
             lines += [stats.to_markdown(figures), ""]
+            if "tokens" in figures:
+                lines += [tokens.to_markdown(figures["tokens"]), ""]
     # The Hub commit and SHA-256 of the files each config was read from.
     sources = provenance.card_markdown(out, cls.__module__.rsplit(".", 1)[-1], configs)
     lines += [sources] if sources else []
+    lines += training.card_section(default)
     lines += ["## Configs described", ""]
     lines += [f"- `{config}`: {cls.builder_configs[config].description}" for config in configs]
     lines += ["", "## About the data", "", info.description, "", f"Homepage: {info.homepage}", ""]

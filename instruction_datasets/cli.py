@@ -31,7 +31,7 @@ import datasets
 import pandas as pd
 from datasets.utils.py_utils import convert_file_size_to_int
 
-from . import infos, provenance, stats
+from . import infos, provenance, stats, tokens
 from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export
 from .loading import SCRIPTS, available_scripts, builder_class, load, sample_dir, script_path
 from .push import push
@@ -150,15 +150,17 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError("export: give a config or --all-configs, not both")
     _check_source(args)
     start = time.perf_counter()
-    summary = export(
-        args.path,
-        args.config,
-        args.out,
-        data_dir=args.data_dir,
-        max_shard_size=args.max_shard_size,
-        cache_dir=args.cache_dir,
-        file_format=args.format,
-    )
+    with _tokenizer_extra():
+        summary = export(
+            args.path,
+            args.config,
+            args.out,
+            data_dir=args.data_dir,
+            max_shard_size=args.max_shard_size,
+            cache_dir=args.cache_dir,
+            file_format=args.format,
+            tokenizer=args.tokenizer,
+        )
     for config, splits in summary.items():
         parts = [
             f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
@@ -192,11 +194,19 @@ def run_stats(args: argparse.Namespace) -> int:
         _check_folder("--plot", picture)
     if args.json:
         _check_folder("--json", Path(args.json))
-    figures = stats.collect(
-        args.path, args.config, data_dir=args.data_dir, streaming=args.streaming, cache_dir=args.cache_dir
-    )
+    with _tokenizer_extra():
+        figures = stats.collect(
+            args.path,
+            args.config,
+            data_dir=args.data_dir,
+            streaming=args.streaming,
+            cache_dir=args.cache_dir,
+            tokenizer=args.tokenizer,
+        )
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(stats.display_table(figures).to_string())
+        if "tokens" in figures:
+            print(f"\n{tokens.describe(figures['tokens'])}\n{tokens.display_table(figures['tokens']).to_string()}")
     if picture is not None:
         print(f"picture: {stats.plot(figures, picture)}")
     if args.json:
@@ -223,6 +233,15 @@ def _check_source(args: argparse.Namespace) -> None:
             data_dir = args.data_dir.replace("{config}", config)  # export: {config} stands for each config
             if not os.path.isdir(data_dir):
                 raise UsageError(f"--data-dir {data_dir}: no such folder; give a local copy of the upstream files")
+
+
+@contextlib.contextmanager
+def _tokenizer_extra() -> Iterator[None]:
+    """``--tokenizer`` without `transformers` installed is a known mistake: say what to install."""
+    try:
+        yield
+    except tokens.MissingExtra as err:
+        raise UsageError(f"--tokenizer: {err}") from None
 
 
 def _check_folder(flag: str, path: Path) -> None:
@@ -267,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         return parent
 
     one_config = "the config (the script's configs are listed on a mistake)"
+    tokenizer_flag, tokenizer_help = "--tokenizer", "also token lengths with this tokenizer (Hub name or folder)"
 
     parser = _Parser(
         prog=PROG,
@@ -308,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats_parser.add_argument("--json", help="write the figures to this JSON file")
     stats_parser.add_argument("--streaming", action="store_true", help="read as a stream (nothing prepared on disk)")
+    stats_parser.add_argument(tokenizer_flag, help=tokenizer_help)
     stats_parser.set_defaults(handler=run_stats)
 
     export_parser = command(
@@ -331,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument(
         "--format", choices=sorted(FILE_FORMATS), default="parquet", help="shard file format (default: parquet)"
     )
+    export_parser.add_argument(tokenizer_flag, help=f"{tokenizer_help}, shown in the card")
     export_parser.set_defaults(handler=run_export)
 
     push_parser = command("push", "upload an export folder to a Hub dataset repo in one commit (network)", [common])

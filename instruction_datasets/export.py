@@ -28,7 +28,7 @@ from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
 
-from . import card, provenance, stats
+from . import card, provenance, stats, tokens
 from .loading import builder_class, declared_info, load, script_path
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
@@ -60,6 +60,7 @@ def export(
     max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
     cache_dir: str | os.PathLike | None = None,
     file_format: str = "parquet",
+    tokenizer=None,
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
 
@@ -67,6 +68,7 @@ def export(
     config, a list, or None for every config of the builder. ``data_dir`` is passed to each config's load,
     with ``{config}`` in it replaced by the config's name (Align-Anything keeps each config in its own folder).
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
+    With a ``tokenizer`` (a name, a folder or a tokenizer object) the card also shows token lengths (see `tokens`).
     Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
     dataset or another file format, or a card the Hub would refuse.
     """
@@ -76,6 +78,7 @@ def export(
         max_bytes = convert_file_size_to_int(max_shard_size)
     except ValueError as err:
         raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
+    tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
     script = script_path(path)
     cls = builder_class(script)
     configs = list(cls.builder_configs) if config is None else [config] if isinstance(config, str) else list(config)
@@ -103,7 +106,7 @@ def export(
         summary = {}
         for name in configs:
             summary[name] = _write_config(
-                script, cls, name, staging, card_data, data_dir, cache_dir, max_bytes, file_format
+                script, cls, name, staging, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer
             )
         _write_card(cls, staging, card_data, old_text)
         card.check(staging)
@@ -114,7 +117,7 @@ def export(
     return summary
 
 
-def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format):
+def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer):
     """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
     if data_dir is not None:
         data_dir = os.fspath(data_dir).replace("{config}", config)
@@ -137,7 +140,7 @@ def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_
         data_files.append({"split": split, "path": f"data/{config}/{split}-*"})
         summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
 
-    figures = stats.collect_from(dataset_dict, script.stem, config)
+    figures = stats.collect_from(dataset_dict, script.stem, config, tokenizer=tokenizer)
     (out / "stats").mkdir(exist_ok=True)
     for suffix in ("json", "png"):
         (out / "stats" / f"{config}.{suffix}").unlink(missing_ok=True)  # may be hard-linked to the original

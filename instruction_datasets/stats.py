@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import tokens
 from .loading import load
 
 #: Columns whose values group the rows (alpha has both; Align-Anything has neither).
@@ -51,23 +52,29 @@ def collect(
     data_dir: str | os.PathLike | None = None,
     streaming: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    tokenizer: Any = None,
 ) -> dict[str, Any]:
     """Figures per split, and per category and source where the rows have them.
 
     Returns ``{"dataset", "config", "groups": {"<split>": {...}, "<split> / category=<c>": {...}, ...},
     "lengths": {"<split>": {"prompt": [...], "response": [...]}}}``. A duplicate pair is a row whose exact
-    (prompt, response) appeared earlier in the same split.
+    (prompt, response) appeared earlier in the same split. With a ``tokenizer`` (a name, a folder or a
+    tokenizer object) the result also holds ``"tokens"``: token lengths in the same pass (see `tokens`).
     """
+    tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # before any reading
     dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming)
-    return collect_from(dataset_dict, Path(str(path)).stem, config or "default")
+    return collect_from(dataset_dict, Path(str(path)).stem, config or "default", tokenizer=tokenizer)
 
 
-def collect_from(dataset_dict, dataset_name: str, config: str) -> dict[str, Any]:
+def collect_from(dataset_dict, dataset_name: str, config: str, tokenizer: Any = None) -> dict[str, Any]:
     """The figures of already loaded splits (a DatasetDict or an IterableDatasetDict); see ``collect``."""
     groups: dict[str, _Group] = {}
+    token_lengths = tokens.TokenLengths(tokens.load_tokenizer(tokenizer)) if tokenizer is not None else None
     for split, dataset in dataset_dict.items():
         seen: set[bytes] = set()
         for batch in dataset.iter(batch_size=_BATCH_ROWS):
+            if token_lengths is not None:
+                token_lengths.add(split, batch)
             for index, (prompt, response) in enumerate(zip(batch["prompt"], batch["response"], strict=True)):
                 digest = hashlib.blake2b(f"{len(prompt)}:{prompt}{response}".encode(), digest_size=8).digest()
                 duplicate = digest in seen
@@ -81,7 +88,7 @@ def collect_from(dataset_dict, dataset_name: str, config: str) -> dict[str, Any]
                     group.response_lengths.append(len(response))
                     group.empty_responses += not response
                     group.duplicates += duplicate
-    return {
+    figures = {
         "dataset": dataset_name,
         "config": config,
         "groups": {key: group.summary() for key, group in groups.items()},
@@ -91,6 +98,9 @@ def collect_from(dataset_dict, dataset_name: str, config: str) -> dict[str, Any]
             if " / " not in key
         },
     }
+    if token_lengths is not None:
+        figures["tokens"] = token_lengths.summary()
+    return figures
 
 
 def table(stats: dict[str, Any]) -> pd.DataFrame:
