@@ -13,6 +13,7 @@ Every measurement runs in a fresh process with a fresh cache. Prints a table and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -24,6 +25,9 @@ import tempfile
 from pathlib import Path
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ALIGN_TRAIN_ROWS, ALIGN_TEST_ROWS = 104_000, 1_050
 ALPHA_ROWS = {"part1": 33_565, "part2": 33_565}
@@ -39,7 +43,7 @@ WORDS = "the of and to a in is you that it for on with as are this be can your h
 
 
 def _text(rng: random.Random, words: int) -> str:
-    parts = [rng.choice(WORDS) for _ in range(words)]
+    parts = rng.choices(WORDS, k=words)
     for i in range(12, len(parts), rng.randint(12, 40)):
         parts[i] += rng.choice([".", ",", ".\n\n", "?", ".\n"])
     return " ".join(parts)
@@ -97,6 +101,9 @@ print(ds["train"].num_rows + ds["test"].num_rows)
 """,
     "en_packaged_json": """
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 files = {s: f"{DATA}/data/{s}.jsonl" for s in ("train", "test")}
 ds = datasets.load_dataset("json", data_files=files, cache_dir=CACHE)
 print(ds["train"].num_rows + ds["test"].num_rows)
@@ -168,6 +175,48 @@ def summarise(results: list[dict]) -> dict:
             else {}
         ),
     }
+
+
+def _leaf_digests(array: pa.ChunkedArray, path: str, digests: dict) -> None:
+    """Feeds each leaf of a column to its own hashers: list lengths, string lengths and bytes, null counts.
+
+    Only values count, not how Arrow cut the column into chunks: each stream is hashed on its own.
+    """
+    for chunk in array.chunks:
+        if pa.types.is_list(chunk.type):
+            digests.setdefault(path + "[]", hashlib.sha256()).update(
+                pc.list_value_length(chunk).to_numpy(zero_copy_only=False).astype("<i8").tobytes()
+            )
+            _leaf_digests(pa.chunked_array([chunk.flatten()]), path + "[]", digests)
+        elif pa.types.is_struct(chunk.type):
+            for field, child in zip(chunk.type, chunk.flatten()):
+                _leaf_digests(pa.chunked_array([child]), f"{path}.{field.name}", digests)
+        else:
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+            digests.setdefault(path + "#", hashlib.sha256()).update(np.diff(offsets).astype("<i8").tobytes())
+            data = chunk.buffers()[2]
+            digests.setdefault(path, hashlib.sha256()).update(
+                memoryview(data)[offsets[0] : offsets[-1]] if data is not None else b""
+            )
+        digests.setdefault(path + "!", hashlib.sha256()).update(str(chunk.null_count).encode())
+
+
+def row_hash(data: Path, script: str = "align_anything_instruction", config: str = "en") -> str:
+    """One SHA-256 over the prepared rows of every split, in order, and the features: the exactness check."""
+    from instruction_datasets import load
+
+    with tempfile.TemporaryDirectory() as cache:
+        prepared = load(script, config, data_dir=str(data), cache_dir=cache)
+        total = hashlib.sha256()
+        for split, ds in prepared.items():
+            digests: dict = {}
+            for name in ds.column_names:
+                _leaf_digests(ds.data.table.column(name), name, digests)
+            total.update(f"{split} {ds.num_rows} {json.dumps(ds.features.to_dict(), sort_keys=True)}".encode())
+            total.update(str(ds.data.table.schema).encode())
+            for key in sorted(digests):
+                total.update(f"{key}={digests[key].hexdigest()}".encode())
+    return total.hexdigest()
 
 
 def main() -> None:
