@@ -24,6 +24,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
+from datasets.iterable_dataset import ArrowExamplesIterable
 from huggingface_hub import hf_hub_url
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
@@ -93,6 +94,37 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
     shard_bytes: int = 64 * 2**20
 
 
+class _StreamedTables(ArrowExamplesIterable):
+    """The builder's tables in streaming mode, declaring the features they already have.
+
+    ``datasets`` wraps a stream whose declared features differ from the dataset's in a cast and decode of
+    every row, one row at a time. Every feature here is a string (or a list of structs of strings), which
+    decodes to itself, so declaring them changes no value, type or order: rows then come from whole batches.
+    A cast by the user (``cast_column``, ``features=``) still makes the features differ and is applied.
+    """
+
+    @property
+    def features(self):
+        return _FEATURES
+
+    # datasets builds shuffled, sharded and resharded copies as the base class: keep them declared.
+    def shuffle_data_sources(self, *args, **kwargs):
+        return _streamed(super().shuffle_data_sources(*args, **kwargs))
+
+    def shard_data_sources(self, *args, **kwargs):
+        return _streamed(super().shard_data_sources(*args, **kwargs))
+
+    def reshard_data_sources(self, *args, **kwargs):  # datasets 4+
+        return _streamed(super().reshard_data_sources(*args, **kwargs))
+
+
+def _streamed(tables):
+    """Declares the features of a builder's plain table stream (anything else is returned as it is)."""
+    if type(tables) is ArrowExamplesIterable:
+        tables.__class__ = _StreamedTables
+    return tables
+
+
 class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
     """Align-Anything-Instruction-100K in English and Chinese, as prompt/response/messages rows."""
 
@@ -128,6 +160,10 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             license=_LICENSE,
             citation=_CITATION,
         )
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
+        return _streamed(super()._get_examples_iterable_for_split(split_generator))
 
     def _split_generators(self, dl_manager):
         if self.config.data_dir:

@@ -24,6 +24,7 @@ from typing import Optional
 import datasets
 import numpy as np
 import pyarrow as pa
+from datasets.iterable_dataset import ArrowExamplesIterable
 
 _HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
 
@@ -125,6 +126,37 @@ def _config(name, description, parts=("part1", "part2"), category=None):
     )
 
 
+class _StreamedTables(ArrowExamplesIterable):
+    """The builder's tables in streaming mode, declaring the features they already have.
+
+    ``datasets`` wraps a stream whose declared features differ from the dataset's in a cast and decode of
+    every row, one row at a time. Every feature here is a string (or a list of structs of strings), which
+    decodes to itself, so declaring them changes no value, type or order: rows then come from whole batches.
+    A cast by the user (``cast_column``, ``features=``) still makes the features differ and is applied.
+    """
+
+    @property
+    def features(self):
+        return _FEATURES
+
+    # datasets builds shuffled, sharded and resharded copies as the base class: keep them declared.
+    def shuffle_data_sources(self, *args, **kwargs):
+        return _streamed(super().shuffle_data_sources(*args, **kwargs))
+
+    def shard_data_sources(self, *args, **kwargs):
+        return _streamed(super().shard_data_sources(*args, **kwargs))
+
+    def reshard_data_sources(self, *args, **kwargs):  # datasets 4+
+        return _streamed(super().reshard_data_sources(*args, **kwargs))
+
+
+def _streamed(tables):
+    """Declares the features of a builder's plain table stream (anything else is returned as it is)."""
+    if type(tables) is ArrowExamplesIterable:
+        tables.__class__ = _StreamedTables
+    return tables
+
+
 class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
     """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category."""
 
@@ -151,6 +183,10 @@ class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
             license=_LICENSE,
             citation=_CITATION,
         )
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
+        return _streamed(super()._get_examples_iterable_for_split(split_generator))
 
     def _split_generators(self, dl_manager):
         names = [_PARTS[part][0] for part in self.config.parts]

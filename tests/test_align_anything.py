@@ -130,3 +130,6 @@ def test_byte_range_shards_split_work_without_losing_or_repeating_rows(cache_dir
     ranks = [list(split_dataset_by_node(streamed, rank=rank, world_size=2)) for rank in (0, 1)]
     assert ranks[0] and ranks[1]
     assert sorted(ranks[0] + ranks[1], key=lambda row: row["prompt"]) == sorted(whole, key=lambda row: row["prompt"])
+    # A shuffled stream is built by datasets from copies of the shards: still every row once.
+    shuffled = list(streamed.shuffle(seed=0, buffer_size=2))
+    assert sorted(shuffled, key=lambda row: row["prompt"]) == sorted(whole, key=lambda row: row["prompt"])
