@@ -262,12 +262,21 @@ def _blocks(f, start: int, end: int, reached: list):
     if start > 0:  # skip the rest of a line that began in the range before
         newline = data.find(b"\n", start - 1)
         pos = size if newline < 0 else newline + 1
+    previous, released = None, 0
     while pos < min(end, size):
         # The block ends with the line that holds its last byte, or earlier at the range's end.
         newline = data.find(b"\n", min(pos + _BLOCK_BYTES, end) - 1)
         block_start, pos = pos, size if newline < 0 else newline + 1
         skip = len(_BOM) if block_start == 0 and data[: len(_BOM)] == _BOM else 0
         yield block_start, view[block_start + skip : pos]
+        # Blocks before the previous one are done with (it may still be parsing): drop their pages from this
+        # process (they stay in the page cache), so memory does not grow with the range. Only a hint.
+        if previous is not None and hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            done = previous - previous % mmap.PAGESIZE
+            if done > released:
+                data.madvise(mmap.MADV_DONTNEED, released, done - released)
+                released = done
+        previous = block_start
     reached[0] = pos
 
 
