@@ -192,6 +192,7 @@ RATIOS = [
     ("en streaming / JSON streaming + map(messages)", "en_streaming", "en_json_streaming_map", 1.0),
     ("alpha prepare / json.load + from_list", "alpha_ours", "alpha_json_from_list", 0.5),
     ("alpha streaming / json.load + parse", "alpha_streaming", "alpha_json_load_streaming", 1.0),
+    ("alpha streaming / json.load + from_list", "alpha_streaming", "alpha_json_from_list", None),
 ]
 # Where the targets apply: num_proc=2 only at 10x; the others at every scale.
 TARGET_SCALES = {"en prepare num_proc=2 / packaged JSON": {10}}
