@@ -329,7 +329,11 @@ def main() -> None:
         "--cache-root", help="where the contenders' fresh caches go (default: the temporary folder), e.g. /dev/shm"
     )
     parser.add_argument("--groups", default=",".join(GROUPS), help=f"which to run, of: {', '.join(GROUPS)}")
+    parser.add_argument("--show", action="store_true", help="print the tables of --out again, without running")
     args = parser.parse_args()
+    if args.show:
+        show(json.loads(Path(args.out).read_text(encoding="utf-8")))
+        return
     scales = [int(s) for s in args.scales.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(args.workdir or scratch)
@@ -362,6 +366,7 @@ def main() -> None:
             figures["ratios"] = {
                 label: {
                     "ratio": figures[ours]["median_s"] / figures[theirs]["median_s"],
+                    "cpu_ratio": figures[ours]["cpu_s"] / figures[theirs]["cpu_s"],
                     "target": target if scale in TARGET_SCALES.get(label, {scale}) else None,
                 }
                 for label, ours, theirs, target in RATIOS
@@ -384,6 +389,19 @@ def main() -> None:
     print(f"\n{report['machine']}; medians of {args.runs} runs; written to {Path(args.out).name}")
 
 
+def show(report: dict) -> None:
+    """The tables of a results file, with CPU ratios computed where the file predates them."""
+    print(f"{report['machine']}; caches in {report.get('cache_root', 'the temporary folder')}")
+    print(f"load average (1, 5, 15 min) at the start: {report.get('load_average_start', '?')}")
+    for scale, figures in report["scales"].items():
+        for label, ours, theirs, _ in RATIOS:
+            if label in figures["ratios"] and "cpu_s" in figures[ours]:
+                figures["ratios"][label]["cpu_ratio"] = figures[ours]["cpu_s"] / figures[theirs]["cpu_s"]
+        print_table(int(scale[1:]), figures.pop("sizes"), figures)
+    for name, growth in report.get("peak_rss_growth", {}).items():
+        print(f"- peak memory {name}: {growth:.2f}x")
+
+
 def print_table(scale: int, sizes: dict, figures: dict) -> None:
     """A Markdown table, ready for the README."""
     print(f"\n**x{scale}**: en {sizes['en_mb']:.0f} MB, alpha {sizes['alpha_mb']:.0f} MB")
@@ -400,13 +418,14 @@ def print_table(scale: int, sizes: dict, figures: dict) -> None:
             f"| {name} | {fig['rows']:,} | {fig['median_s']:.2f} | {runs} | {fig['cpu_s']:.2f} "
             f"| {fig['peak_rss_mib']:.0f} | {fig['minor_faults']:,} | {first} | {rate} |"
         )
-    print("\n| ratio | median | target | met |")
-    print("|---|---:|---:|---|")
+    print("\n| ratio | wall, median | target | met | CPU, median |")
+    print("|---|---:|---:|---|---:|")
     for label, ratio in figures["ratios"].items():
         target = ratio["target"]
         met = "" if target is None else ("yes" if ratio["ratio"] <= target else "**no**")
         shown = "" if target is None else f"<= {target:.1f}x"
-        print(f"| {label} | {ratio['ratio']:.2f}x | {shown} | {met} |")
+        cpu = f"{ratio['cpu_ratio']:.2f}x" if "cpu_ratio" in ratio else ""
+        print(f"| {label} | {ratio['ratio']:.2f}x | {shown} | {met} | {cpu} |")
 
 
 if __name__ == "__main__":
