@@ -298,9 +298,14 @@ def row_hash(data: Path, script: str = "align_anything_instruction", config: str
 
 
 def machine() -> str:
-    """The machine by its kind: architecture, cores, Python, datasets and pyarrow versions."""
+    """The machine by its kind: architecture, cores, memory, Python, datasets and pyarrow versions."""
+    memory = ""
+    if os.path.exists("/proc/meminfo"):
+        with open("/proc/meminfo", encoding="ascii") as f:
+            kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+        memory = f", {kib * 1024 / 1e9:.0f} GB of memory"
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
         f"datasets {datasets.__version__}, pyarrow {pa.__version__}"
     )
 
