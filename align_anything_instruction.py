@@ -11,11 +11,13 @@ JSON Lines, one object per line with string keys ``prompt`` and ``response``.
 # This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
 # and what a user uploads.
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
 import io
 import json
+import mmap
 import os
 import time
 
@@ -23,6 +25,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
+from datasets.iterable_dataset import ArrowExamplesIterable
 from huggingface_hub import HfApi, hf_hub_url, try_to_load_from_cache
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
@@ -93,6 +96,37 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
     shard_bytes: int = 64 * 2**20
 
 
+class _StreamedTables(ArrowExamplesIterable):
+    """The builder's tables in streaming mode, declaring the features they already have.
+
+    ``datasets`` wraps a stream whose declared features differ from the dataset's in a cast and decode of
+    every row, one row at a time. Every feature here is a string (or a list of structs of strings), which
+    decodes to itself, so declaring them changes no value, type or order: rows then come from whole batches.
+    A cast by the user (``cast_column``, ``features=``) still makes the features differ and is applied.
+    """
+
+    @property
+    def features(self):
+        return _FEATURES
+
+    # datasets builds shuffled, sharded and resharded copies as the base class: keep them declared.
+    def shuffle_data_sources(self, *args, **kwargs):
+        return _streamed(super().shuffle_data_sources(*args, **kwargs))
+
+    def shard_data_sources(self, *args, **kwargs):
+        return _streamed(super().shard_data_sources(*args, **kwargs))
+
+    def reshard_data_sources(self, *args, **kwargs):  # datasets 4+
+        return _streamed(super().reshard_data_sources(*args, **kwargs))
+
+
+def _streamed(tables):
+    """Declares the features of a builder's plain table stream (anything else is returned as it is)."""
+    if type(tables) is ArrowExamplesIterable:
+        tables.__class__ = _StreamedTables
+    return tables
+
+
 class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
     """Align-Anything-Instruction-100K in English and Chinese, as prompt/response/messages rows."""
 
@@ -128,6 +162,10 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             license=_LICENSE,
             citation=_CITATION,
         )
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
+        return _streamed(super()._get_examples_iterable_for_split(split_generator))
 
     def _split_generators(self, dl_manager):
         if self.config.data_dir:
@@ -185,29 +223,20 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
         ``filepath`` is what is read (perhaps a cached download); ``origin`` is what errors name.
         """
         report = {"blank_lines": 0, "ignored_keys": {}}
+        reached = [start]  # where reading stopped: short of ``end`` means the file ended early
         with _reading(origin), open(filepath, "rb") as f:
-            pos = start
-            if start > 0:
-                f.seek(start - 1)
-                pos = start - 1 + len(f.readline())  # the rest of a line that began in the range before
-            while pos < end:
-                block = f.read(_BLOCK_BYTES)
-                if not block:
-                    break
-                if not block.endswith(b"\n"):
-                    block += f.readline()
-                if pos + len(block) > end:
-                    block = block[: block.find(b"\n", end - pos - 1) + 1 or len(block)]
-                block_start, pos = pos, pos + len(block)
-                if block_start == 0 and block.startswith(_BOM):
-                    block = block[len(_BOM) :]
-                table = _fast_table(block, report)
-                if table is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
-                    table = _checked_table(block, report, origin, _line_number(filepath, block_start))
+            for block_start, block, parsed in _parsed_ahead(_blocks(f, start, end, reached)):
+                if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
+                    table = _checked_table(bytes(block), report, origin, _line_number(filepath, block_start))
+                else:
+                    table, blank, ignored = parsed
+                    report["blank_lines"] += blank
+                    for key, n in ignored.items():
+                        report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
                 yield f"{start}:{block_start}", table
-        if pos < end:
+        if reached[0] < end:
             raise AlignAnythingIntegrityError(
-                f"{origin}: the file ended at byte {pos}, before byte {end}: the transfer was cut short"
+                f"{origin}: the file ended at byte {reached[0]}, before byte {end}: the transfer was cut short"
             )
         where = origin if (start, end) == (0, os.path.getsize(filepath)) else f"{origin} (bytes {start}-{end})"
         if report["ignored_keys"]:
@@ -223,24 +252,99 @@ _PARSE_BLOCK_BYTES = 2**20
 _ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
 
 
-def _fast_table(block: bytes, report: dict):
-    """Parses a block of whole lines with pyarrow, or returns None where the checked reader must decide.
+def _blocks(f, start: int, end: int, reached: list):
+    """Yields (offset, block): whole lines, about ``_BLOCK_BYTES`` at a time, of the lines that start in [start, end).
 
-    pyarrow neither checks UTF-8 nor insists on one object per line, and fills a missing key with null:
-    each of those, and any parse error, sends the block to the line-by-line reader.
+    A local file is mapped into memory, so blocks are views of the page cache, not copies; a file without a
+    descriptor (streaming over the network) is read instead. ``reached[0]`` ends at the byte reading stopped at.
     """
-    if not block:
-        return None
     try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, AttributeError):  # no descriptor, or an empty file (which cannot be mapped)
+        data = None
+    if data is None:
+        yield from _read_blocks(f, start, end, reached)
+        return
+    size, view = len(data), memoryview(data)
+    pos = start
+    if start > 0:  # skip the rest of a line that began in the range before
+        newline = data.find(b"\n", start - 1)
+        pos = size if newline < 0 else newline + 1
+    previous, released = None, 0
+    while pos < min(end, size):
+        # The block ends with the line that holds its last byte, or earlier at the range's end.
+        newline = data.find(b"\n", min(pos + _BLOCK_BYTES, end) - 1)
+        block_start, pos = pos, size if newline < 0 else newline + 1
+        skip = len(_BOM) if block_start == 0 and data[: len(_BOM)] == _BOM else 0
+        yield block_start, view[block_start + skip : pos]
+        # Blocks before the previous one are done with (it may still be parsing): drop their pages from this
+        # process (they stay in the page cache), so memory does not grow with the range. Only a hint.
+        if previous is not None and hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            done = previous - previous % mmap.PAGESIZE
+            if done > released:
+                data.madvise(mmap.MADV_DONTNEED, released, done - released)
+                released = done
+        previous = block_start
+    reached[0] = pos
+
+
+def _read_blocks(f, start: int, end: int, reached: list):
+    """``_blocks`` for a file object that cannot be mapped: reads each block (and the rest of its last line)."""
+    pos = start
+    if start > 0:
+        f.seek(start - 1)
+        pos = start - 1 + len(f.readline())
+    while pos < end:
+        block = f.read(_BLOCK_BYTES)
+        if not block:
+            break
+        if not block.endswith(b"\n"):
+            block += f.readline()
+        if pos + len(block) > end:
+            block = block[: block.find(b"\n", end - pos - 1) + 1 or len(block)]
+        block_start, pos = pos, pos + len(block)
+        yield block_start, block[len(_BOM) :] if block_start == 0 and block.startswith(_BOM) else block
+    reached[0] = pos
+
+
+def _parsed_ahead(blocks):
+    """Yields (offset, block, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
+
+    pyarrow releases the GIL while it parses, so the next block is parsed while the caller writes this one.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
+        pending = []  # at most two blocks: the one handed out and the one being parsed
+        for block_start, block in blocks:
+            pending.append((block_start, block, helper.submit(_fast_table, block)))
+            if len(pending) > 1:
+                block_start, block, parsed = pending.pop(0)
+                yield block_start, block, parsed.result()
+        while pending:
+            block_start, block, parsed = pending.pop(0)
+            yield block_start, block, parsed.result()
+
+
+def _fast_table(block):
+    """Parses a block of whole lines with pyarrow: (table, blank lines, ignored keys), or None.
+
+    None means the checked reader must decide: pyarrow neither checks UTF-8 nor insists on one object per
+    line, and fills a missing key with null; each of those, and any parse error, returns None. ``block`` is
+    bytes or a memoryview and is never copied.
+    """
+    if not len(block):
+        return None
+    buffer = pa.py_buffer(block)
+    try:  # the block as one Arrow string: Arrow checks its UTF-8 without decoding a copy
+        offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int64))
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, buffer]).validate(full=True)
+    except pa.ArrowInvalid:
         return None
     table = None
     # 1 MiB parse blocks let pyarrow use both cores; a line longer than that needs one block for all.
     for parse_block in (_PARSE_BLOCK_BYTES, len(block) + 1):
         try:
             table = paj.read_json(
-                io.BytesIO(block),
+                pa.BufferReader(buffer),
                 read_options=paj.ReadOptions(block_size=parse_block),
                 parse_options=paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="infer"),
             )
@@ -248,27 +352,29 @@ def _fast_table(block: bytes, report: dict):
         except pa.ArrowInvalid as err:
             if "straddling" not in str(err) or parse_block > len(block):
                 return None
-    lines, blank = _count_lines(block[:-1] if block.endswith(b"\n") else block)
+    lines, blank = _count_lines(block)
     prompts, responses = table.column("prompt"), table.column("response")
     if table.num_rows != lines - blank or prompts.null_count or responses.null_count:
         return None
-    report["blank_lines"] += blank
+    ignored = {}
     for key in table.column_names[2:]:
         column = table.column(key)
         if len(column) - column.null_count:
-            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + len(column) - column.null_count
-    return _table(prompts.combine_chunks(), responses.combine_chunks())
+            ignored[key] = len(column) - column.null_count
+    return _table(prompts, responses), blank, ignored
 
 
-def _count_lines(body: bytes) -> tuple:
-    """Lines in a block (without its final newline), and how many are blank (only spaces, tabs, CRs)."""
-    data = np.frombuffer(body, dtype=np.uint8)
+def _count_lines(block) -> tuple:
+    """Lines in a block (a final newline ends the last line), and how many are blank (only spaces, tabs, CRs)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    if len(data) and data[-1] == 0x0A:
+        data = data[:-1]  # a view: the block is not copied
     starts = np.concatenate(([0], np.flatnonzero(data == 0x0A) + 1))
     ends = np.append(starts[1:] - 1, len(data))
     # Only a line that is empty or starts with a space, tab or CR can be blank: check just those.
     first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(starts), np.uint8)
     candidates = np.flatnonzero((ends == starts) | np.isin(first, (0x20, 0x09, 0x0D)))
-    blank = sum(1 for i in candidates if not body[starts[i] : ends[i]].strip(b" \t\r"))
+    blank = sum(1 for i in candidates if not bytes(data[starts[i] : ends[i]]).strip(b" \t\r"))
     return len(starts), blank
 
 
@@ -287,14 +393,28 @@ def _checked_table(block: bytes, report: dict, origin: str, first_line: int) -> 
     return _table(pa.array(prompts, pa.string()), pa.array(responses, pa.string()))
 
 
-def _table(prompts: pa.Array, responses: pa.Array) -> pa.Table:
-    """The rows as Arrow columns: prompt, response, and messages built without Python objects per row."""
+def _table(prompts, responses) -> pa.Table:
+    """The rows as Arrow columns: prompt, response, and messages built without Python objects per row.
+
+    ``prompts`` and ``responses`` are arrays or chunked arrays; each column comes out as one chunk.
+    """
+    prompts, responses = pa.chunked_array(_chunks(prompts)), pa.chunked_array(_chunks(responses))
     n = len(prompts)
-    contents = pa.concat_arrays([prompts, responses]).take(np.stack([np.arange(n), np.arange(n) + n], 1).ravel())
+    order = np.empty(2 * n, dtype=np.int64)  # prompt 0, response 0, prompt 1, ...
+    order[0::2] = np.arange(n)
+    order[1::2] = order[0::2] + n
+    # A take over the chunks of both columns gathers the contents in one copy, with no concatenation first.
+    contents = pa.chunked_array(prompts.chunks + responses.chunks, pa.string()).take(order).combine_chunks()
     roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
     turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
     messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
-    return pa.Table.from_arrays([prompts, responses, messages], schema=_FEATURES.arrow_schema)
+    return pa.Table.from_arrays(
+        [prompts.combine_chunks(), responses.combine_chunks(), messages], schema=_FEATURES.arrow_schema
+    )
+
+
+def _chunks(column) -> list:
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
 
 
 def _line_number(filepath: str, offset: int) -> int:

@@ -24,6 +24,7 @@ from typing import Optional
 import datasets
 import numpy as np
 import pyarrow as pa
+from datasets.iterable_dataset import ArrowExamplesIterable
 
 _HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
 
@@ -125,6 +126,37 @@ def _config(name, description, parts=("part1", "part2"), category=None):
     )
 
 
+class _StreamedTables(ArrowExamplesIterable):
+    """The builder's tables in streaming mode, declaring the features they already have.
+
+    ``datasets`` wraps a stream whose declared features differ from the dataset's in a cast and decode of
+    every row, one row at a time. Every feature here is a string (or a list of structs of strings), which
+    decodes to itself, so declaring them changes no value, type or order: rows then come from whole batches.
+    A cast by the user (``cast_column``, ``features=``) still makes the features differ and is applied.
+    """
+
+    @property
+    def features(self):
+        return _FEATURES
+
+    # datasets builds shuffled, sharded and resharded copies as the base class: keep them declared.
+    def shuffle_data_sources(self, *args, **kwargs):
+        return _streamed(super().shuffle_data_sources(*args, **kwargs))
+
+    def shard_data_sources(self, *args, **kwargs):
+        return _streamed(super().shard_data_sources(*args, **kwargs))
+
+    def reshard_data_sources(self, *args, **kwargs):  # datasets 4+
+        return _streamed(super().reshard_data_sources(*args, **kwargs))
+
+
+def _streamed(tables):
+    """Declares the features of a builder's plain table stream (anything else is returned as it is)."""
+    if type(tables) is ArrowExamplesIterable:
+        tables.__class__ = _StreamedTables
+    return tables
+
+
 class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
     """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category."""
 
@@ -151,6 +183,10 @@ class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
             license=_LICENSE,
             citation=_CITATION,
         )
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
+        return _streamed(super()._get_examples_iterable_for_split(split_generator))
 
     def _split_generators(self, dl_manager):
         names = [_PARTS[part][0] for part in self.config.parts]
@@ -254,9 +290,11 @@ def _table(batch: list, fallbacks: dict) -> pa.Table:
             fallbacks[boundary] += 1
     n = len(batch)
     prompt_array, response_array = pa.array(prompts, pa.string()), pa.array(responses, pa.string())
-    contents = pa.concat_arrays([prompt_array, response_array]).take(
-        np.stack([np.arange(n), np.arange(n) + n], 1).ravel()
-    )
+    order = np.empty(2 * n, dtype=np.int64)  # prompt 0, response 0, prompt 1, ...
+    order[0::2] = np.arange(n)
+    order[1::2] = order[0::2] + n
+    # A take over both arrays as chunks gathers the contents in one copy, with no concatenation first.
+    contents = pa.chunked_array([prompt_array, response_array]).take(order).combine_chunks()
     roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
     turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
     messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
@@ -350,15 +388,15 @@ def _iter_pairs(chunks):
     Raises ``_Irregular`` for anything else (including every error), for ``_read_pairs`` to name.
     """
     decoder = json.JSONDecoder()
-    buffer, pos, ended = "", 0, False
+    buffer, pos, ended, try_batch = "", 0, False, True
 
     def more() -> bool:
-        nonlocal buffer, pos, ended
+        nonlocal buffer, pos, ended, try_batch
         piece = next(chunks, None)
         if piece is None:
             ended = True
             return False
-        buffer, pos = buffer[pos:] + piece, 0
+        buffer, pos, try_batch = buffer[pos:] + piece, 0, True
         return True
 
     def next_char() -> str:
@@ -379,19 +417,24 @@ def _iter_pairs(chunks):
     else:
         while True:
             next_char()
-            while True:
-                try:
-                    item, end = decoder.raw_decode(buffer, pos)
-                    break
-                except (json.JSONDecodeError, RecursionError):
-                    if ended or not more():
-                        raise _Irregular from None
-            if not (isinstance(item, list) and len(item) == 2 and all(type(part) is str for part in item)):
-                raise _Irregular
-            if not (_is_unicode(item[0]) and _is_unicode(item[1])):
-                raise _Irregular
+            items, end, escaped = _whole_items(buffer, pos) if try_batch else (None, pos, True)
+            if items is None:
+                try_batch = False  # not again before the next piece: a failed attempt costs a parse of the buffer
+                while True:
+                    try:
+                        item, end = decoder.raw_decode(buffer, pos)
+                        break
+                    except (json.JSONDecodeError, RecursionError):
+                        if ended or not more():
+                            raise _Irregular from None
+                items = [item]
+            for item in items:
+                if not (type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is str):
+                    raise _Irregular
+                if escaped and not (_is_unicode(item[0]) and _is_unicode(item[1])):
+                    raise _Irregular
+                yield item[0], item[1]
             pos = end
-            yield item[0], item[1]
             separator = next_char()
             pos += 1
             if separator == "]":
@@ -400,6 +443,25 @@ def _iter_pairs(chunks):
                 raise _Irregular
     if next_char() != "":
         raise _Irregular
+
+
+def _whole_items(buffer: str, pos: int) -> tuple:
+    """Decodes in one call the items from ``pos`` (an item's start) to the buffer's last ``],``.
+
+    Returns (items, end, whether a surrogate escape may occur), or None as items when that text is not whole
+    items: the ``],`` lay inside a string, or an item is incomplete. The brackets added around the text only
+    balance when it is a sequence of complete elements, so a success decodes exactly what item-by-item would.
+    """
+    cut = buffer.rfind("],", pos)
+    if cut < 0:
+        return None, pos, True
+    text = buffer[pos : cut + 1]
+    try:
+        items = json.loads("[" + text + "]")
+    except (json.JSONDecodeError, RecursionError):
+        return None, pos, True
+    # Lone surrogates come only from \uD800-\uDFFF escapes: the text was decoded from UTF-8.
+    return items, cut + 1, "\\ud" in text or "\\uD" in text
 
 
 def git_blob_sha1(content: bytes) -> str:

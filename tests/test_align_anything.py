@@ -130,3 +130,45 @@ def test_byte_range_shards_split_work_without_losing_or_repeating_rows(cache_dir
     ranks = [list(split_dataset_by_node(streamed, rank=rank, world_size=2)) for rank in (0, 1)]
     assert ranks[0] and ranks[1]
     assert sorted(ranks[0] + ranks[1], key=lambda row: row["prompt"]) == sorted(whole, key=lambda row: row["prompt"])
+    # A shuffled stream is built by datasets from copies of the shards: still every row once.
+    shuffled = list(streamed.shuffle(seed=0, buffer_size=2))
+    assert sorted(shuffled, key=lambda row: row["prompt"]) == sorted(whole, key=lambda row: row["prompt"])
+
+
+def range_rows(builder, path, step: int) -> list:
+    size = path.stat().st_size
+    tables = [
+        table
+        for start in range(0, size, step)
+        for _, table in builder._range_tables(str(path), "https://host/train.jsonl", start, min(start + step, size))
+    ]
+    return [(row["prompt"], row["response"]) for table in tables for row in table.to_pylist()]
+
+
+@pytest.mark.parametrize("mapped", [True, False], ids=["mapped", "read"])
+def test_any_byte_ranges_read_each_line_once_whether_mapped_or_read(tmp_path, monkeypatch, mapped):
+    """A local file is memory-mapped; one without a descriptor (streaming over the network) is read: same rows."""
+    import io
+
+    import align_anything_instruction as align
+
+    lines = [
+        b'\xef\xbb\xbf{"prompt": "p0", "response": "r0"}',
+        b"",
+        b'{"prompt": "p1", "response": "r1"}\r',
+        b" \t",
+        b'{"prompt": "\xc3\xa9", "response": "r2", "extra": 1}',
+        b'{"prompt": "p3", "response": "r3"}',
+    ]
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    if not mapped:
+        monkeypatch.setattr(align, "open", lambda name, mode="r": io.BytesIO(path.read_bytes()), raising=False)
+    builder = align.AlignAnythingInstruction(cache_dir=str(tmp_path / "cache"))
+    expected = [("p0", "r0"), ("p1", "r1"), ("é", "r2"), ("p3", "r3")]
+    size = path.stat().st_size
+    for step in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, size):
+        assert range_rows(builder, path, step) == expected, step
+    # A file shorter than its announced size (a transfer cut short) fails after its last row, naming it.
+    with pytest.raises(align.AlignAnythingIntegrityError, match=f"ended at byte {size}, before byte {size + 9}"):
+        list(builder._range_tables(str(path), "https://host/train.jsonl", 0, size + 9))

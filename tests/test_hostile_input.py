@@ -166,9 +166,13 @@ def test_alpha_prompt_and_response_round_trip(prompt, response, separator, end_m
     assert alpha.parse_text(text) == (prompt, response, "label")
 
 
+# Texts that look like the array's own punctuation: the reader decodes runs of items up to a "]," at once.
+JSON_LIKE = st.lists(st.sampled_from(['"], ["', "],", "]", "[", '"', "\\", ",", " ", "a"]), max_size=8).map("".join)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    pairs=st.lists(st.tuples(TEXT, TEXT), max_size=8),
+    pairs=st.lists(st.tuples(st.one_of(TEXT, JSON_LIKE), st.one_of(TEXT, JSON_LIKE)), max_size=8),
     indent=st.sampled_from([None, 0, 2]),
     ascii_only=st.booleans(),
     cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=6),

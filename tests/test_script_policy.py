@@ -16,11 +16,13 @@ from instruction_datasets.loading import PROJECT_ROOT, SCRIPTS
 
 ALLOWED_IMPORTS = {
     "codecs",
+    "concurrent",  # a helper thread parses the next block while the current one is written
     "contextlib",
     "dataclasses",
     "hashlib",
     "io",
     "json",
+    "mmap",  # local files are read through the page cache, without copies
     "os",
     "re",
     "time",
