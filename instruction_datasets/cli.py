@@ -369,7 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m instruction_datasets``: runs the command's handler, one line per error."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # a reader that stopped early (| head) shows here, not at exit
+        return status
+    except BrokenPipeError:
+        # The reader has what it wanted: stop quietly, and keep Python's flush at exit from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as err:
         if getattr(args, "debug", False):
             raise

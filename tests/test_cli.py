@@ -183,3 +183,16 @@ def test_stats_plot_without_extension_writes_and_prints_a_png(tmp_path, capsys):
     assert f"picture: {tmp_path / 'a_noext.png'}\n" in out
     assert (tmp_path / "a_noext.png").read_bytes().startswith(b"\x89PNG")
     assert not (tmp_path / "a_noext").exists()
+
+
+def test_a_reader_that_stops_early_gets_no_error_line():
+    """`python -m instruction_datasets ... | head`: the closed pipe ends the command quietly, with no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "instruction_datasets", "infos", "--check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # before the command writes its line
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert stderr.decode() == ""
