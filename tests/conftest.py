@@ -1,4 +1,13 @@
-"""Shared fixtures: every test prepares into its own cache, so no test sees another's Arrow files."""
+"""Shared fixtures: every test prepares into its own cache, so no test sees another's Arrow files.
+
+Also the loopback upstream server, and `run_fresh`, which loads in a new process as a user would.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import datasets
 import pytest
@@ -50,3 +59,37 @@ def exported(tmp_path_factory):
         folders[script] = tmp_path_factory.mktemp(f"export-{script}") / "out"
         export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir)
     return folders
+
+
+@pytest.fixture
+def upstream():
+    """The loopback Hub and GitHub (tests/fake_upstream.py), for one test."""
+    from fake_upstream import FakeUpstream
+
+    server = FakeUpstream()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
+def streaming(request):
+    """Each test that takes it runs twice: plain, then streaming."""
+    return request.param
+
+
+def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, runner: str = "load_runner.py"):
+    """Runs a runner script of this folder in a new process, so HF_ENDPOINT and the offline switches are read
+    as a user's are; returns (exit status, the JSON object it printed last, its stderr)."""
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home / "hf"))
+    if offline:
+        env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name(runner)), json.dumps(request)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.stdout.strip(), result.stderr[-3000:]
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr

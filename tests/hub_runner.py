@@ -12,14 +12,7 @@ import json
 import sys
 
 import datasets
-
-
-def error_text(exc):
-    parts = []
-    while exc is not None:
-        parts.append(f"{type(exc).__name__}: {exc}")
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
+from conftest import error_text  # this folder is on sys.path: the runner is run as a script
 
 
 def main(request):

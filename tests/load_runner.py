@@ -15,16 +15,9 @@ import socket
 import sys
 
 import datasets
+from conftest import error_text  # this folder is on sys.path: the runner is run as a script
 
 from instruction_datasets import builder_class, load
-
-
-def error_text(exc):
-    parts = []
-    while exc is not None:
-        parts.append(f"{type(exc).__name__}: {exc}")
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
 
 
 def main(request):

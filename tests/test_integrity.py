@@ -5,29 +5,21 @@ serves LFS metadata, can land a commit between two requests, and can serve other
 """
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from fake_upstream import REPO_COMMIT, FakeUpstream, corrupted
+from conftest import run_fresh
+from fake_upstream import REPO_COMMIT, corrupted
 
 from instruction_datasets import load
 from instruction_datasets.loading import sample_dir
 
-RUNNER = Path(__file__).with_name("load_runner.py")
 SCRIPT = "align_anything_instruction"
 REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
 SPLIT_FILES = {"train": "data/train.jsonl", "test": "data/test.jsonl"}
-
-
-@pytest.fixture
-def upstream():
-    server = FakeUpstream()
-    yield server
-    server.close()
 
 
 def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
@@ -39,15 +31,8 @@ def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwar
         "cache_dir": str(home / cache),
         "kwargs": kwargs,
     }
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
-    if offline:
-        env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [sys.executable, str(RUNNER), json.dumps(request)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.stdout.strip(), result.stderr[-3000:]
-    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+    status, payload, _ = run_fresh(request, upstream.endpoint, home, offline=offline)
+    return status, payload
 
 
 def sample_bytes(path: str) -> bytes:

@@ -4,37 +4,19 @@ Each load runs in a fresh process (tests/load_runner.py) with HF_ENDPOINT, HF_HO
 set as a user would set them; the rows are compared with what the same samples give from `data_dir`.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from fake_upstream import ALPHA_PREFIX, HUB_REPOS, FakeUpstream
+from conftest import run_fresh
+from fake_upstream import ALPHA_PREFIX, HUB_REPOS
 from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import load
 from instruction_datasets.loading import sample_dir
 
-RUNNER = Path(__file__).with_name("load_runner.py")
 # Per script: the config a single-file fault test loads, and the served file it breaks.
 FAULT_TARGETS = {
     "align_anything_instruction": ("en", "/data/train.jsonl"),  # read from the commit that main names
     "instruction_tuning_alpha": ("part1", "instruction_tuning_dataset_alpha_part1.json"),
 }
-
-
-@pytest.fixture
-def upstream():
-    server = FakeUpstream()
-    yield server
-    server.close()
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def run_load(upstream, home, script, configs, streaming=False, offline=False):
@@ -48,16 +30,8 @@ def run_load(upstream, home, script, configs, streaming=False, offline=False):
         "pin_samples": script == "instruction_tuning_alpha",
         "kwargs": {"base_url": upstream.alpha_base_url} if script == "instruction_tuning_alpha" else {},
     }
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
-    if offline:
-        env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [sys.executable, str(RUNNER), json.dumps(request)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.stdout.strip(), result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
-    return result.returncode, payload.get("rows", payload.get("error"))
+    status, payload, _ = run_fresh(request, upstream.endpoint, home, offline=offline)
+    return status, payload.get("rows", payload.get("error"))
 
 
 def local_rows(script, config, cache_dir):

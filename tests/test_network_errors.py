@@ -8,16 +8,13 @@ host name fails to resolve because the runner's resolver answers for localhost a
 """
 
 import asyncio
-import json
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import requests
-from fake_upstream import FakeUpstream
+from conftest import run_fresh
 from test_network import FAULT_TARGETS, local_rows
 
 from instruction_datasets import builder_class
@@ -27,7 +24,6 @@ try:  # huggingface_hub's HTTP client: httpx, published as httpx2 from huggingfa
 except ImportError:
     import httpx2 as httpx
 
-RUNNER = Path(__file__).with_name("load_runner.py")
 SCRIPTS = sorted(FAULT_TARGETS)
 UNRESOLVABLE = "http://no-such-mirror.invalid"  # never looked up: the runner's resolver refuses it
 WHAT_TO_DO = {
@@ -35,18 +31,6 @@ WHAT_TO_DO = {
     "cannot connect": "check the network and the address (HF_ENDPOINT, base_url=), or pass data_dir=",
     "server error": "try again later, use a mirror (HF_ENDPOINT, base_url=), or pass data_dir=",
 }
-
-
-@pytest.fixture
-def upstream():
-    server = FakeUpstream()
-    yield server
-    server.close()
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def closed_port_url() -> str:
@@ -69,14 +53,8 @@ def run_load(home: Path, script: str, streaming: bool, endpoint: str, alpha_base
         "retry_seconds": 0.01,
         "loopback_dns": True,
     }
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home / "hf"))
-    result = subprocess.run(
-        [sys.executable, str(RUNNER), json.dumps(request)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.stdout.strip(), result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
-    return result.returncode, payload.get("rows", payload.get("error")), result.stderr
+    status, payload, stderr = run_fresh(request, endpoint, home)
+    return status, payload.get("rows", payload.get("error")), stderr
 
 
 def first_line(error: str) -> str:
