@@ -20,6 +20,8 @@ import yaml
 from . import provenance, stats, tokens, training
 from .loading import declared_info
 
+#: The line every generated part holds; a card that has it but no markers was written by an export of 0.1.0.
+EXPORTED_BY = "Exported by `instruction_datasets` from its loading script: no script is needed to read it."
 BEGIN = "<!-- instruction_datasets: generated part begins; export rewrites it, write your own text above or below -->"
 END = "<!-- instruction_datasets: generated part ends -->"
 #: Columns whose value counts the card shows per split, where a config has them.
@@ -54,6 +56,13 @@ def write(card_path: Path, yaml_text: str, generated: str, old_text: str | None)
     has_begin, has_end = BEGIN in body, END in body
     if has_begin != has_end:
         raise CardError(f"{card_path}: one of the marker lines is missing; expected both\n  {BEGIN}\n  {END}")
+    if not has_begin and EXPORTED_BY in body:
+        # Which lines of it are the user's cannot be told: duplicating it or replacing it could both lose work.
+        raise CardError(
+            f"{card_path}: written by an earlier export without the marker lines, so what is generated and what "
+            f"is yours cannot be told apart; put the generated part between these two lines (or delete it), "
+            f"then export again:\n  {BEGIN}\n  {END}"
+        )
     if has_begin:
         before, rest = body.split(BEGIN, 1)
         body = before + block + rest.split(END, 1)[1]
@@ -185,7 +194,7 @@ def render_body(cls: type[datasets.DatasetBuilder], out: Path, configs: list[str
     module = inspect.getmodule(cls)
     info = declared_info(cls, cls.DEFAULT_CONFIG_NAME)
     lines = [f"# {pretty_name(cls)}", "", info.description.split("\n\n")[0], ""]
-    lines += ["Exported by `instruction_datasets` from its loading script: no script is needed to read it.", ""]
+    lines += [EXPORTED_BY, ""]
     lines += ["```python", "import datasets", f'ds = datasets.load_dataset("<this repo>", "{default}")', "```", ""]
     lines += ["## Configs", "", "| config | split | rows |", "|---|---|---|"]
     counts = {config: _counts(out / "data" / config) for config in configs}

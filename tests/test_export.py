@@ -183,6 +183,27 @@ def test_a_card_with_only_one_marker_is_refused_and_kept(tmp_path):
     assert snapshot(folder) == before
 
 
+def test_a_card_from_an_export_without_markers_is_refused_until_the_user_marks_it(tmp_path):
+    """Cards exported before the markers existed: generated text and the user's notes cannot be told apart."""
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    unmarked = text.replace(f"{card.BEGIN}\n", "").replace(f"{card.END}\n", "") + "\nOur notes.\n"
+    (folder / "README.md").write_text(unmarked, encoding="utf-8")
+    before = snapshot(folder)
+    with pytest.raises(ValueError, match=r"README.md: written by an earlier export without the marker lines"):
+        export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before
+    # The user marks the generated part: the next export replaces it and keeps the notes.
+    yaml_part, body = card.split_text(unmarked)
+    generated, notes = body.split("\nOur notes.\n")
+    marked = f"---\n{yaml_part}\n---\n{card.BEGIN}\n{generated}{card.END}\n\nOur notes.\n"
+    (folder / "README.md").write_text(marked, encoding="utf-8")
+    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert text.count(card.EXPORTED_BY) == 1 and text.endswith("\nOur notes.\n")
+
+
 def test_one_folder_holds_one_file_format(tmp_path):
     folder = tmp_path / "out"
     export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
