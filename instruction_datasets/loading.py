@@ -17,6 +17,7 @@ import inspect
 import os
 import sys
 import uuid
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +37,8 @@ _RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")
 #: Where `load()` keeps its module copies inside `HF_MODULES_CACHE`. `datasets` 3.x puts that cache on
 #: `sys.path`; a name with a hyphen cannot be imported, so nothing in it can shadow a package a user imports.
 MODULES_FOLDER = "instruction-datasets-modules"
+#: Where 0.1.0 kept them: an importable name, which shadows this package on 3.x (see `_warn_of_old_copies`).
+OLD_MODULES_FOLDER = "instruction_datasets"
 
 
 def available_scripts() -> list[str]:
@@ -119,6 +122,7 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
     for name in _RESOURCES_BESIDE_SCRIPT:
         if (script.parent / name).is_file():
             files[name] = (script.parent / name).read_bytes()
+    _warn_of_old_copies(Path(datasets.config.HF_MODULES_CACHE))
     target_dir = Path(datasets.config.HF_MODULES_CACHE) / MODULES_FOLDER / stem / _content_hash(files)
     _write_once(target_dir, files)
     module_name = f"instruction_datasets_modules.{stem}.h{code_hash}.{stem}"
@@ -134,6 +138,18 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
         raise
     _register_parents(module_name)
     return module
+
+
+@functools.cache
+def _warn_of_old_copies(modules_cache: Path) -> None:
+    """Names the module copies of 0.1.0, once: the folder can shadow this package wherever 3.x runs a script."""
+    old = modules_cache / OLD_MODULES_FOLDER
+    if old.is_dir():
+        warnings.warn(
+            f"{old} holds module copies of instruction_datasets 0.1.0, which no longer uses them; with datasets "
+            f"3.x, `import instruction_datasets` can find that folder instead of this package: delete it",
+            stacklevel=2,
+        )
 
 
 def _content_hash(files: dict[str, bytes]) -> str:

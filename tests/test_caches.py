@@ -47,6 +47,18 @@ print(json.dumps(sorted(set(os.listdir(datasets.config.HF_MODULES_CACHE)) - befo
     assert ours and not [name for name in ours if name.removesuffix(".py").isidentifier()], added
 
 
+def test_module_copies_of_the_old_layout_are_named_for_deletion(tmp_path):
+    """0.1.0 kept its copies in an importable folder; load() says so (it is a cache of ours, but we delete nothing)."""
+    env = _hf_env(tmp_path / "hf")
+    old = tmp_path / "hf" / "modules" / "instruction_datasets" / SCRIPT / "0123456789abcdef"
+    old.mkdir(parents=True)
+    code = f"from instruction_datasets import load; load({SCRIPT!r}, 'en', data_dir={str(sample_dir(SCRIPT, 'en'))!r})"
+    run = _fresh_process(code, env, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"{tmp_path / 'hf' / 'modules' / 'instruction_datasets'} holds module copies of" in run.stderr
+    assert "delete it" in run.stderr and old.is_dir()
+
+
 @pytest.mark.skipif(not RUNS_SCRIPTS, reason="datasets 4+ does not run scripts from load_dataset")
 def test_the_package_still_imports_after_load_then_load_dataset_of_a_script(tmp_path):
     # The README's set-up is an editable install; run from elsewhere, so the checkout is not on sys.path.
