@@ -3,15 +3,23 @@
 Also the loopback upstream server, and `run_fresh`, which loads in a new process as a user would.
 """
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-import datasets
-import pytest
-from packaging.version import Version
+# Module copies go to a folder of this test run (set before `datasets` reads it), not to the user's cache:
+# what another version left there, and the warning about it, must not change what the tests see.
+os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="instruction_datasets-test-modules-")
+atexit.register(shutil.rmtree, os.environ["HF_MODULES_CACHE"], True)
+
+import datasets  # noqa: E402
+import pytest  # noqa: E402
+from packaging.version import Version  # noqa: E402
 
 #: Whether this `datasets` still runs loading scripts from `load_dataset` (3.x and older).
 RUNS_SCRIPTS = Version(datasets.__version__).major < 4
