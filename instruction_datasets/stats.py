@@ -23,6 +23,11 @@ GROUP_COLUMNS = ("category", "source")
 _BATCH_ROWS = 10_000
 
 
+def readable(value: float) -> float:
+    """A length as a person reads it: one decimal (``77.8``, not ``77.79999999999997``)."""
+    return round(float(value), 1)
+
+
 class _Group:
     """Running figures of one group of rows."""
 
@@ -37,8 +42,8 @@ class _Group:
         for name, lengths in (("prompt", self.prompt_lengths), ("response", self.response_lengths)):
             series = pd.Series(lengths, dtype="int64")
             figures[f"{name}_chars_min"] = int(series.min()) if len(series) else 0
-            figures[f"{name}_chars_median"] = float(series.median()) if len(series) else 0.0
-            figures[f"{name}_chars_p95"] = float(series.quantile(0.95)) if len(series) else 0.0
+            figures[f"{name}_chars_median"] = readable(series.median()) if len(series) else 0.0
+            figures[f"{name}_chars_p95"] = readable(series.quantile(0.95)) if len(series) else 0.0
             figures[f"{name}_chars_max"] = int(series.max()) if len(series) else 0
         figures["empty_responses"] = self.empty_responses
         figures["duplicate_pairs"] = self.duplicates
@@ -217,12 +222,16 @@ def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
 
 
 def _log_bins(values: list[int]) -> list[float]:
-    """About 30 bins, evenly spaced on a log scale from the shortest to the longest value."""
+    """About 30 bins, evenly spaced on a log scale, whose edges are the shortest and the longest value exactly.
+
+    The last bin includes its right edge (as in `numpy.histogram` and `matplotlib`), so every value falls in a
+    bin; the last edge is set, not computed, since ``low * step**30`` can land a hair below the maximum.
+    """
     low, high = min(values, default=1), max(values, default=1)
     if high <= low:
         return [low * 0.9, high * 1.1]
     step = (high / low) ** (1 / 30)
-    return [low * step**i for i in range(31)]
+    return [float(low)] + [low * step**i for i in range(1, 30)] + [float(high)]
 
 
 def write_json(stats: dict[str, Any], out: str | os.PathLike) -> None:
