@@ -131,8 +131,12 @@ def display_table(stats: dict[str, Any]) -> pd.DataFrame:
 _GROUP_RANK = {"cate": 1, "sour": 2}
 
 
-def to_markdown(stats: dict[str, Any]) -> str:
-    """The table as Markdown (for dataset cards), without needing `tabulate`."""
+def to_markdown(stats: dict[str, Any], top: int | None = None) -> str:
+    """The table as Markdown (for dataset cards), without needing `tabulate`.
+
+    With ``top``, each split shows at most its ``top`` largest sources (and categories); a line below the table
+    says how many more there are and how many rows they hold.
+    """
     header = [
         "group",
         "rows",
@@ -142,12 +146,24 @@ def to_markdown(stats: dict[str, Any]) -> str:
         "duplicate pairs",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for group in table(stats).index:
+    groups = list(table(stats).index)
+    left_out: dict[tuple[str, str], list[int]] = {}
+    if top is not None:
+        for column in GROUP_COLUMNS:
+            for split in [group for group in groups if " / " not in group]:
+                members = [group for group in groups if group.startswith(f"{split} / {column}=")]
+                members.sort(key=lambda group: -stats["groups"][group]["rows"])
+                for group in members[top:]:
+                    left_out.setdefault((split, column), []).append(stats["groups"][group]["rows"])
+                    groups.remove(group)
+    for group in groups:
         figures = stats["groups"][group]
         prompt = " / ".join(f"{figures[f'prompt_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
         response = " / ".join(f"{figures[f'response_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
         counts = f"{figures['empty_responses']:,} | {figures['duplicate_pairs']:,}"
         lines.append(f"| {group} | {figures['rows']:,} | {prompt} | {response} | {counts} |")
+    for (split, column), rows in left_out.items():
+        lines += ["", f"{split}: {len(rows):,} more {column} values, with {sum(rows):,} rows, are left out here."]
     return "\n".join(lines)
 
 
