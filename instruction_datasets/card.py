@@ -256,12 +256,6 @@ def size_category(rows: int) -> str:
     return next((name for limit, name in SIZE_CATEGORIES if rows < limit), "n>1T")
 
 
-def split_order(splits) -> list[str]:
-    """Splits in their natural order: train, validation, test, then any other by name."""
-    natural = ["train", "validation", "test"]
-    return sorted(splits, key=lambda split: (natural.index(split) if split in natural else len(natural), split))
-
-
 def render_body(
     cls: type[datasets.DatasetBuilder], out: Path, configs: list[str], default: str, repo_id: str | None = None
 ) -> str:
@@ -370,7 +364,7 @@ def _origin_note(records: dict[str, dict], counts: dict) -> list[str]:
 
 def _configs_table(cls, about, configs: list[str], default: str, counts: dict) -> list[str]:
     """One line per config: what it holds, and the rows of each split of this export."""
-    splits = split_order({split for config in configs for split in counts[config]})
+    splits = stats.split_order({split for config in configs for split in counts[config]})
     lines = [
         "Rows are those of this export, per split.",
         "",
@@ -394,7 +388,7 @@ def _value_table(column: str, configs: list[str], counts: dict) -> list[str]:
     shown = [
         (config, split, counts[config][split][column])
         for config in configs
-        for split in split_order(counts[config])
+        for split in stats.split_order(counts[config])
         if len(counts[config][split][column]) > 1
     ]
     if not shown:

@@ -108,9 +108,19 @@ def collect_from(dataset_dict, dataset_name: str, config: str, tokenizer: Any = 
     return figures
 
 
+def split_order(splits) -> list[str]:
+    """Splits in their natural order: train, validation, test, then any other by name."""
+    natural = ["train", "validation", "test"]
+    return sorted(splits, key=lambda split: (natural.index(split) if split in natural else len(natural), split))
+
+
 def table(stats: dict[str, Any]) -> pd.DataFrame:
-    """The figures as a DataFrame, one row per group: each split, then its categories, then its sources."""
-    order = sorted(stats["groups"], key=lambda key: (key.split(" / ")[0], _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)))
+    """The figures as a DataFrame, one row per group: each split (train first), then its categories and sources."""
+    splits = split_order({key.split(" / ")[0] for key in stats["groups"]})
+    order = sorted(
+        stats["groups"],
+        key=lambda key: (splits.index(key.split(" / ")[0]), _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)),
+    )
     frame = pd.DataFrame.from_dict({key: stats["groups"][key] for key in order}, orient="index")
     frame.index.name = "group"
     return frame

@@ -338,3 +338,83 @@ def test_a_copy_of_a_script_keeps_the_words_of_its_dataset(tmp_path):
     edited.write_text(script_path(ALIGN).read_text(encoding="utf-8"), encoding="utf-8")
     export(str(edited), "zh", tmp_path / "out", data_dir=sample_dir(ALIGN, "zh"), cache_dir=tmp_path / "cache")
     assert card_text.ALIGN_ANYTHING.configs["zh"] in generated(tmp_path / "out")
+
+
+def template_headings() -> list[str]:
+    """The section headings of Hugging Face's dataset card template, as `huggingface_hub` ships it."""
+    import huggingface_hub
+
+    template = importlib.resources.files(huggingface_hub) / "templates" / "datasetcard_template.md"
+    return [line.split(" [optional]")[0] for line in template.read_text().splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_card_follows_the_hub_templates_sections_in_order(script, exported):
+    text = generated(exported[script])
+    ours = [line for line in text.splitlines() if line.startswith("#") and not line.startswith("#### `")]
+    template = template_headings()
+    assert ours[0] == f"# Dataset Card for {card.pretty_name(builder_class(script))}"
+    shared = [heading for heading in ours if heading in template]
+    assert shared == [heading for heading in template if heading in shared]  # the template's order
+    for heading in (
+        "## Dataset Details",
+        "### Dataset Description",
+        "### Dataset Sources",
+        "## Uses",
+        "### Direct Use",
+        "### Out-of-Scope Use",
+        "## Dataset Structure",
+        "## Dataset Creation",
+        "### Source Data",
+        "#### Who are the source data producers?",
+        "## Bias, Risks, and Limitations",
+        "### Recommendations",
+    ):
+        assert heading in shared
+    words = about(script)
+    for risk in words.risks:
+        assert f"- {risk}" in section(text, "## Bias, Risks, and Limitations")
+    assert words.direct_use in section(text, "### Direct Use")
+    assert words.out_of_scope in section(text, "### Out-of-Scope Use")
+    assert words.producers in section(text, "#### Who are the source data producers?")
+    assert "[More Information Needed]" not in text
+    # Every column is described.
+    for column in declared_info(builder_class(script), builder_class(script).DEFAULT_CONFIG_NAME).features:
+        assert f"| `{column}` |" in text and words.columns[column] in text
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_figures_of_each_config_list_train_first(script, exported):
+    text = generated(exported[script])
+    for config in builder_class(script).builder_configs:
+        (rows, *_) = tables(section(text, f"#### `{config}`"))
+        assert rows[0].startswith("| train |")
+
+
+def test_the_readme_says_what_the_card_does():
+    from instruction_datasets.loading import PROJECT_ROOT
+
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"(the {card.TOP_ENTRIES} largest, then one line for the rest)" in readme
+    assert f"they name a placeholder, `{card.PLACEHOLDER}`, marked as one" in readme
+    assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
+
+
+def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tmp_path):
+    from fake_upstream import FakeUpstream
+    from test_hub_roundtrip import in_process
+
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    before = (folder / "README.md").read_bytes()
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        push(folder, "org/alpha")
+        repo = hub.hosted["org/alpha"]
+        pushed = repo.commits[repo.branches["main"]]["README.md"].decode("utf-8")
+    finally:
+        hub.close()
+    assert set(re.findall(r'load_dataset\("([^"]+)"', pushed)) == {"org/alpha"}
+    assert card.PLACEHOLDER not in pushed
+    assert (folder / "README.md").read_bytes() == before
