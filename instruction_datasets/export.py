@@ -28,6 +28,7 @@ import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from . import card, provenance, stats, tokens
 from .loading import builder_class, declared_info, load, script_path
@@ -87,6 +88,16 @@ def export(
         max_bytes = convert_file_size_to_int(max_shard_size)
     except ValueError as err:
         raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
+    if repo_id is not None:
+        try:
+            validate_repo_id(repo_id)
+        except HFValidationError as err:
+            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME as the Hub spells repo ids ({err})") from None
+        if "/" not in repo_id:
+            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME, the owner and the dataset's name")
+    out = Path(out)
+    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
+    card.check_markers(out / "README.md", old_text)  # the user's card, named as such, before any work
     tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
     script = script_path(path)
     cls = builder_class(script)
@@ -94,9 +105,6 @@ def export(
     unknown = [name for name in configs if name not in cls.builder_configs]
     if unknown:
         raise ValueError(f"{script.name} has no config {unknown[0]!r}; configs: {', '.join(cls.builder_configs)}")
-    out = Path(out)
-    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
-    card.check_markers(out / "README.md", old_text)  # the user's card, named as such, before any work
     card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
     if card_data.get("pretty_name") not in (None, card.pretty_name(cls)):
         raise ValueError(f"{out} holds an export of {card_data.get('pretty_name')!r}, not of {card.pretty_name(cls)!r}")

@@ -41,7 +41,8 @@ def push(
     holds are deleted, so a repo never mixes old and new shards; with nothing changed no commit is made.
     ``revision`` is a branch, created from ``main`` if needed. A server error is retried twice. The token
     comes from where `huggingface_hub` looks (``HF_TOKEN``, the saved login) and is never printed. With
-    ``dry_run`` nothing touches the network.
+    ``dry_run`` nothing touches the network. The card sent names ``repo_id`` in its snippets (`card.fill_repo_id`);
+    the folder's own card is left as it is.
     """
     folder = Path(folder)
     if not (folder / "README.md").is_file():

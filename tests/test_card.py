@@ -418,3 +418,17 @@ def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tm
     assert set(re.findall(r'load_dataset\("([^"]+)"', pushed)) == {"org/alpha"}
     assert card.PLACEHOLDER not in pushed
     assert (folder / "README.md").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "expected"),
+    [("bad name!", "expected ORG/NAME as the Hub spells repo ids"), ("justaname", "expected ORG/NAME, the owner")],
+)
+def test_a_bad_repo_id_is_refused_before_any_work(repo_id, expected, tmp_path, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("a config was prepared")
+
+    monkeypatch.setattr(export_module, "load", no_work)
+    with pytest.raises(ValueError, match=re.escape(f"repo_id {repo_id!r}: {expected}")):
+        export(ALPHA, "harmless", tmp_path / "out", data_dir=sample_dir(ALPHA, "all"), repo_id=repo_id)
+    assert not (tmp_path / "out").exists()
