@@ -134,8 +134,8 @@ def export(
         raise
     for key, (old, new) in replaced.items():
         logger.warning(
-            f"{out / 'README.md'}: YAML key {key!r} was {old!r}, export set it to {new!r} (from the builder: "
-            "write your own words outside the generated part)"
+            f"{out / 'README.md'}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
+            "from the builder; keep your own note on it outside the generated part)"
         )
     return summary
 
