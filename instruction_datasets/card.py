@@ -17,13 +17,34 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 import yaml
 
-from . import provenance, stats, tokens, training
+from . import card_text, provenance, stats, tokens, training
 from .loading import declared_info
 
 #: The line every generated part holds; a card that has it but no markers was written by an export of 0.1.0.
 EXPORTED_BY = "Exported by `instruction_datasets` from its loading script: no script is needed to read it."
 BEGIN = "<!-- instruction_datasets: generated part begins; export rewrites it, write your own text above or below -->"
 END = "<!-- instruction_datasets: generated part ends -->"
+#: What the snippets say for the repo id until one is given (`export --repo-id`, or `push` fills it in).
+PLACEHOLDER = "YOUR_ORG/YOUR_DATASET"
+#: The line that marks the placeholder as one; `fill_repo_id` removes it.
+PLACEHOLDER_NOTE = "> **Placeholder:**"
+#: The Hub's size buckets (`size_categories`), by the number of rows they end below.
+SIZE_CATEGORIES = [
+    (10**3, "n<1K"),
+    (10**4, "1K<n<10K"),
+    (10**5, "10K<n<100K"),
+    (10**6, "100K<n<1M"),
+    (10**7, "1M<n<10M"),
+    (10**8, "10M<n<100M"),
+    (10**9, "100M<n<1B"),
+    (10**10, "1B<n<10B"),
+    (10**11, "10B<n<100B"),
+    (10**12, "100B<n<1T"),
+]
+#: Tags of every exported card: what the rows are for, and their form.
+TAGS = ["instruction-tuning", "sft", "chat", "conversational"]
+#: Entries a long table shows (the largest); the rest are summed in one line.
+TOP_ENTRIES = 8
 #: Columns whose value counts the card shows per split, where a config has them.
 COUNTED_COLUMNS = ("category", "source")
 #: What the Hub accepts as a split name.
@@ -35,7 +56,10 @@ FEATURE_KEYS = {"name", "dtype", "list", "sequence", "struct", "class_label", "l
 
 
 class CardError(ValueError):
-    """The card would not work on the Hub or in `datasets`; the message lists every problem."""
+    """The card would not work on the Hub or in `datasets`; the message lists every problem, one per line."""
+
+    #: The command line prints the message's lines as they are, instead of joining them into one.
+    one_per_line = True
 
 
 def pretty_name(cls: type[datasets.DatasetBuilder]) -> str:
@@ -49,27 +73,65 @@ def split_text(text: str) -> tuple[str, str]:
     return (match.group(1), text[match.end() :]) if match else ("", text)
 
 
-def write(card_path: Path, yaml_text: str, generated: str, old_text: str | None) -> None:
-    """Writes the card: new YAML, and the generated part in place of the old one; other text is kept."""
-    _, body = split_text(old_text or "")
-    block = f"{BEGIN}\n\n{generated.strip()}\n\n{END}"
+def check_markers(card_path: Path, text: str | None) -> None:
+    """Raises `CardError`, naming ``card_path``, if the card's generated part cannot be told from the user's text.
+
+    Export calls it on the user's own card before any work, so the message names that file.
+    """
+    _, body = split_text(text or "")
     has_begin, has_end = BEGIN in body, END in body
     if has_begin != has_end:
-        raise CardError(f"{card_path}: one of the marker lines is missing; expected both\n  {BEGIN}\n  {END}")
+        missing, where = (END, "end") if has_begin else (BEGIN, "beginning")
+        raise CardError(
+            f"{card_path}: one of the marker lines is missing: {missing} (it marks where the generated part "
+            f"{'ends' if has_begin else 'begins'}); put it back on a line of its own at the {where} of the "
+            "generated part, or delete the other marker line and the generated text, then export again"
+        )
     if not has_begin and EXPORTED_BY in body:
         # Which lines of it are the user's cannot be told: duplicating it or replacing it could both lose work.
         raise CardError(
             f"{card_path}: written by an earlier export without the marker lines, so what is generated and what "
             f"is yours cannot be told apart; put the generated part between these two lines (or delete it), "
-            f"then export again:\n  {BEGIN}\n  {END}"
+            f"then export again:  {BEGIN}  {END}"
         )
-    if has_begin:
+
+
+def write(card_path: Path, yaml_text: str, generated: str, old_text: str | None) -> None:
+    """Writes the card: new YAML, and the generated part in place of the old one; other text is kept."""
+    check_markers(card_path, old_text)
+    _, body = split_text(old_text or "")
+    block = f"{BEGIN}\n\n{generated.strip()}\n\n{END}"
+    if BEGIN in body:
         before, rest = body.split(BEGIN, 1)
         body = before + block + rest.split(END, 1)[1]
     else:  # a card the user wrote: keep all of it, the generated part follows
         body = f"{body.rstrip()}\n\n{block}\n" if body.strip() else f"\n{block}\n"
     card_path.unlink(missing_ok=True)  # a new file: the old one may be hard-linked into the folder being replaced
     card_path.write_text(f"---\n{yaml_text.rstrip()}\n---\n{body}", encoding="utf-8")
+
+
+def fill_repo_id(text: str, repo_id: str) -> str:
+    """The card with ``repo_id`` in the generated part's snippets, in place of the placeholder or an older id.
+
+    Text outside the generated part is the user's and stays as it is.
+    """
+    yaml_text, body = split_text(text)
+    if BEGIN not in body or END not in body:
+        return text
+    before, rest = body.split(BEGIN, 1)
+    generated, after = rest.split(END, 1)
+    named = re.search(r'load_dataset\("([^"]+)"', generated)
+    if named is None:
+        return text
+    generated = generated.replace(f'"{named.group(1)}"', f'"{repo_id}"')
+    generated = "".join(line for line in generated.splitlines(keepends=True) if not line.startswith(PLACEHOLDER_NOTE))
+    return f"---\n{yaml_text}\n---\n{before}{BEGIN}{generated}{END}{after}"
+
+
+def repo_id_in(text: str) -> str | None:
+    """The repo id the generated part's snippets name (``PLACEHOLDER`` when none was given)."""
+    named = re.search(r'load_dataset\("([^"]+)"', text.split(BEGIN, 1)[-1])
+    return named.group(1) if named else None
 
 
 def data_files(config: dict) -> list[tuple[str, str]]:
@@ -189,49 +251,208 @@ def _counts(config_dir: Path) -> dict[str, dict[str, object]]:
     return per_split
 
 
-def render_body(cls: type[datasets.DatasetBuilder], out: Path, configs: list[str], default: str) -> str:
-    """The card's generated Markdown, from the builder's declarations and the exported files."""
-    module = inspect.getmodule(cls)
-    info = declared_info(cls, cls.DEFAULT_CONFIG_NAME)
-    lines = [f"# {pretty_name(cls)}", "", info.description.split("\n\n")[0], ""]
-    lines += [EXPORTED_BY, ""]
-    lines += ["```python", "import datasets", f'ds = datasets.load_dataset("<this repo>", "{default}")', "```", ""]
-    lines += ["## Configs", "", "| config | split | rows |", "|---|---|---|"]
+def size_category(rows: int) -> str:
+    """The Hub's ``size_categories`` bucket of a number of rows (``n<1K`` up to ``n>1T``)."""
+    return next((name for limit, name in SIZE_CATEGORIES if rows < limit), "n>1T")
+
+
+def render_body(
+    cls: type[datasets.DatasetBuilder], out: Path, configs: list[str], default: str, repo_id: str | None = None
+) -> str:
+    """The card's generated Markdown, from the dataset's words (`card_text`) and the exported files.
+
+    ``repo_id`` names the dataset in the snippets; without one they name ``PLACEHOLDER``, marked as such.
+    """
+    info = declared_info(cls, default)
+    about = card_text.BY_BUILDER.get(cls.__name__)
     counts = {config: _counts(out / "data" / config) for config in configs}
-    for config in configs:
-        for split, entry in counts[config].items():
-            lines.append(f"| `{config}`{' (default)' if config == default else ''} | {split} | {entry['rows']:,} |")
-    lines += ["", "## Columns", "", "| column | type |", "|---|---|"]
-    lines += [f"| `{column}` | {_type_name(feature)} |" for column, feature in info.features.items()]
-    lines += ["", "## How the rows were made", "", inspect.getdoc(module) or "", ""]
-    parse_rule = getattr(module, "parse_text", None)
-    if parse_rule is not None:
-        lines += ["How each `text` is split into `prompt` and `response`:", "", inspect.getdoc(parse_rule), ""]
+    records = provenance_records(out, configs)
+    repo = repo_id or PLACEHOLDER
+    languages = sorted({getattr(cls.builder_configs[c], "language", "") or "en" for c in configs})
+    lines = [f"# Dataset Card for {pretty_name(cls)}", ""]
+    if about is not None and about.licence_warning:
+        lines += [f"> {about.licence_warning}", ""]
+    lines += [about.summary if about else info.description.split("\n\n")[0], ""]
+    lines += _origin_note(records, counts)
+    lines += [EXPORTED_BY, ""]
+    lines += ["```python", "import datasets", "", f'ds = datasets.load_dataset("{repo}", "{default}")', "```", ""]
+    if repo_id is None:
+        lines += [
+            f"{PLACEHOLDER_NOTE} `{PLACEHOLDER}` stands for this dataset's repo id; replace it with yours "
+            "(`python -m instruction_datasets push --repo-id ORG/NAME` fills it in).",
+            "",
+        ]
+    lines += ["## Dataset Details", "", "### Dataset Description", ""]
+    lines += [f"- **Curated by:** {about.curated_by}"] if about else []
+    lines += [f"- **Language(s):** {', '.join(card_text.LANGUAGE_NAMES.get(code, code) for code in languages)}"]
+    lines += [f"- **License:** {about.licence if about else f'`{info.license}`'}"]
+    if about:
+        lines += ["", "### Dataset Sources", "", f"- **Repository:** {about.repository}"]
+        lines += [f"- **Paper:** {about.paper}"] if about.paper else []
+    lines += ["", "### Configs and rows", ""]
+    lines += _configs_table(cls, about, configs, default, counts)
+    if about:
+        lines += ["## Uses", "", "### Direct Use", "", about.direct_use, ""]
+        lines += ["### Out-of-Scope Use", "", about.out_of_scope, ""]
+    lines += ["## Dataset Structure", "", "### Columns", "", "| column | type | what it holds |", "|---|---|---|"]
+    for column, feature in info.features.items():
+        lines.append(f"| `{column}` | {_type_name(feature)} | {about.columns.get(column, '') if about else ''} |")
+    lines.append("")
+    if about:
+        lines += ["### How each row is made", ""]
+        for paragraph in about.how_made:
+            lines += [paragraph, ""]
     for column in COUNTED_COLUMNS:
-        tables = [(c, split, entry[column]) for c in configs for split, entry in counts[c].items() if entry[column]]
-        if tables:
-            lines += [f"## Rows per {column}", "", f"| config | split | {column} | rows |", "|---|---|---|---|"]
-            for config, split, counter in tables:
-                lines += [f"| `{config}` | {split} | `{value}` | {n:,} |" for value, n in sorted(counter.items())]
-            lines.append("")
-    lines += ["## A look at the rows", ""]
+        lines += _value_table(column, configs, counts)
+    lines += ["### A look at the rows", ""]
     for config in configs:
         figures_path = out / "stats" / f"{config}.json"
         if figures_path.is_file():
             figures = json.loads(figures_path.read_text(encoding="utf-8"))
-            lines += [f"### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
-            lines += [stats.to_markdown(figures), ""]
+            lines += [f"#### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
+            lines += [stats.to_markdown(figures, top=TOP_ENTRIES), ""]
+            lines += [f"All figures, for every group: `stats/{config}.json`.", ""]
             if "tokens" in figures:
                 lines += [tokens.to_markdown(figures["tokens"]), ""]
-    # The Hub commit and SHA-256 of the files each config was read from.
-    sources = provenance.card_markdown(out, cls.__module__.rsplit(".", 1)[-1], configs)
-    lines += [sources] if sources else []
-    lines += training.card_section(default)
-    lines += ["## Configs described", ""]
-    lines += [f"- `{config}`: {cls.builder_configs[config].description}" for config in configs]
-    lines += ["", "## About the data", "", info.description, "", f"Homepage: {info.homepage}", ""]
-    lines += [f"License: `{info.license}`.", "", "## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
+    lines += ["## Dataset Creation", "", "### Source Data", ""]
+    lines += _where_from(cls, out, configs, records)
+    if about:
+        lines += ["#### Who are the source data producers?", "", about.producers, ""]
+        lines += ["## Bias, Risks, and Limitations", ""]
+        lines += [f"- {risk}" for risk in about.risks] + [""]
+        lines += ["### Recommendations", "", about.recommendations, ""]
+    lines += training.card_section(default, repo)
+    lines += ["## License", ""]
+    lines += [about.licence if about else f"`{info.license}`", ""]
+    lines += ["## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
     return "\n".join(lines)
+
+
+def provenance_records(out: Path, configs: list[str]) -> dict[str, dict]:
+    """The provenance record export kept for each config (see `provenance.record_export`)."""
+    records = {}
+    for config in configs:
+        path = Path(out) / "provenance" / f"{config}.json"
+        records[config] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return records
+
+
+def _config_list(configs) -> str:
+    return ", ".join(f"`{config}`" for config in configs)
+
+
+def _origin_note(records: dict[str, dict], counts: dict) -> list[str]:
+    """A note at the top when rows come from the bundled samples or a local copy, not from upstream."""
+    lines = []
+    samples = [config for config, record in records.items() if record.get("origin") == "samples"]
+    local = [config for config, record in records.items() if record.get("origin") == "data_dir"]
+    if samples:
+        lines += [
+            f"> **Sample rows, not the dataset.** {_config_list(samples)}: exported from the samples bundled with "
+            "the `instruction_datasets` package, a few rows that package wrote in the upstream format to test with. "
+            "They are not upstream data, and the row counts below are those of the samples.",
+            "",
+        ]
+    if local:
+        lines += [
+            f"> **From a local copy.** {_config_list(local)}: exported from a local copy of the upstream files, read "
+            "as it was; its bytes were not compared with upstream's.",
+            "",
+        ]
+    return lines
+
+
+def _configs_table(cls, about, configs: list[str], default: str, counts: dict) -> list[str]:
+    """One line per config: what it holds, and the rows of each split of this export."""
+    splits = stats.split_order({split for config in configs for split in counts[config]})
+    lines = [
+        "Rows are those of this export, per split.",
+        "",
+        "| config | what it holds | " + " | ".join(splits) + " |",
+        "|---|---|" + "---:|" * len(splits),
+    ]
+    for config in configs:
+        described = about.configs.get(config) if about else None
+        described = described or cls.builder_configs[config].description or ""
+        name = f"`{config}`{' (default)' if config == default else ''}"
+        cells = [f"{counts[config][split]['rows']:,}" if split in counts[config] else "" for split in splits]
+        lines.append(f"| {name} | {described} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _value_table(column: str, configs: list[str], counts: dict) -> list[str]:
+    """Rows per value of ``column``: the largest values, then one line for the rest; one column per config split.
+
+    Configs whose split holds a single value are left out (the config's description names it).
+    """
+    shown = [
+        (config, split, counts[config][split][column])
+        for config in configs
+        for split in stats.split_order(counts[config])
+        if len(counts[config][split][column]) > 1
+    ]
+    if not shown:
+        return []
+    total = collections.Counter()
+    for _, _, counter in shown:
+        total.update(counter)
+    first = shown[0][2]  # the default config comes first when it is in the table
+    order = sorted(total, key=lambda value: (-first.get(value, 0), -total[value], value))
+    top = order[:TOP_ENTRIES]
+    several_splits = any(len(counts[config]) > 1 for config, _, _ in shown)
+    names = [f"`{config}` {split}" if several_splits else f"`{config}`" for config, split, _ in shown]
+    lines = [f"### Rows per {column}", ""]
+    lines += [f"| {column} | " + " | ".join(names) + " |", "|---|" + "---:|" * len(shown)]
+    for value in top:
+        lines.append(f"| `{value}` | " + " | ".join(f"{counter.get(value, 0):,}" for _, _, counter in shown) + " |")
+    rest = [value for value in total if value not in top]
+    if rest:
+        cells = [f"{sum(counter.get(value, 0) for value in rest):,}" for _, _, counter in shown]
+        lines.append(f"| {len(rest):,} other {column} values | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _where_from(cls, out: Path, configs: list[str], records: dict[str, dict]) -> list[str]:
+    """Where each config's files came from: the samples, a local copy, a Hub commit or the pinned GitHub commit."""
+    lines = ["Where the files of each config came from:", ""]
+    by_text: dict[str, list[str]] = {}
+    hub = []
+    for config, record in records.items():
+        origin = record.get("origin")
+        if record.get("files"):
+            hub.append(config)
+            continue
+        if origin == "samples":
+            text = "the samples bundled with the `instruction_datasets` package (written by that package, not upstream)"
+        elif origin == "data_dir":
+            text = "a local copy of the upstream files, read as it was (not compared with upstream's hashes)"
+        else:
+            text = _download_origin(cls, config) or record.get("source") or "downloaded by the loading script"
+        by_text.setdefault(text, []).append(config)
+    for text, names in by_text.items():
+        lines.append(f"- {_config_list(names)}: {text}.")
+    if hub:
+        lines.append(f"- {_config_list(hub)}: the Hub, at the commit and with the SHA-256 below.")
+    lines.append("")
+    if hub:
+        table = provenance.card_markdown(out, cls.__module__.rsplit(".", 1)[-1], hub)
+        lines += [table.replace("## Source files", "#### Hub files", 1), ""]
+    return lines
+
+
+def _download_origin(cls, config: str) -> str | None:
+    """Where a download of ``config`` comes from when the builder names its files by URL (alpha: GitHub)."""
+    settings = cls.builder_configs[config]
+    parts = getattr(inspect.getmodule(cls), "_PARTS", None)
+    base_url = getattr(settings, "base_url", None)
+    if not parts or not base_url:
+        return None
+    files = " and ".join(
+        f"`{parts[part][0]}` (git blob SHA-1 `{parts[part][1]}`)" for part in getattr(settings, "parts", parts)
+    )
+    github = re.match(r"https://github\.com/([^/]+/[^/]+)/raw/([0-9a-f]{40})/?$", base_url)
+    where = f"GitHub, `{github.group(1)}` at commit `{github.group(2)}`" if github else f"`{base_url}`"
+    return f"downloaded from {where}: {files}, each checked against that SHA-1"
 
 
 def _type_name(feature) -> str:

@@ -160,6 +160,7 @@ def run_export(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             file_format=args.format,
             tokenizer=args.tokenizer,
+            repo_id=args.repo_id,
         )
     for config, splits in summary.items():
         parts = [
@@ -353,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=sorted(FILE_FORMATS), default="parquet", help="shard file format (default: parquet)"
     )
     export_parser.add_argument(tokenizer_flag, help=f"{tokenizer_help}, shown in the card")
+    export_parser.add_argument(
+        "--repo-id",
+        help="ORG/NAME of the Hub repo the card's snippets name (default: a placeholder, which push fills in)",
+    )
     export_parser.set_defaults(handler=run_export)
 
     push_parser = command("push", "upload an export folder to a Hub dataset repo in one commit (network)", [common])
@@ -380,7 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         status = 2 if isinstance(err, UsageError) else 1
-        message = " ".join(str(err).split()) or type(err).__name__
+        # A refused card (card.CardError) lists one problem per line; any other error is one line.
+        lines = str(err).splitlines() if getattr(err, "one_per_line", False) else [str(err)]
+        message = "\n  ".join(" ".join(line.split()) for line in lines if line.strip()) or type(err).__name__
         hint = "" if status == 2 else " (--debug shows the traceback)"
         print(f"error: {message}{hint}", file=sys.stderr)
         return status

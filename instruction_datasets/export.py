@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from . import card, provenance, stats, tokens
 from .loading import builder_class, declared_info, load, script_path
@@ -34,6 +36,10 @@ from .loading import builder_class, declared_info, load, script_path
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
 DEFAULT_MAX_SHARD_SIZE = datasets.config.MAX_SHARD_SIZE
 TASK_CATEGORIES = ["text-generation"]
+#: The bundled samples: rows read from here are marked as samples in the card.
+SAMPLES = Path(__file__).resolve().with_name("samples")
+
+logger = logging.getLogger(__name__)
 
 
 def _write_parquet(dataset: datasets.Dataset, path: Path) -> None:
@@ -61,6 +67,7 @@ def export(
     cache_dir: str | os.PathLike | None = None,
     file_format: str = "parquet",
     tokenizer=None,
+    repo_id: str | None = None,
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
 
@@ -69,8 +76,11 @@ def export(
     with ``{config}`` in it replaced by the config's name (Align-Anything keeps each config in its own folder).
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
     With a ``tokenizer`` (a name, a folder or a tokenizer object) the card also shows token lengths (see `tokens`).
+    ``repo_id`` (``ORG/NAME``) names the dataset in the card's snippets; without it they name a marked placeholder,
+    which `push` fills in.
     Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
-    dataset or another file format, or a card the Hub would refuse.
+    dataset or another file format, or a card the Hub would refuse (`card.CardError`, naming the folder's card).
+    A YAML key of the folder's card that export replaces with another value is named in one warning line each.
     """
     if file_format not in FILE_FORMATS:
         raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, not {file_format!r}")
@@ -78,6 +88,16 @@ def export(
         max_bytes = convert_file_size_to_int(max_shard_size)
     except ValueError as err:
         raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
+    if repo_id is not None:
+        try:
+            validate_repo_id(repo_id)
+        except HFValidationError as err:
+            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME as the Hub spells repo ids ({err})") from None
+        if "/" not in repo_id:
+            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME, the owner and the dataset's name")
+    out = Path(out)
+    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
+    card.check_markers(out / "README.md", old_text)  # the user's card, named as such, before any work
     tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
     script = script_path(path)
     cls = builder_class(script)
@@ -85,8 +105,6 @@ def export(
     unknown = [name for name in configs if name not in cls.builder_configs]
     if unknown:
         raise ValueError(f"{script.name} has no config {unknown[0]!r}; configs: {', '.join(cls.builder_configs)}")
-    out = Path(out)
-    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
     card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
     if card_data.get("pretty_name") not in (None, card.pretty_name(cls)):
         raise ValueError(f"{out} holds an export of {card_data.get('pretty_name')!r}, not of {card.pretty_name(cls)!r}")
@@ -108,12 +126,17 @@ def export(
             summary[name] = _write_config(
                 script, cls, name, staging, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer
             )
-        _write_card(cls, staging, card_data, old_text)
+        replaced = _write_card(cls, staging, card_data, old_text, repo_id)
         card.check(staging)
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    for key, (old, new) in replaced.items():
+        logger.warning(
+            f"{out / 'README.md'}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
+            "from the builder; keep your own note on it outside the generated part)"
+        )
     return summary
 
 
@@ -147,7 +170,7 @@ def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_
     stats.write_json(figures, out / "stats" / f"{config}.json")
     stats.plot(figures, out / "stats" / f"{config}.png")
     builder_info = next(iter(dataset_dict.values())).info
-    provenance.record_export(out, config, builder_info, local=data_dir is not None)
+    provenance.record_export(out, config, builder_info, local=data_dir is not None, origin=_origin(data_dir))
 
     info = datasets.DatasetInfo(
         features=builder_info.features,
@@ -163,8 +186,20 @@ def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_
     return summary
 
 
-def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None) -> None:
-    """The card's YAML (default config, languages, license, ...) and generated part; the user's text stays."""
+def _origin(data_dir) -> str:
+    """What a config's rows come from: ``samples`` (the bundled ones), ``data_dir`` (another copy) or ``download``."""
+    if data_dir is None:
+        return "download"
+    if "://" not in os.fspath(data_dir) and SAMPLES in Path(data_dir).resolve().parents:
+        return "samples"
+    return "data_dir"
+
+
+def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None, repo_id: str | None) -> dict:
+    """The card's YAML (default config, languages, license, ...) and generated part; the user's text stays.
+
+    Returns the keys the builder sets whose value in the old card was another: ``{key: (old, new)}``.
+    """
     configs = MetadataConfigs.from_dataset_card_data(card_data)
     # The builder's default, or, when it is not exported here, the first exported config in the builder's order.
     default = next(name for name in [cls.DEFAULT_CONFIG_NAME, *cls.builder_configs] if name in configs)
@@ -173,13 +208,37 @@ def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None
         if name == default:
             params["default"] = True
     configs.to_dataset_card_data(card_data)
-    # Languages of the configs the folder holds; a config that declares none is English.
-    card_data["language"] = sorted({getattr(cls.builder_configs[n], "language", "") or "en" for n in configs})
-    card_data["license"] = declared_info(cls, default).license
-    card_data["task_categories"] = TASK_CATEGORIES
-    card_data["pretty_name"] = card.pretty_name(cls)
-    body = card.render_body(cls, out, sorted(configs), default)
+    set_by_builder = {
+        # Languages of the configs the folder holds; a config that declares none is English.
+        "language": sorted({getattr(cls.builder_configs[n], "language", "") or "en" for n in configs}),
+        "license": declared_info(cls, default).license,
+        "pretty_name": card.pretty_name(cls),
+    }
+    replaced = {}
+    for key, value in set_by_builder.items():
+        old = card_data.get(key)
+        # A value the user set and export drops; a language list that only grows is not one.
+        if old is not None and old != value and not (isinstance(old, list) and set(old) <= set(value)):
+            replaced[key] = (old, value)
+        card_data[key] = value
+    # Lists the user may extend: their entries stay, ours are added.
+    for key, ours in (("task_categories", TASK_CATEGORIES), ("tags", card.TAGS)):
+        theirs = card_data.get(key) or []
+        theirs = [theirs] if isinstance(theirs, str) else list(theirs)
+        card_data[key] = theirs + [value for value in ours if value not in theirs]
+    rows = max(sum(s["num_examples"] for s in info.get("splits", [])) for info in _infos(card_data))
+    card_data["size_categories"] = [card.size_category(rows)]
+    # The default first, then the builder's order (a config the builder no longer has, by name).
+    order = [default] + [name for name in cls.builder_configs if name in configs and name != default]
+    order += sorted(name for name in configs if name not in order)
+    body = card.render_body(cls, out, order, default, repo_id)
     card.write(out / "README.md", card_data.to_yaml(), body, old_text)
+    return replaced
+
+
+def _infos(card_data: DatasetCardData) -> list[dict]:
+    infos = card_data.get("dataset_info") or []
+    return [infos] if isinstance(infos, dict) else list(infos)
 
 
 def _staging_copy(out: Path) -> Path:

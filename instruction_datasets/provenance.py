@@ -41,12 +41,16 @@ def describe(info: datasets.DatasetInfo, local: bool) -> str | None:
     return None
 
 
-def record_export(out: Path, config: str, info: datasets.DatasetInfo, local: bool) -> None:
-    """Keeps one config's provenance in an export folder, so that the card shows every exported config's."""
+def record_export(out: Path, config: str, info: datasets.DatasetInfo, local: bool, origin: str | None = None) -> None:
+    """Keeps one config's provenance in an export folder, so that the card shows every exported config's.
+
+    ``origin`` says what the rows were read from: ``"samples"`` (the bundled ones), ``"data_dir"`` (another local
+    copy) or ``"download"``.
+    """
     path = Path(out) / _FOLDER / f"{config}.json"
     path.parent.mkdir(exist_ok=True)
     path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
-    record = {"source": describe(info, local), "files": hub_files(info)}
+    record = {"source": describe(info, local), "files": hub_files(info), "origin": origin}
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 

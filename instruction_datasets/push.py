@@ -41,7 +41,8 @@ def push(
     holds are deleted, so a repo never mixes old and new shards; with nothing changed no commit is made.
     ``revision`` is a branch, created from ``main`` if needed. A server error is retried twice. The token
     comes from where `huggingface_hub` looks (``HF_TOKEN``, the saved login) and is never printed. With
-    ``dry_run`` nothing touches the network.
+    ``dry_run`` nothing touches the network. The card sent names ``repo_id`` in its snippets (`card.fill_repo_id`);
+    the folder's own card is left as it is.
     """
     folder = Path(folder)
     if not (folder / "README.md").is_file():
@@ -54,9 +55,14 @@ def push(
     )
     message = commit_message(folder)
     target = f"datasets/{repo_id}{f'@{revision}' if revision else ''}"
+    # The card sent names this repo in its snippets; the folder's own card is left as it is.
+    readme = card.fill_repo_id((folder / "README.md").read_text(encoding="utf-8"), repo_id).encode("utf-8")
     print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in one commit: {message!r}")
     for name in files:
         print(f"  {name}")
+    named = card.repo_id_in(readme.decode("utf-8"))
+    if named:
+        print(f'the card\'s snippets read: datasets.load_dataset("{named}", ...)')
     if dry_run:
         return files
     api = HfApi()
@@ -69,7 +75,9 @@ def push(
         remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
         stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in MIRRORED)]
         operations = [CommitOperationDelete(name) for name in stale]
-        operations += [CommitOperationAdd(name, str(folder / name)) for name in files]
+        operations += [
+            CommitOperationAdd(name, readme if name == "README.md" else str(folder / name)) for name in files
+        ]
         # create_commit, not upload_folder: huggingface_hub 2.x splits a large or failing upload_folder into
         # several commits, and a failure half way would leave a half-pushed dataset.
         commit = api.create_commit(

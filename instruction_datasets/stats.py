@@ -23,6 +23,11 @@ GROUP_COLUMNS = ("category", "source")
 _BATCH_ROWS = 10_000
 
 
+def readable(value: float) -> float:
+    """A length as a person reads it: one decimal (``77.8``, not ``77.79999999999997``)."""
+    return round(float(value), 1)
+
+
 class _Group:
     """Running figures of one group of rows."""
 
@@ -37,8 +42,8 @@ class _Group:
         for name, lengths in (("prompt", self.prompt_lengths), ("response", self.response_lengths)):
             series = pd.Series(lengths, dtype="int64")
             figures[f"{name}_chars_min"] = int(series.min()) if len(series) else 0
-            figures[f"{name}_chars_median"] = float(series.median()) if len(series) else 0.0
-            figures[f"{name}_chars_p95"] = float(series.quantile(0.95)) if len(series) else 0.0
+            figures[f"{name}_chars_median"] = readable(series.median()) if len(series) else 0.0
+            figures[f"{name}_chars_p95"] = readable(series.quantile(0.95)) if len(series) else 0.0
             figures[f"{name}_chars_max"] = int(series.max()) if len(series) else 0
         figures["empty_responses"] = self.empty_responses
         figures["duplicate_pairs"] = self.duplicates
@@ -103,9 +108,19 @@ def collect_from(dataset_dict, dataset_name: str, config: str, tokenizer: Any = 
     return figures
 
 
+def split_order(splits) -> list[str]:
+    """Splits in their natural order: train, validation, test, then any other by name."""
+    natural = ["train", "validation", "test"]
+    return sorted(splits, key=lambda split: (natural.index(split) if split in natural else len(natural), split))
+
+
 def table(stats: dict[str, Any]) -> pd.DataFrame:
-    """The figures as a DataFrame, one row per group: each split, then its categories, then its sources."""
-    order = sorted(stats["groups"], key=lambda key: (key.split(" / ")[0], _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)))
+    """The figures as a DataFrame, one row per group: each split (train first), then its categories and sources."""
+    splits = split_order({key.split(" / ")[0] for key in stats["groups"]})
+    order = sorted(
+        stats["groups"],
+        key=lambda key: (splits.index(key.split(" / ")[0]), _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)),
+    )
     frame = pd.DataFrame.from_dict({key: stats["groups"][key] for key in order}, orient="index")
     frame.index.name = "group"
     return frame
@@ -126,8 +141,12 @@ def display_table(stats: dict[str, Any]) -> pd.DataFrame:
 _GROUP_RANK = {"cate": 1, "sour": 2}
 
 
-def to_markdown(stats: dict[str, Any]) -> str:
-    """The table as Markdown (for dataset cards), without needing `tabulate`."""
+def to_markdown(stats: dict[str, Any], top: int | None = None) -> str:
+    """The table as Markdown (for dataset cards), without needing `tabulate`.
+
+    With ``top``, each split shows at most its ``top`` largest sources (and categories); a line below the table
+    says how many more there are and how many rows they hold.
+    """
     header = [
         "group",
         "rows",
@@ -137,12 +156,24 @@ def to_markdown(stats: dict[str, Any]) -> str:
         "duplicate pairs",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for group in table(stats).index:
+    groups = list(table(stats).index)
+    left_out: dict[tuple[str, str], list[int]] = {}
+    if top is not None:
+        for column in GROUP_COLUMNS:
+            for split in [group for group in groups if " / " not in group]:
+                members = [group for group in groups if group.startswith(f"{split} / {column}=")]
+                members.sort(key=lambda group: -stats["groups"][group]["rows"])
+                for group in members[top:]:
+                    left_out.setdefault((split, column), []).append(stats["groups"][group]["rows"])
+                    groups.remove(group)
+    for group in groups:
         figures = stats["groups"][group]
         prompt = " / ".join(f"{figures[f'prompt_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
         response = " / ".join(f"{figures[f'response_chars_{k}']:,.0f}" for k in ("min", "median", "p95", "max"))
         counts = f"{figures['empty_responses']:,} | {figures['duplicate_pairs']:,}"
         lines.append(f"| {group} | {figures['rows']:,} | {prompt} | {response} | {counts} |")
+    for (split, column), rows in left_out.items():
+        lines += ["", f"{split}: {len(rows):,} more {column} values, with {sum(rows):,} rows, are left out here."]
     return "\n".join(lines)
 
 
@@ -217,12 +248,16 @@ def plot(stats: dict[str, Any], out: str | os.PathLike) -> Path:
 
 
 def _log_bins(values: list[int]) -> list[float]:
-    """About 30 bins, evenly spaced on a log scale from the shortest to the longest value."""
+    """About 30 bins, evenly spaced on a log scale, whose edges are the shortest and the longest value exactly.
+
+    The last bin includes its right edge (as in `numpy.histogram` and `matplotlib`), so every value falls in a
+    bin; the last edge is set, not computed, since ``low * step**30`` can land a hair below the maximum.
+    """
     low, high = min(values, default=1), max(values, default=1)
     if high <= low:
         return [low * 0.9, high * 1.1]
     step = (high / low) ** (1 / 30)
-    return [low * step**i for i in range(31)]
+    return [float(low)] + [low * step**i for i in range(1, 30)] + [float(high)]
 
 
 def write_json(stats: dict[str, Any], out: str | os.PathLike) -> None:

@@ -97,7 +97,7 @@ class TokenLengths:
                 figures[f"{field}_tokens_max"] = int(values.max())
             rows = np.asarray(lengths["row"], dtype=np.int64)
             for limit in LIMITS:
-                figures[f"over_{limit}"] = float((rows > limit).mean())
+                figures[f"over_{limit}"] = round(float((rows > limit).mean()), 4)  # 0.01% is enough
             groups[key] = figures
         return {
             "tokenizer": tokenizer_name(self.tokenizer),

@@ -12,8 +12,8 @@ from __future__ import annotations
 EXAMPLE_MODEL = "Qwen/Qwen3-0.6B"
 
 
-def card_section(config: str) -> list[str]:
-    """The card's "Train with TRL" section (Markdown lines), for a repo that holds ``config``."""
+def card_section(config: str, repo_id: str) -> list[str]:
+    """The card's "Train with TRL" section (Markdown lines), for the repo ``repo_id`` that holds ``config``."""
     return [
         "## Train with TRL",
         "",
@@ -24,7 +24,7 @@ def card_section(config: str) -> list[str]:
         "import datasets",
         "from trl import SFTConfig, SFTTrainer",
         "",
-        f'train = datasets.load_dataset("<this repo>", "{config}", split="train").select_columns(["messages"])',
+        f'train = datasets.load_dataset("{repo_id}", "{config}", split="train").select_columns(["messages"])',
         f'trainer = SFTTrainer(model="{EXAMPLE_MODEL}", train_dataset=train, args=SFTConfig(output_dir="sft"))',
         "trainer.train()",
         "```",

@@ -32,6 +32,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # 
 
 import instruction_datasets  # noqa: E402
 from instruction_datasets import stats, tokens, training  # noqa: E402
+from instruction_datasets.card import PLACEHOLDER  # noqa: E402
 from instruction_datasets.cli import main  # noqa: E402
 from instruction_datasets.loading import builder_class, load, sample_dir  # noqa: E402
 
@@ -136,7 +137,7 @@ def run_block(block, monkeypatch, tmp_path, model_dir, *, script=None, config=No
 
     Only the environment is swapped: `load` reads the samples (of ``script``/``config`` if given, else of
     what the block names), the model name becomes the tiny model's folder, ``replace`` swaps placeholders such
-    as ``"<this repo>"``, and `SFTConfig` gets ``SHORT_CPU_RUN`` plus ``sft_config``.
+    as ``card.PLACEHOLDER``, and `SFTConfig` gets ``SHORT_CPU_RUN`` plus ``sft_config``.
     """
     real_load, real_trainer, real_config = instruction_datasets.load, trl.SFTTrainer, trl.SFTConfig
 
@@ -301,7 +302,7 @@ def test_exported_card_recipe_trains_and_shows_token_lengths(
     card = (out / "README.md").read_text(encoding="utf-8")
     body = card.split("\n## Train with TRL\n", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
-    trainer = run_block(block, monkeypatch, tmp_path, model_dir, replace={'"<this repo>"': repr(str(out))})
+    trainer = run_block(block, monkeypatch, tmp_path, model_dir, replace={f'"{PLACEHOLDER}"': repr(str(out))})
     seen = losses(trainer)
     assert trainer.state.global_step == SHORT_CPU_RUN["max_steps"] and all(math.isfinite(loss) for loss in seen)
     report.append(f"card recipe, export of {script}/{config}: steps {trainer.state.global_step}, losses {seen}")

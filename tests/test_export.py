@@ -66,8 +66,10 @@ def test_card_parses_and_its_dataset_info_matches_the_parquet_files(script, expo
 def test_alpha_card_warns_and_counts_sources_and_categories(exported):
     text = (exported["instruction_tuning_alpha"] / "README.md").read_text(encoding="utf-8")
     assert "Content warning" in text
-    assert "| `all` | train | `harmless` | 2 |" in text
-    assert "| `all` | train | `wiki_howto` | 1 |" in text
+    assert "| category | `all` | `part1` | `part2` |" in text  # configs holding more than one category
+    assert "| `harmless` | 2 | 1 | 1 |" in text
+    assert "| source | `all` | `part1` | `part2` | `python_code` | `helpful` |" in text
+    assert "| `wiki_howto` | 1 | 0 | 1 | 0 | 0 |" in text
 
 
 def test_reexport_is_idempotent_and_leaves_no_stale_shards(tmp_path):
@@ -165,9 +167,9 @@ def test_the_users_own_card_text_survives_every_export(tmp_path):
     text = (folder / "README.md").read_text(encoding="utf-8")
     assert notes in text and text.endswith("\n## Added below the generated part\n")
     assert text.index(notes) < text.index(card.BEGIN)
-    assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("## Configs described") == 1
+    assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("### Configs and rows") == 1
     # The generated part is the new one; without the builder's default (`all`), its first exported config is.
-    assert "| `part1` (default) | train | 9 |" in text
+    assert re.search(r"\| `part1` \(default\) \| [^|]+ \| 9 \|", text)
     data = DatasetCard.load(folder / "README.md").data
     assert data.annotations_creators == ["machine-generated"] and sorted(data.configs[i]["config_name"] for i in (0, 1))
 

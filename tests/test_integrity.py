@@ -173,4 +173,4 @@ def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_f
         sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
     assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
-    assert "- `zh`: local files, not checked against the Hub." in card
+    assert "- `zh`: the samples bundled with the `instruction_datasets` package" in card

@@ -1,6 +1,7 @@
 """Statistics, the picture, and the JSON Lines export: what a user looks at before training."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -125,3 +126,44 @@ def test_the_readme_picture_of_the_samples_is_current(tmp_path):
         "--data-dir instruction_datasets/samples/instruction_tuning_alpha --plot docs/samples_alpha_stats.png "
         "--json docs/samples_alpha_stats.json"
     )
+
+
+CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]
+
+
+@pytest.mark.parametrize(("script", "config"), CASES)
+def test_every_row_is_in_a_bar_of_the_picture(script, config, streaming, tmp_path, monkeypatch):
+    """The longest (and the shortest) row of each split is drawn: the bars of each histogram hold every row."""
+    import matplotlib.axes
+    import numpy as np
+
+    drawn = []
+    hist = matplotlib.axes.Axes.hist
+
+    def spy(self, values, *args, **kwargs):
+        drawn.append((values, kwargs["bins"]))
+        return hist(self, values, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "hist", spy)
+    figures = stats.collect(
+        script, config, data_dir=sample_dir(script, config), streaming=streaming, cache_dir=tmp_path / "cache"
+    )
+    stats.plot(figures, tmp_path / "picture.png")
+    expected = EXPECTED_SPLITS[(script, config)]
+    # One histogram per split for the prompt lengths, then one per split for the response lengths.
+    counts = [int(np.histogram(values, bins=bins)[0].sum()) for values, bins in drawn]
+    assert counts == [*expected.values(), *expected.values()]
+
+
+def test_figures_are_rounded_as_a_person_reads_them(tmp_path):
+    """No float noise such as 77.79999999999997 in the JSON: lengths to one decimal."""
+    import numpy as np
+
+    figures = stats.collect("instruction_tuning_alpha", "all", data_dir=ALPHA, cache_dir=tmp_path)
+    stats.write_json(figures, tmp_path / "figures.json")
+    text = (tmp_path / "figures.json").read_text(encoding="utf-8")
+    assert not re.search(r"\d\.\d{2,}", text), text
+    prompts = figures["lengths"]["train"]["prompt"]
+    train = json.loads(text)["groups"]["train"]
+    assert train["prompt_chars_p95"] == round(float(np.percentile(prompts, 95)), 1)
+    assert train["prompt_chars_median"] == round(float(np.median(prompts)), 1)

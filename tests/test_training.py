@@ -28,7 +28,7 @@ def test_notebook_and_readme_give_the_same_recipe_with_the_example_model():
     notebook = json.loads((PROJECT_ROOT / "examples" / "quickstart.ipynb").read_text(encoding="utf-8"))
     markdown = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
     assert f"```python\n{recipe}```" in markdown
-    for block in (recipe, streaming_recipe, "\n".join(training.card_section("en"))):
+    for block in (recipe, streaming_recipe, "\n".join(training.card_section("en", "ORG/NAME"))):
         assert '.select_columns(["messages"])' in block
         assert f'model="{training.EXAMPLE_MODEL}"' in block
 

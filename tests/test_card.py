@@ -1,0 +1,434 @@
+"""The exported card as a Hub reader sees it: every export of both builders, checked point by point."""
+
+import importlib.resources
+import inspect
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from huggingface_hub import DatasetCard
+from test_builders import EXPECTED_SPLITS
+
+from instruction_datasets import builder_class, card, card_text, script_path
+from instruction_datasets import export as export_module
+from instruction_datasets.export import export
+from instruction_datasets.loading import declared_info, sample_dir
+from instruction_datasets.push import push
+
+SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
+ALPHA = "instruction_tuning_alpha"
+ALIGN = "align_anything_instruction"
+
+
+def generated(folder) -> str:
+    """The generated part of a folder's card."""
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    return text.split(card.BEGIN, 1)[1].split(card.END, 1)[0]
+
+
+def section(text: str, heading: str) -> str:
+    """The text under a Markdown heading, up to the next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    return re.split(rf"\n#{{1,{len(level)}}} ", body, maxsplit=1)[0]
+
+
+def tables(text: str) -> list[list[str]]:
+    """Every Markdown table of the text, as its lines without the header and the rule."""
+    found, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            found.append(current[2:])
+            current = []
+    return found
+
+
+def about(script) -> card_text.About:
+    return card_text.BY_BUILDER[builder_class(script).__name__]
+
+
+def meta(folder) -> dict:
+    return DatasetCard.load(folder / "README.md").data.to_dict()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_without_a_repo_id_every_snippet_names_a_marked_placeholder(script, exported):
+    text = generated(exported[script])
+    named = re.findall(r'load_dataset\("([^"]+)"', text)
+    assert len(named) >= 2 and set(named) == {card.PLACEHOLDER}
+    assert f"{card.PLACEHOLDER_NOTE} `{card.PLACEHOLDER}` stands for this dataset's repo id" in text
+    assert "<this repo>" not in text
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_push_fills_in_the_repo_id_and_its_dry_run_shows_it(script, exported, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "out"
+    shutil.copytree(exported[script], folder)
+    before = (folder / "README.md").read_text(encoding="utf-8")
+    push(folder, "someone/instructions", dry_run=True)
+    out = capsys.readouterr().out
+    assert 'the card\'s snippets read: datasets.load_dataset("someone/instructions", ...)' in out
+    assert (folder / "README.md").read_text(encoding="utf-8") == before  # the folder's card is left as it is
+    filled = card.fill_repo_id(before, "someone/instructions")
+    assert card.PLACEHOLDER not in filled and card.PLACEHOLDER_NOTE not in filled
+    assert set(re.findall(r'load_dataset\("([^"]+)"', filled)) == {"someone/instructions"}
+    # A card that names a repo already gets the new one.
+    assert set(re.findall(r'load_dataset\("([^"]+)"', card.fill_repo_id(filled, "else/where"))) == {"else/where"}
+    # The user's own text is theirs, placeholder or not.
+    mine = before.replace(card.BEGIN, f'Ours: load_dataset("{card.PLACEHOLDER}")\n\n{card.BEGIN}')
+    assert f'Ours: load_dataset("{card.PLACEHOLDER}")' in card.fill_repo_id(mine, "someone/instructions")
+
+
+def test_export_repo_id_names_the_repo_in_every_snippet(tmp_path):
+    command = [sys.executable, "-m", "instruction_datasets", "export", ALIGN, "--all-configs", "--repo-id", "org/aa"]
+    data_dir = str(sample_dir(ALIGN, "en").parent / "{config}")
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--data-dir", data_dir, "--cache-dir", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = generated(tmp_path / "out")
+    assert set(re.findall(r'load_dataset\("([^"]+)"', text)) == {"org/aa"}
+    assert card.PLACEHOLDER not in text
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_licence_is_said_in_words_and_alpha_warns_first(script, exported):
+    text = generated(exported[script])
+    words = about(script).licence
+    cls = builder_class(script)
+    assert meta(exported[script])["license"] == declared_info(cls, cls.DEFAULT_CONFIG_NAME).license
+    assert section(text, "## License").strip() == words
+    assert f"- **License:** {words}" in text
+    warning = about(script).licence_warning
+    if script == ALPHA:
+        # Before any section: the first thing a reader sees after the title.
+        assert text.index(f"> {warning}") < text.index("\n## ")
+        assert "No licence was stated for this data upstream" in warning and "Check with the author" in warning
+        assert "`unknown`" in words and meta(exported[script])["license"] == "unknown"
+    else:
+        assert warning is None and "CC BY-NC 4.0" in words and "non-commercial" in words
+        assert meta(exported[script])["license"] == "cc-by-nc-4.0"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_each_config_is_described_once_for_a_reader_and_nothing_is_taken_from_code(script, exported):
+    text = generated(exported[script])
+    cls = builder_class(script)
+    module = inspect.getmodule(cls)
+    configs = [entry["config_name"] for entry in meta(exported[script])["configs"]]
+    for config in configs:
+        described = about(script).configs[config]
+        assert text.count(described) == 1, config
+    # Nothing written for the script's reader: its docstrings, its descriptions, its pointers to code or README.
+    code_texts = [inspect.getdoc(module), inspect.getdoc(getattr(module, "parse_text", None)) or ""]
+    code_texts += [cls.builder_configs[config].description for config in configs]
+    code_texts += declared_info(cls, configs[0]).description.split("\n\n")
+    for code_text in code_texts:
+        for line in filter(None, (line.strip() for line in code_text.splitlines())):
+            if len(line) > 25:
+                assert line not in text
+    for phrase in ("See ", "README", "parse_text", "about 67k", "about 105k"):
+        assert phrase not in text
+    assert not re.search(r"(?<!`)``(?!`)", text)  # reStructuredText quoting of docstrings
+    # No paragraph is said twice (the opening one used to come back under "About the data").
+    paragraphs = [p.strip() for p in text.split("\n\n") if len(p.strip()) > 40 and not p.startswith(("|", "#", "!"))]
+    assert len(paragraphs) == len(set(paragraphs))
+    languages = ", ".join(card_text.LANGUAGE_NAMES[code] for code in meta(exported[script])["language"])
+    assert f"- **Language(s):** {languages}" in text
+    if script == ALIGN:  # a card holding en and zh describes both
+        assert languages == "English, Chinese"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_row_counts_are_those_exported_with_train_first_and_the_samples_said(script, exported):
+    text = generated(exported[script])
+    configs_table = section(text, "### Configs and rows")
+    header = next(line for line in configs_table.splitlines() if line.startswith("| config |"))
+    splits = [cell.strip() for cell in header.strip("|").split("|")][2:]
+    expected = {config: counts for (name, config), counts in EXPECTED_SPLITS.items() if name == script}
+    assert splits[0] == "train" and sorted(splits) == sorted({s for counts in expected.values() for s in counts})
+    (rows,) = tables(configs_table)
+    assert len(rows) == len(expected)
+    for line in rows:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        config = cells[0].split("`")[1]
+        assert [int(cell.replace(",", "")) for cell in cells[2:]] == [expected[config][s] for s in splits]
+    note = next(line for line in text.splitlines() if line.startswith("> **Sample rows, not the dataset.**"))
+    assert all(f"`{config}`" in note for config in expected)
+    assert "the row counts below are those of the samples" in note
+
+
+def test_a_local_copy_is_said_as_such(tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_dir(ALPHA, "all"), copy)
+    export(ALPHA, "harmless", tmp_path / "out", data_dir=copy, cache_dir=tmp_path / "cache")
+    text = generated(tmp_path / "out")
+    assert "> **From a local copy.** `harmless`: exported from a local copy of the upstream files" in text
+    assert "Sample rows" not in text
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_size_categories_and_tags_are_in_the_yaml(script, exported):
+    data = meta(exported[script])
+    # The buckets `datasets` knows for this key.
+    buckets = json.loads((importlib.resources.files("datasets.utils.resources") / "size_categories.json").read_text())
+    (bucket,) = data["size_categories"]
+    assert bucket in buckets
+    rows = max(sum(split["num_examples"] for split in info["splits"]) for info in data["dataset_info"])
+    low, high = _bounds(bucket)
+    assert low <= rows < high
+    assert set(card.TAGS) <= set(data["tags"]) and data["task_categories"] == ["text-generation"]
+
+
+def _bounds(bucket: str) -> tuple[float, float]:
+    units = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+
+    def number(text):
+        return int(text[:-1]) * units[text[-1]]
+
+    if bucket.startswith("n<"):
+        return 0, number(bucket[2:])
+    if bucket.startswith("n>"):
+        return number(bucket[2:]), float("inf")
+    low, _, high = bucket.split("<")
+    return number(low), number(high)
+
+
+@pytest.mark.parametrize(("rows", "bucket"), [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (105_050, "100K<n<1M")])
+def test_size_category_follows_the_hub_buckets(rows, bucket):
+    assert card.size_category(rows) == bucket
+    low, high = _bounds(bucket)
+    assert low <= rows < high
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_no_table_of_the_card_is_long(script, exported):
+    text = generated(exported[script])
+    longest = max(len(rows) for rows in tables(text))
+    # The configs table has one line per config; the others at most the top entries plus a few.
+    assert longest <= max(len(builder_class(script).builder_configs), card.TOP_ENTRIES + 6)
+
+
+def test_long_tables_show_the_top_entries_and_sum_the_rest(tmp_path):
+    """Twenty sources: the card lists the largest, then one line for the rest, with their rows."""
+    data_dir = tmp_path / "alpha"
+    data_dir.mkdir()
+    text = "Question {}.{}\n\nRosey: Answer.<|endoftext|>"
+    items = [[f"source_{n:02d}", text.format(n, i)] for n in range(20) for i in range(n + 1)]
+    for part, chunk in (("part1", items[::2]), ("part2", items[1::2])):
+        (data_dir / f"instruction_tuning_dataset_alpha_{part}.json").write_text(json.dumps(chunk), encoding="utf-8")
+    export(ALPHA, "all", tmp_path / "out", data_dir=data_dir, cache_dir=tmp_path / "cache")
+    text = generated(tmp_path / "out")
+    (rows,) = tables(section(text, "### Rows per source"))
+    assert len(rows) == card.TOP_ENTRIES + 1
+    shown = [line.split("`")[1] for line in rows[:-1]]
+    assert shown == [f"source_{n:02d}" for n in range(19, 19 - card.TOP_ENTRIES, -1)]  # the largest, largest first
+    rest = sum(n + 1 for n in range(20 - card.TOP_ENTRIES))
+    assert rows[-1] == f"| {20 - card.TOP_ENTRIES} other source values | {rest:,} |"
+    look = section(text, "#### `all`")
+    assert look.count("train / source=") == card.TOP_ENTRIES
+    assert f"train: {20 - card.TOP_ENTRIES} more source values, with {rest:,} rows, are left out here." in look
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_provenance_names_where_each_configs_files_came_from(script, exported):
+    text = section(generated(exported[script]), "### Source Data")
+    for config in builder_class(script).builder_configs:
+        assert f"`{config}`" in text
+    assert "the samples bundled with the `instruction_datasets` package" in text
+    assert "not checked against the Hub" not in text
+
+
+def test_an_alpha_download_names_the_pinned_github_commit_and_each_files_hash():
+    cls = builder_class(ALPHA)
+    module = inspect.getmodule(cls)
+    for config in cls.builder_configs:
+        words = card._download_origin(cls, config)
+        github = f"GitHub, `Rallio67/language-model-agents` at commit `{module._COMMIT}`"
+        assert words.startswith(f"downloaded from {github}")
+        for part in cls.builder_configs[config].parts:
+            name, sha1 = module._PARTS[part]
+            assert f"`{name}` (git blob SHA-1 `{sha1}`)" in words
+    assert card._download_origin(builder_class(ALIGN), "en") is None  # its Hub files have their own table
+
+
+# --- Errors that point at the user's own card ------------------------------------------------------------------
+
+
+def test_a_marker_problem_names_the_users_card_before_any_work(tmp_path, monkeypatch):
+    folder = tmp_path / "mine2"
+    export(ALPHA, "harmless", folder, data_dir=sample_dir(ALPHA, "all"), cache_dir=tmp_path / "cache")
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    (folder / "README.md").write_text(text.replace(card.END + "\n", ""), encoding="utf-8")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a config was prepared before the card was checked")
+
+    monkeypatch.setattr(export_module, "load", no_work)
+    monkeypatch.setattr(export_module, "_staging_copy", no_work)
+    with pytest.raises(card.CardError) as caught:
+        export(ALPHA, "part1", folder, data_dir=sample_dir(ALPHA, "all"))
+    message = str(caught.value)
+    assert message.startswith(f"{folder / 'README.md'}: one of the marker lines is missing")
+    assert ".export-" not in message and card.END in message
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "mine2"]
+
+
+def test_card_problems_are_listed_one_per_line(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    text = text.replace("split: train\n", "split: train-v2\n", 2)  # two configs with a bad split name
+    (folder / "README.md").write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "instruction_datasets", "push", str(folder), "--repo-id", "a/b", "--dry-run"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {folder / 'README.md'} would be refused:"
+    problems = card.problems(folder)
+    assert len(problems) == 2
+    assert lines[1:] == [f"  {problem}" for problem in problems[:-1]] + [
+        f"  {problems[-1]} (--debug shows the traceback)"
+    ]
+
+
+def test_replacing_a_yaml_key_the_user_set_is_said_in_one_line(tmp_path, caplog):
+    folder = tmp_path / "out"
+    kwargs = {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
+    export(ALPHA, "harmless", folder, **kwargs)
+    with caplog.at_level(logging.WARNING, logger="instruction_datasets.export"):
+        export(ALPHA, "harmless", folder, **kwargs)
+    assert not caplog.records  # nothing of the user's was replaced
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    yaml_text, body = card.split_text(text)
+    data = yaml.safe_load(yaml_text)
+    data.update(license="mit", tags=["our-tag"])
+    (folder / "README.md").write_text(f"---\n{yaml.safe_dump(data)}---\n{body}", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="instruction_datasets.export"):
+        export(ALPHA, "part1", folder, **kwargs)
+    (record,) = caplog.records
+    assert "\n" not in record.getMessage()
+    said = f"{folder / 'README.md'}: YAML key 'license' was 'mit', export set it to 'unknown'"
+    assert record.getMessage().startswith(said)
+    data = meta(folder)
+    assert data["license"] == "unknown" and data["tags"][0] == "our-tag" and set(card.TAGS) <= set(data["tags"])
+
+
+def test_adding_a_config_in_another_language_is_no_replacement(tmp_path, caplog):
+    for config in ("zh", "en"):
+        with caplog.at_level(logging.WARNING, logger="instruction_datasets.export"):
+            export(ALIGN, config, tmp_path / "out", data_dir=sample_dir(ALIGN, config), cache_dir=tmp_path / "c")
+    assert not caplog.records and meta(tmp_path / "out")["language"] == ["en", "zh"]
+
+
+def test_a_copy_of_a_script_keeps_the_words_of_its_dataset(tmp_path):
+    edited = tmp_path / "my_copy.py"
+    edited.write_text(script_path(ALIGN).read_text(encoding="utf-8"), encoding="utf-8")
+    export(str(edited), "zh", tmp_path / "out", data_dir=sample_dir(ALIGN, "zh"), cache_dir=tmp_path / "cache")
+    assert card_text.ALIGN_ANYTHING.configs["zh"] in generated(tmp_path / "out")
+
+
+def template_headings() -> list[str]:
+    """The section headings of Hugging Face's dataset card template, as `huggingface_hub` ships it."""
+    import huggingface_hub
+
+    template = importlib.resources.files(huggingface_hub) / "templates" / "datasetcard_template.md"
+    return [line.split(" [optional]")[0] for line in template.read_text().splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_card_follows_the_hub_templates_sections_in_order(script, exported):
+    text = generated(exported[script])
+    ours = [line for line in text.splitlines() if line.startswith("#") and not line.startswith("#### `")]
+    template = template_headings()
+    assert ours[0] == f"# Dataset Card for {card.pretty_name(builder_class(script))}"
+    shared = [heading for heading in ours if heading in template]
+    assert shared == [heading for heading in template if heading in shared]  # the template's order
+    for heading in (
+        "## Dataset Details",
+        "### Dataset Description",
+        "### Dataset Sources",
+        "## Uses",
+        "### Direct Use",
+        "### Out-of-Scope Use",
+        "## Dataset Structure",
+        "## Dataset Creation",
+        "### Source Data",
+        "#### Who are the source data producers?",
+        "## Bias, Risks, and Limitations",
+        "### Recommendations",
+    ):
+        assert heading in shared
+    words = about(script)
+    for risk in words.risks:
+        assert f"- {risk}" in section(text, "## Bias, Risks, and Limitations")
+    assert words.direct_use in section(text, "### Direct Use")
+    assert words.out_of_scope in section(text, "### Out-of-Scope Use")
+    assert words.producers in section(text, "#### Who are the source data producers?")
+    assert "[More Information Needed]" not in text
+    # Every column is described.
+    for column in declared_info(builder_class(script), builder_class(script).DEFAULT_CONFIG_NAME).features:
+        assert f"| `{column}` |" in text and words.columns[column] in text
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_figures_of_each_config_list_train_first(script, exported):
+    text = generated(exported[script])
+    for config in builder_class(script).builder_configs:
+        (rows, *_) = tables(section(text, f"#### `{config}`"))
+        assert rows[0].startswith("| train |")
+
+
+def test_the_readme_says_what_the_card_does():
+    from instruction_datasets.loading import PROJECT_ROOT
+
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"(the {card.TOP_ENTRIES} largest, then one line for the rest)" in readme
+    assert f"they name a placeholder, `{card.PLACEHOLDER}`, marked as one" in readme
+    assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
+
+
+def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tmp_path):
+    from fake_upstream import FakeUpstream
+    from test_hub_roundtrip import in_process
+
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    before = (folder / "README.md").read_bytes()
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        push(folder, "org/alpha")
+        repo = hub.hosted["org/alpha"]
+        pushed = repo.commits[repo.branches["main"]]["README.md"].decode("utf-8")
+    finally:
+        hub.close()
+    assert set(re.findall(r'load_dataset\("([^"]+)"', pushed)) == {"org/alpha"}
+    assert card.PLACEHOLDER not in pushed
+    assert (folder / "README.md").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "expected"),
+    [("bad name!", "expected ORG/NAME as the Hub spells repo ids"), ("justaname", "expected ORG/NAME, the owner")],
+)
+def test_a_bad_repo_id_is_refused_before_any_work(repo_id, expected, tmp_path, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("a config was prepared")
+
+    monkeypatch.setattr(export_module, "load", no_work)
+    with pytest.raises(ValueError, match=re.escape(f"repo_id {repo_id!r}: {expected}")):
+        export(ALPHA, "harmless", tmp_path / "out", data_dir=sample_dir(ALPHA, "all"), repo_id=repo_id)
+    assert not (tmp_path / "out").exists()
