@@ -8,7 +8,8 @@ Layout of an export folder, one builder and one file format per folder:
 
 Exporting a config replaces that config's shards and card entries and keeps the others, as
 ``push_to_hub(config_name=...)`` does. The whole export is written into a copy of the folder beside it
-and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was.
+and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was, and
+leaves no folder it made on the way (the parents of a new export folder included).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def export(
             f"folder, or re-export every config there with --format {file_format}"
         )
 
+    new_parents = _missing_parents(out)
     staging = _staging_copy(out)
     try:
         summary = {}
@@ -113,6 +115,7 @@ def export(
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(new_parents)
         raise
     return summary
 
@@ -180,6 +183,25 @@ def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None
     card_data["pretty_name"] = card.pretty_name(cls)
     body = card.render_body(cls, out, sorted(configs), default)
     card.write(out / "README.md", card_data.to_yaml(), body, old_text)
+
+
+def _missing_parents(out: Path) -> list[Path]:
+    """The folders above ``out`` that do not exist yet (the export makes them), deepest first."""
+    missing = []
+    for parent in Path(os.path.abspath(out)).parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Removes the folders a failed export made, deepest first; one that now holds something stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _staging_copy(out: Path) -> Path:
