@@ -1,6 +1,7 @@
 """The command line (its answers to mistakes included), the README's main command, and the front page."""
 
 import argparse
+import ast
 import importlib.metadata
 import os
 import re
@@ -410,3 +411,19 @@ def test_a_push_dry_run_shows_the_commit_message_given_or_the_default(exported, 
     status, out, _ = run_cli(argv, capsys)
     assert status == 0
     assert "to datasets/org/name in one commit, as a new pull request: 'Fix the card'\n" in out
+
+
+def test_readme_gives_a_time_for_every_nox_session():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- nox-sessions -->", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \| [^|]*\d[^|]*\|$", table, re.M)
+    noxfile = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
+    sessions = ast.literal_eval(re.search(r"nox\.options\.sessions = (\[.*?\])", noxfile).group(1))
+    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
+    expected = [f"tests(datasets='{line}')" if name == "tests" else name for name in sessions for line in lines]
+    assert listed == list(dict.fromkeys(expected))
+
+
+def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
+    with pytest.raises(ValueError, match=r"^repo_id 'not-a-valid/repo/id': give ORG/NAME"):
+        push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
