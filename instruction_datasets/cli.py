@@ -507,7 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if getattr(args, "debug", False):
             raise
-        _say("\ninterrupted", argv)  # starts a line of its own, after whatever ^C or a progress bar left
+        new_line = "\n" if sys.stderr.isatty() else ""  # a terminal echoed ^C where the cursor was
+        _say(f"{new_line}interrupted", argv)
         return INTERRUPTED
     except Exception as err:
         if getattr(args, "debug", False):
