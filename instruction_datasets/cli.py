@@ -207,7 +207,7 @@ def run_push(args: argparse.Namespace) -> int:
 
     problem = repo_id_problem(args.repo_id)
     if problem:
-        raise UsageError(f"--repo-id {args.repo_id!r}: {problem}")
+        raise UsageError(f"--repo-id {args.repo_id!r}: {in_option_names(problem)}")  # huggingface_hub's words
     if args.commit_message is not None and not args.commit_message.strip():
         raise UsageError("--commit-message is empty: give a message, or leave the option out for the default")
     folder = Path(args.folder)
@@ -514,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         status = 2 if isinstance(err, UsageError) else 1
-        message = in_option_names(" ".join(str(err).split()) or type(err).__name__)
+        message = " ".join(str(err).split()) or type(err).__name__
+        if status == 1:  # the library's words; a UsageError is already in the command line's
+            message = in_option_names(message)
         hint = "" if status == 2 else " (--debug shows the traceback)"
         _say(f"error: {message}{hint}", argv)
         return status

@@ -110,6 +110,10 @@ MISTAKES = {
         ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--data-dir", "{tmp}/nowhere"],
         "--data-dir {tmp}/nowhere: no such folder",
     ),
+    "missing data folder called data_dir": (
+        ["stats", "instruction_tuning_alpha", "all", "--data-dir", "data_dir"],
+        "error: --data-dir data_dir: no such folder",
+    ),
     "bad shard size": (
         ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--max-shard-size", "lots"],
         "argument --max-shard-size: 'lots' is not a size; give a number of bytes, or a number with a unit: KB, MB, GB",
