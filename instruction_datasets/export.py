@@ -103,7 +103,11 @@ def export(
         )
 
     new_parents = _missing_parents(out)
-    staging = _staging_copy(out)
+    try:
+        staging = _staging_copy(out)
+    except BaseException:
+        _remove_empty(new_parents)
+        raise
     try:
         summary = {}
         for name in configs:
@@ -214,7 +218,11 @@ def _staging_copy(out: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     if out.is_dir():
         staging.rmdir()
-        shutil.copytree(out, staging, symlinks=True, copy_function=_link_or_copy)
+        try:
+            shutil.copytree(out, staging, symlinks=True, copy_function=_link_or_copy)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     else:  # mkdtemp makes it private; a new export folder gets the usual permissions
         umask = os.umask(0)
         os.umask(umask)

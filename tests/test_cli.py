@@ -431,3 +431,30 @@ def test_readme_gives_a_time_for_every_nox_session():
 def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
     with pytest.raises(ValueError, match=r"^repo_id 'not-a-valid/repo/id': give ORG/NAME"):
         push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
+
+
+def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    samples = {"data_dir": ALPHA_SAMPLES, "cache_dir": tmp_path / "cache"}
+    monkeypatch.setattr(export_module.tempfile, "mkdtemp", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "a" / "b" / "c", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "README.md").write_text("my notes\n")
+    copied = []
+
+    def copy_then_fail(source, target):
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(export_module.shutil.copy2(source, target))
+
+    (tmp_path / "out" / "notes.txt").write_text("more notes\n")
+    monkeypatch.setattr(export_module, "_link_or_copy", copy_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "out", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "notes.txt"]
