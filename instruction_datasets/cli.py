@@ -11,7 +11,12 @@ Commands:
 ``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless ``--data-dir``
 names a local copy. A known mistake (an unknown script or config, a missing folder, a bad size or format)
 prints one line ``error: ...`` that lists the valid choices, and exits with status 2; other failures print
-one line and exit with status 1. ``--debug`` shows the full traceback instead.
+one line and exit with status 1. ``--debug`` shows the full traceback instead. Errors name the options as
+typed here (``--data-dir``), where the library's own errors name its parameters (``data_dir=``). Ctrl-C
+stops any command with one line, ``interrupted``, and exit status 130.
+
+``--help`` and ``--version`` import nothing heavy: each command imports `datasets`, pandas or
+`huggingface_hub` when it runs.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sys
 import tempfile
 import textwrap
@@ -27,17 +33,30 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import datasets
-import pandas as pd
-from datasets.utils.py_utils import convert_file_size_to_int
-
-from . import infos, provenance, stats, tokens
-from .export import DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS, export
-from .loading import SCRIPTS, available_scripts, builder_class, load, sample_dir, script_path
-from .push import push
+from .meta import SCRIPTS, version
 
 PROG = "python -m instruction_datasets"
 SIZE_SYNTAX = "a number of bytes, or a number with a unit: KB, MB, GB (1000s) or KiB, MiB, GiB (1024s), e.g. 500MB"
+#: export's defaults, written here so that --help needs no `datasets` import (a test checks they are export's).
+DEFAULT_MAX_SHARD_SIZE = "500MB"
+FILE_FORMATS = ("jsonl", "parquet")
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+#: The library's parameters and the options that set them here: errors are shown in the user's words.
+OPTIONS = {
+    "data_dir": "--data-dir",
+    "cache_dir": "--cache-dir",
+    "max_shard_size": "--max-shard-size",
+    "file_format": "--format",
+    "tokenizer": "--tokenizer",
+    "streaming": "--streaming",
+    "repo_id": "--repo-id",
+    "revision": "--revision",
+    "private": "--private",
+    "commit_message": "--commit-message",
+    "create_pr": "--create-pr",
+    "token": "--token",
+}
 
 
 class UsageError(Exception):
@@ -48,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line ``error: ...`` (exit status 2), without the usage block."""
 
     def error(self, message: str):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 # --- What each command does ---------------------------------------------------------------------------------
@@ -89,6 +108,11 @@ def demo(cache_dir: str | None = None) -> int:
 
     Each config's warnings (blank lines, rows without a label, ...) are printed below its header.
     """
+    import datasets
+
+    from . import provenance
+    from .loading import available_scripts, builder_class, load, sample_dir
+
     datasets.disable_progress_bars()  # a few sample rows per split: the bars would only hide the output
     with tempfile.TemporaryDirectory(prefix="instruction_datasets-demo-") as scratch:
         cache_dir = cache_dir or scratch
@@ -115,6 +139,8 @@ def demo(cache_dir: str | None = None) -> int:
 
 def write_infos(check: bool) -> int:
     """Regenerates dataset_infos.json, or with ``check`` only reports whether it is current."""
+    from . import infos
+
     try:
         if check:
             current = infos.is_current()
@@ -146,11 +172,19 @@ def run_infos(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Writes one config (or every config) as data shards plus card, and prints a line per config."""
-    if (args.config is None) == (not args.all_configs):
-        raise UsageError("export: give a config or --all-configs, not both")
+    if args.config is None and not args.all_configs:
+        raise UsageError("export: give a config to export, or --all-configs for every config of the script")
+    if args.config is not None and args.all_configs:
+        raise UsageError(f"export: give a config ({args.config!r}) or --all-configs, not both")
     _check_source(args)
+    from .export import export
+    from .push import repo_id_problem
+
+    if args.repo_id is not None and (problem := repo_id_problem(args.repo_id)):
+        raise UsageError(f"--repo-id {args.repo_id!r}: {in_option_names(problem)}")  # huggingface_hub's words
+
     start = time.perf_counter()
-    with _tokenizer_extra():
+    with _tokenizer_extra(), _warnings_on_own_lines():
         summary = export(
             args.path,
             args.config,
@@ -174,18 +208,38 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
+    from .push import push, repo_id_problem
+
+    problem = repo_id_problem(args.repo_id)
+    if problem:
+        raise UsageError(f"--repo-id {args.repo_id!r}: {in_option_names(problem)}")  # huggingface_hub's words
+    if args.commit_message is not None and not args.commit_message.strip():
+        raise UsageError("--commit-message is empty: give a message, or leave the option out for the default")
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder; give an export folder (made by {PROG} export)")
     if not (folder / "README.md").is_file():
         raise UsageError(f"{folder} is not an export folder: it has no README.md card (made by {PROG} export)")
-    push(args.folder, args.repo_id, revision=args.revision, private=args.private, dry_run=args.dry_run)
+    push(
+        args.folder,
+        args.repo_id,
+        revision=args.revision,
+        private=args.private,
+        dry_run=args.dry_run,
+        commit_message=args.commit_message,
+        create_pr=args.create_pr,
+        token=args.token,
+    )
     return 0
 
 
 def run_stats(args: argparse.Namespace) -> int:
     """Prints the statistics table; writes the picture and the JSON when asked."""
     _check_source(args)
+    import pandas as pd
+
+    from . import stats, tokens
+
     picture = None
     if args.plot:
         try:
@@ -195,7 +249,7 @@ def run_stats(args: argparse.Namespace) -> int:
         _check_folder("--plot", picture)
     if args.json:
         _check_folder("--json", Path(args.json))
-    with _tokenizer_extra():
+    with _tokenizer_extra(), _warnings_on_own_lines():
         figures = stats.collect(
             args.path,
             args.config,
@@ -221,6 +275,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def _check_source(args: argparse.Namespace) -> None:
     """The script, the config (None: every config) and the local copy exist."""
+    from .loading import builder_class, script_path
+
     try:
         cls = builder_class(script_path(args.path))
     except FileNotFoundError:
@@ -237,8 +293,34 @@ def _check_source(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
+def _warnings_on_own_lines() -> Iterator[None]:
+    """Warnings (logged by the scripts, or ``warnings.warn``) as lines ``warning: ...`` of their own.
+
+    Written through tqdm, which takes a progress bar off its line first and draws it again below, so a
+    warning never runs into the bar's line.
+    """
+    from tqdm import tqdm
+
+    class Write(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            tqdm.write(f"warning: {' '.join(record.getMessage().split())}", file=sys.stderr)
+
+    handler = Write(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+
+
+@contextlib.contextmanager
 def _tokenizer_extra() -> Iterator[None]:
     """``--tokenizer`` without `transformers` installed is a known mistake: say what to install."""
+    from . import tokens
+
     try:
         yield
     except tokens.MissingExtra as err:
@@ -254,6 +336,8 @@ def _check_folder(flag: str, path: Path) -> None:
 
 def _shard_size(value: str) -> int:
     """``--max-shard-size``: bytes, or a number with a unit, as ``push_to_hub`` takes it."""
+    from datasets.utils.py_utils import convert_file_size_to_int
+
     try:
         size = int(value) if value.isdigit() else convert_file_size_to_int(value)
     except ValueError:
@@ -272,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: the flag works before or after the command, and a later default does not undo it.
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="on an error, show the full traceback"
+    )
+    common.add_argument(
+        "--version", action="version", version=f"instruction_datasets {version()}", help="show the version and exit"
     )
     cached = _Parser(add_help=False)
     cached.add_argument("--cache-dir", help="datasets cache for preparing (default: datasets' cache)")
@@ -351,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest shard, as push_to_hub: {SIZE_SYNTAX} (default: {DEFAULT_MAX_SHARD_SIZE})",
     )
     export_parser.add_argument(
-        "--format", choices=sorted(FILE_FORMATS), default="parquet", help="shard file format (default: parquet)"
+        "--format", choices=FILE_FORMATS, default="parquet", help="shard file format (default: parquet)"
     )
     export_parser.add_argument(tokenizer_flag, help=f"{tokenizer_help}, shown in the card")
     export_parser.add_argument(
@@ -366,14 +453,59 @@ def build_parser() -> argparse.ArgumentParser:
     push_parser.add_argument("--revision", help="branch to commit to (created if needed)")
     push_parser.add_argument("--private", action="store_true", help="create the repo private")
     push_parser.add_argument("--dry-run", action="store_true", help="list the files and the commit message only")
+    push_parser.add_argument(
+        "--commit-message", help="the commit message (default: 'Upload <configs> (export by instruction_datasets)')"
+    )
+    push_parser.add_argument(
+        "--create-pr",
+        action="store_true",
+        help="open a pull request with the commit instead of committing to the branch",
+    )
+    push_parser.add_argument(
+        "--token",
+        help="Hub token (default: HF_TOKEN or your saved login); never printed",
+    )
     push_parser.set_defaults(handler=run_push)
     return parser
 
 
+def in_option_names(message: str) -> str:
+    """A library error in the command line's words: ``pass data_dir= with ...`` becomes ``pass --data-dir with ...``.
+
+    A parameter is renamed where the library names it: written ``name=`` with no value after it, or, for a
+    name no English word shares (``data_dir``, not ``revision``), standing as a word of its own. Values stay
+    as they are: ``?revision=main`` in a URL, ``data_dir='x'`` in a repr, a folder called ``data_dir/``.
+    """
+    named = r"(?<![\w?&/.=-])(" + "|".join(OPTIONS) + r")=(?=[\s),;]|$)"
+    message = re.sub(named, lambda match: OPTIONS[match.group(1)], message)
+    words = r"(?<![\w?&/.=-])(" + "|".join(name for name in OPTIONS if "_" in name) + r")(?![\w/.=-])"
+    return re.sub(words, lambda match: OPTIONS[match.group(1)], message)
+
+
+def _secrets(argv: Sequence[str]) -> list[str]:
+    """The token given on the command line or in ``HF_TOKEN``, whichever way it was spelt, to keep out of messages."""
+    found = [os.environ.get("HF_TOKEN", "")]
+    for index, arg in enumerate(argv):
+        if arg.startswith("--tok") and "=" in arg and "--token".startswith(arg.split("=", 1)[0]):
+            found.append(arg.split("=", 1)[1])
+        elif arg.startswith("--tok") and "--token".startswith(arg) and index + 1 < len(argv):
+            found.append(argv[index + 1])
+    return [secret for value in found for secret in {value, value.strip()} if len(secret) >= 4]
+
+
+def _say(message: str, argv: Sequence[str]) -> None:
+    """One line on stderr, with the token, if it is in it, replaced by ``***``."""
+    for secret in sorted(_secrets(argv), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    print(message, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m instruction_datasets``: runs the command's handler, one line per error."""
-    args = build_parser().parse_args(argv)
+    argv = [str(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    args = None
     try:
+        args = build_parser().parse_args(argv)
         status = args.handler(args)
         sys.stdout.flush()  # a reader that stopped early (| head) shows here, not at exit
         return status
@@ -381,6 +513,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader has what it wanted: stop quietly, and keep Python's flush at exit from failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        new_line = "\n" if sys.stderr.isatty() else ""  # a terminal echoed ^C where the cursor was
+        _say(f"{new_line}interrupted", argv)
+        return INTERRUPTED
     except Exception as err:
         if getattr(args, "debug", False):
             raise
@@ -388,8 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A refused card (card.CardError) lists one problem per line; any other error is one line.
         lines = str(err).splitlines() if getattr(err, "one_per_line", False) else [str(err)]
         message = "\n  ".join(" ".join(line.split()) for line in lines if line.strip()) or type(err).__name__
+        if status == 1:  # the library's words; a UsageError is already in the command line's
+            message = in_option_names(message)
         hint = "" if status == 2 else " (--debug shows the traceback)"
-        print(f"error: {message}{hint}", file=sys.stderr)
+        _say(f"error: {message}{hint}", argv)
         return status
 
 

@@ -8,7 +8,8 @@ Layout of an export folder, one builder and one file format per folder:
 
 Exporting a config replaces that config's shards and card entries and keeps the others, as
 ``push_to_hub(config_name=...)`` does. The whole export is written into a copy of the folder beside it
-and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was.
+and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was, and
+leaves no folder it made on the way (the parents of a new export folder included).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from . import card, provenance, stats, tokens
 from .loading import builder_class, declared_info, load, script_path
+from .push import repo_id_problem
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
 DEFAULT_MAX_SHARD_SIZE = datasets.config.MAX_SHARD_SIZE
@@ -88,13 +89,8 @@ def export(
         max_bytes = convert_file_size_to_int(max_shard_size)
     except ValueError as err:
         raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
-    if repo_id is not None:
-        try:
-            validate_repo_id(repo_id)
-        except HFValidationError as err:
-            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME as the Hub spells repo ids ({err})") from None
-        if "/" not in repo_id:
-            raise ValueError(f"repo_id {repo_id!r}: expected ORG/NAME, the owner and the dataset's name")
+    if repo_id is not None and (problem := repo_id_problem(repo_id)):
+        raise ValueError(f"repo_id {repo_id!r}: {problem}")
     out = Path(out)
     old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
     card.check_markers(out / "README.md", old_text)  # the user's card, named as such, before any work
@@ -119,7 +115,12 @@ def export(
             f"folder, or re-export every config there with --format {file_format}"
         )
 
-    staging = _staging_copy(out)
+    new_parents = _missing_parents(out)
+    try:
+        staging = _staging_copy(out)
+    except BaseException:
+        _remove_empty(new_parents)
+        raise
     try:
         summary = {}
         for name in configs:
@@ -131,6 +132,7 @@ def export(
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(new_parents)
         raise
     for key, (old, new) in replaced.items():
         logger.warning(
@@ -241,6 +243,25 @@ def _infos(card_data: DatasetCardData) -> list[dict]:
     return [infos] if isinstance(infos, dict) else list(infos)
 
 
+def _missing_parents(out: Path) -> list[Path]:
+    """The folders above ``out`` that do not exist yet (the export makes them), deepest first."""
+    missing = []
+    for parent in Path(os.path.abspath(out)).parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Removes the folders a failed export made, deepest first; one that now holds something stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _staging_copy(out: Path) -> Path:
     """A copy of the folder beside it (same file system, so the swap is a rename); files are hard links.
 
@@ -251,7 +272,11 @@ def _staging_copy(out: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     if out.is_dir():
         staging.rmdir()
-        shutil.copytree(out, staging, symlinks=True, copy_function=_link_or_copy)
+        try:
+            shutil.copytree(out, staging, symlinks=True, copy_function=_link_or_copy)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     else:  # mkdtemp makes it private; a new export folder gets the usual permissions
         umask = os.umask(0)
         os.umask(umask)

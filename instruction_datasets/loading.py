@@ -25,11 +25,10 @@ import datasets
 from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock
 
+from .meta import SCRIPTS  # the loading scripts this library ships (kept where --help reads them)
+
 #: The folder above the package: the source checkout's root, or site-packages when installed from a wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-#: The loading scripts this library ships, by module name.
-SCRIPTS = ("align_anything_instruction", "instruction_tuning_alpha")
 
 # Files that `load_dataset` copies beside a script; the builder reads dataset infos from them (3.x).
 _RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")

@@ -8,7 +8,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-from huggingface_hub.utils import HfHubHTTPError
+from huggingface_hub.utils import HfHubHTTPError, HFValidationError, validate_repo_id
 
 from . import card
 
@@ -33,17 +33,28 @@ def push(
     revision: str | None = None,
     private: bool = False,
     dry_run: bool = False,
+    commit_message: str | None = None,
+    create_pr: bool = False,
+    token: str | None = None,
 ) -> list[str]:
     """Uploads an export folder to a Hub dataset repo in one commit; returns the files it holds.
 
     The card is checked as the Hub would before anything is sent (`card.CardError` names every problem).
     Files the repo already holds with the same bytes are not sent; shards and stats the folder no longer
     holds are deleted, so a repo never mixes old and new shards; with nothing changed no commit is made.
-    ``revision`` is a branch, created from ``main`` if needed. A server error is retried twice. The token
-    comes from where `huggingface_hub` looks (``HF_TOKEN``, the saved login) and is never printed. With
-    ``dry_run`` nothing touches the network. The card sent names ``repo_id`` in its snippets (`card.fill_repo_id`);
-    the folder's own card is left as it is.
+    ``revision`` is a branch, created from ``main`` if needed. With ``create_pr`` the commit opens a pull
+    request against that branch instead (as `huggingface_hub`'s ``create_commit(create_pr=True)``), for a repo
+    you may not write to. ``commit_message`` replaces the default one (see `commit_message`). A server error is
+    retried twice. The ``token`` (default: where `huggingface_hub` looks, ``HF_TOKEN`` or the saved login) is
+    never printed. ``repo_id`` is checked first, as the Hub checks it (``ValueError``). With ``dry_run`` nothing
+    touches the network. The card sent names ``repo_id`` in its snippets (`card.fill_repo_id`); the folder's own
+    card is left as it is.
     """
+    problem = repo_id_problem(repo_id)
+    if problem:
+        raise ValueError(f"repo_id {repo_id!r}: {problem}")
+    if commit_message is not None and not commit_message.strip():
+        raise ValueError("commit_message is empty: give a message, or None for the default")
     folder = Path(folder)
     if not (folder / "README.md").is_file():
         raise FileNotFoundError(f"{folder} is not an export folder: it has no README.md card")
@@ -53,11 +64,12 @@ def push(
         for path in folder.rglob("*")
         if path.is_file() and not NOT_SENT & set(path.relative_to(folder).parts)
     )
-    message = commit_message(folder)
+    message = commit_message if commit_message is not None else default_commit_message(folder)
     target = f"datasets/{repo_id}{f'@{revision}' if revision else ''}"
     # The card sent names this repo in its snippets; the folder's own card is left as it is.
     readme = card.fill_repo_id((folder / "README.md").read_text(encoding="utf-8"), repo_id).encode("utf-8")
-    print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in one commit: {message!r}")
+    how = "one commit, as a new pull request" if create_pr else "one commit"
+    print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in {how}: {message!r}")
     for name in files:
         print(f"  {name}")
     named = card.repo_id_in(readme.decode("utf-8"))
@@ -65,7 +77,7 @@ def push(
         print(f'the card\'s snippets read: datasets.load_dataset("{named}", ...)')
     if dry_run:
         return files
-    api = HfApi()
+    api = HfApi(token=token)
 
     def upload():
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
@@ -81,7 +93,13 @@ def push(
         # create_commit, not upload_folder: huggingface_hub 2.x splits a large or failing upload_folder into
         # several commits, and a failure half way would leave a half-pushed dataset.
         commit = api.create_commit(
-            repo_id, operations, commit_message=message, repo_type="dataset", revision=revision, parent_commit=head
+            repo_id,
+            operations,
+            commit_message=message,
+            repo_type="dataset",
+            revision=revision,
+            parent_commit=head,
+            create_pr=create_pr,
         )
         return head, commit
 
@@ -102,12 +120,29 @@ def push(
             time.sleep(delay)
     if commit.oid == head:
         print(f"nothing to commit: {target} already holds these files (commit {head})")
+    elif commit.pr_url:
+        print(f"opened pull request: {commit.pr_url} (commit {commit.oid})")
     else:
         print(f"committed: {commit.commit_url}")
     return files
 
 
-def commit_message(folder: Path) -> str:
+def repo_id_problem(repo_id: str) -> str | None:
+    """What the Hub would refuse in a dataset repo id, or None: ``ORG/NAME``, checked by `huggingface_hub`.
+
+    A name without ``ORG/`` is refused too: the Hub reads it as a canonical dataset, not as one of yours.
+    """
+    shape = "give ORG/NAME: your user or organisation name, one '/', then the dataset's name"
+    if repo_id.count("/") > 1:  # huggingface_hub would suggest its repo_type argument, which is not the answer here
+        return shape
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        return " ".join(str(err).split())
+    return None if "/" in repo_id else shape
+
+
+def default_commit_message(folder: Path) -> str:
     """A commit message that says which configs the folder holds."""
     data = folder / "data"
     configs = sorted(path.name for path in data.iterdir() if path.is_dir()) if data.is_dir() else []

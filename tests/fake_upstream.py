@@ -170,7 +170,8 @@ class FakeUpstream:
                 repo_id = "/".join(path.split("/")[3:5])
                 if "/paths-info/" in path and repo_id not in upstream.hosted:
                     return self._paths_info(body)  # the read side of the sample repos (HUB_REPOS)
-                status, answer, headers = _write_call(upstream, path, body)
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                status, answer, headers = _write_call(upstream, path, body, query)
                 return self._send(status, json.dumps(answer).encode(), [("Content-Type", "application/json"), *headers])
 
             def _read_body(self) -> bytes:
@@ -338,6 +339,7 @@ class HostedRepo:
     def __init__(self, repo_id: str):
         self.repo_id = repo_id
         self.commits: dict[str, dict[str, bytes]] = {}
+        self.messages: dict[str, str] = {}  # commit -> its message (the commit header's summary)
         self.branches: dict[str, str] = {"main": self.add_commit(None, {}, "initial commit")}
 
     def add_commit(self, parent: str | None, files: dict[str, bytes], summary: str) -> str:
@@ -346,6 +348,7 @@ class HostedRepo:
             digest.update(f"{path}\0{git_blob_sha1(files[path])}\n".encode())
         sha = digest.hexdigest()
         self.commits[sha] = dict(files)
+        self.messages[sha] = summary
         return sha
 
     def resolve(self, revision: str) -> str | None:
@@ -396,8 +399,12 @@ def _hosted_target(upstream: FakeUpstream, raw_path: str):
     return repo, kind, "/".join(rest or ["main"])
 
 
-def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes) -> tuple[int, object, list]:
-    """Answers one call of the Hub's write API: (status, JSON answer, extra headers)."""
+def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes, query: dict) -> tuple[int, object, list]:
+    """Answers one call of the Hub's write API: (status, JSON answer, extra headers).
+
+    A commit with ``?create_pr=1`` leaves the branch as it was: as the Hub does, it goes to a new ref
+    ``refs/pr/<n>`` and the answer carries ``pullRequestUrl`` (``.../discussions/<n>``).
+    """
     if raw_path == "/api/validate-yaml":
         return 200, {}, []
     if raw_path == "/api/repos/create":
@@ -457,8 +464,15 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes) -> tuple[int
             new_files = {path: data for path, data in new_files.items() if not path.startswith(folder)}
         else:
             return 400, {"error": f"this fake Hub takes no {key!r} operations"}, []
-    repo.branches[revision] = new_sha = repo.add_commit(sha, new_files, summary)
-    return 200, {"commitUrl": f"{upstream.endpoint}/datasets/{repo.repo_id}/commit/{new_sha}", "commitOid": new_sha}, []
+    new_sha = repo.add_commit(sha, new_files, summary)
+    answer = {"commitUrl": f"{upstream.endpoint}/datasets/{repo.repo_id}/commit/{new_sha}", "commitOid": new_sha}
+    if query.get("create_pr") == ["1"]:
+        number = 1 + sum(name.startswith("refs/pr/") for name in repo.branches)
+        repo.branches[f"refs/pr/{number}"] = new_sha
+        answer["pullRequestUrl"] = f"{upstream.endpoint}/datasets/{repo.repo_id}/discussions/{number}"
+    else:
+        repo.branches[revision] = new_sha
+    return 200, answer, []
 
 
 def _tree(files: dict[str, bytes], folder: str) -> list[dict]:

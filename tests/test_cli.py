@@ -1,15 +1,23 @@
 """The command line (its answers to mistakes included), the README's main command, and the front page."""
 
 import argparse
+import ast
+import importlib.metadata
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import builder_class, cli
+import instruction_datasets
+from instruction_datasets import builder_class, cli, infos, loading, meta, stats
+from instruction_datasets import export as export_module
+from instruction_datasets import push as push_module
 from instruction_datasets.loading import PROJECT_ROOT, available_scripts, sample_dir
 
 ALPHA_SAMPLES = sample_dir("instruction_tuning_alpha", "all")
@@ -102,6 +110,10 @@ MISTAKES = {
         ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--data-dir", "{tmp}/nowhere"],
         "--data-dir {tmp}/nowhere: no such folder",
     ),
+    "missing data folder called data_dir": (
+        ["stats", "instruction_tuning_alpha", "all", "--data-dir", "data_dir"],
+        "error: --data-dir data_dir: no such folder",
+    ),
     "bad shard size": (
         ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--max-shard-size", "lots"],
         "argument --max-shard-size: 'lots' is not a size; give a number of bytes, or a number with a unit: KB, MB, GB",
@@ -109,6 +121,28 @@ MISTAKES = {
     "bad format": (
         ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--format", "csv"],
         "argument --format: invalid choice: 'csv' (choose from 'jsonl', 'parquet')",
+    ),
+    "export with neither a config nor --all-configs": (
+        ["export", "instruction_tuning_alpha", "--out", "{out}"],
+        "export: give a config to export, or --all-configs for every config of the script",
+    ),
+    "export with a config and --all-configs": (
+        ["export", "instruction_tuning_alpha", "all", "--all-configs", "--out", "{out}"],
+        "export: give a config ('all') or --all-configs, not both",
+    ),
+    "repo id the Hub refuses": (
+        ["push", "{tmp}", "--repo-id", "bad name!", "--dry-run"],
+        "--repo-id 'bad name!': Repo id must use alphanumeric chars",
+    ),
+    "repo id with two slashes": (
+        ["push", "{tmp}", "--repo-id", "not-a-valid/repo/id", "--dry-run"],
+        "--repo-id 'not-a-valid/repo/id': give ORG/NAME",
+    ),
+    "repo id without ORG/": (["push", "{tmp}", "--repo-id", "name", "--dry-run"], "--repo-id 'name': give ORG/NAME"),
+    "repo id with --": (["push", "{tmp}", "--repo-id", "org/a--b", "--dry-run"], "Cannot have -- or .. in --repo-id"),
+    "empty commit message": (
+        ["push", "{tmp}", "--repo-id", "o/n", "--commit-message", " ", "--dry-run"],
+        "--commit-message is empty",
     ),
     "missing export folder": (["push", "{tmp}/nowhere", "--repo-id", "o/n", "--dry-run"], "no such folder"),
     "folder that is no export": (["push", "{tmp}", "--repo-id", "o/n", "--dry-run"], "has no README.md card"),
@@ -127,10 +161,11 @@ MISTAKES = {
 def test_a_known_mistake_is_one_line_with_the_choices_and_status_2(case, tmp_path, capsys, monkeypatch):
     argv, expected = MISTAKES[case]
     fill = {"tmp": tmp_path, "out": tmp_path / "out"}
-    # Each mistake is caught before any work: loading anything would fail this test.
-    monkeypatch.setattr(cli, "load", lambda *a, **k: pytest.fail("loaded before checking"))
-    monkeypatch.setattr(cli.stats, "collect", lambda *a, **k: pytest.fail("collected before checking"))
-    monkeypatch.setattr(cli, "export", lambda *a, **k: pytest.fail("exported before checking"))
+    # Each mistake is caught before any work: loading, exporting or pushing anything would fail this test.
+    monkeypatch.setattr(loading, "load", lambda *a, **k: pytest.fail("loaded before checking"))
+    monkeypatch.setattr(stats, "collect", lambda *a, **k: pytest.fail("collected before checking"))
+    monkeypatch.setattr(export_module, "export", lambda *a, **k: pytest.fail("exported before checking"))
+    monkeypatch.setattr(push_module, "push", lambda *a, **k: pytest.fail("pushed before checking"))
     status, out, err = run_cli([str(arg).format(**fill) for arg in argv], capsys)
     assert status == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -196,3 +231,230 @@ def test_a_reader_that_stops_early_gets_no_error_line():
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 1
     assert stderr.decode() == ""
+
+
+# --- The basics: version, a fast --help, Ctrl-C, errors in the command line's words ---------------------------
+
+
+def test_version_is_the_package_metadata_and_pyproject_says_it():
+    result = subprocess.run([sys.executable, "-m", "instruction_datasets", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    declared = re.search(r'^version = "(.+)"$', pyproject, re.M).group(1)
+    assert result.stdout == f"instruction_datasets {declared}\n"
+    assert instruction_datasets.__version__ == importlib.metadata.version("instruction_datasets") == declared
+
+
+def test_a_source_checkout_that_is_not_installed_reads_its_version_from_pyproject(monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(meta.metadata, "version", not_installed)
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert meta.version() == re.search(r'^version = "(.+)"$', pyproject, re.M).group(1)
+
+
+HEAVY = ("datasets", "pandas", "matplotlib", "huggingface_hub", "pyarrow")
+
+
+COMMANDS = ["demo", "infos", "stats", "export", "push"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], *([command, "--help"] for command in COMMANDS)])
+def test_help_and_version_import_nothing_heavy(argv):
+    code = (
+        "import sys\nfrom instruction_datasets import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n"
+        f"    pass\nprint('imported:', *sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("imported:"), result.stdout[-300:]
+
+
+def test_the_defaults_help_shows_are_those_of_export():
+    assert cli.DEFAULT_MAX_SHARD_SIZE == export_module.DEFAULT_MAX_SHARD_SIZE
+    assert sorted(cli.FILE_FORMATS) == sorted(export_module.FILE_FORMATS)
+    assert cli.build_parser().parse_args(["export", "x", "y", "--out", "z"]).max_shard_size == (
+        cli._shard_size(export_module.DEFAULT_MAX_SHARD_SIZE)
+    )
+
+
+INTERRUPTIONS = {
+    "demo": (["demo"], loading, "load"),
+    "infos": (["infos", "--check"], infos, "is_current"),
+    "stats": (["stats", "instruction_tuning_alpha", "all", "--data-dir", ALPHA_SAMPLES], stats, "collect"),
+    "export": (["export", "instruction_tuning_alpha", "all", "--out", "{tmp}/out"], export_module, "export"),
+    "push": (["push", "{tmp}", "--repo-id", "o/n"], push_module, "push"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(INTERRUPTIONS))
+def test_ctrl_c_in_any_command_is_one_line_and_status_130(command, tmp_path, capsys, monkeypatch):
+    argv, module, work = INTERRUPTIONS[command]
+    (tmp_path / "README.md").write_text("a card\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, work, interrupted)
+    monkeypatch.setattr("datasets.disable_progress_bars", lambda: None)  # demo's switch would outlive this test
+    status, _, err = run_cli([str(arg).format(tmp=tmp_path) for arg in argv], capsys)
+    assert status == 130
+    assert err == "interrupted\n"
+
+
+def test_ctrl_c_during_an_export_leaves_nothing_behind(tmp_path):
+    """A real SIGINT while export reads its input (a pipe nobody writes to): one line, status 130, no new folders."""
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / "instruction_tuning_dataset_alpha_part1.json")
+    command = [sys.executable, "-m", "instruction_datasets", "export", "instruction_tuning_alpha", "part1"]
+    command += ["--data-dir", data, "--out", tmp_path / "a" / "b" / "c", "--cache-dir", tmp_path / "cache"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    writer, deadline = None, time.monotonic() + 120
+    while writer is None and process.poll() is None and time.monotonic() < deadline:
+        try:  # succeeds once export has opened the pipe to read it
+            writer = os.open(data / "instruction_tuning_dataset_alpha_part1.json", os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.05)
+    assert writer is not None, process.communicate(timeout=60)
+    try:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
+    assert process.returncode == 130, err
+    assert err.split("\n")[-2:] == ["interrupted", ""] and "Traceback" not in err, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "data"]
+
+
+def test_a_failed_export_leaves_no_folder_it_made(tmp_path, capsys):
+    (tmp_path / "copy" / "data").mkdir(parents=True)
+    (tmp_path / "copy" / "data" / "train.jsonl").write_text('{"prompt": "p", "response": "r"}\n{"prompt": 1}\n')
+    (tmp_path / "copy" / "data" / "test.jsonl").write_text('{"prompt": "p", "response": "r"}\n')
+    argv = ["export", "align_anything_instruction", "en", "--data-dir", tmp_path / "copy", "--out", tmp_path / "a/b/c"]
+    status, _, err = run_cli([*argv, "--cache-dir", tmp_path / "cache"], capsys)
+    assert status == 1, err
+    assert "line 2: key 'prompt' must be a string" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "copy"]
+
+
+def test_errors_name_the_options_the_user_typed_where_the_library_names_its_parameters(tmp_path):
+    """Offline with nothing cached: the library says ``pass data_dir=``, the command line ``pass --data-dir``."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "home")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens there; offline mode sends nothing anyway
+    library = subprocess.run(
+        [sys.executable, "-c", "from instruction_datasets import load; load('align_anything_instruction', 'en')"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "or pass data_dir= with a local copy" in library.stderr
+    command = [sys.executable, "-m", "instruction_datasets", "stats", "align_anything_instruction", "en"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.rstrip("\n").split("\n")[-1]
+    assert last.startswith("error: ") and "or pass --data-dir with a local copy" in last
+    assert "data_dir" not in last
+
+
+def test_a_layout_error_names_the_option_too(tmp_path, capsys):
+    argv = ["stats", "align_anything_instruction", "en", "--data-dir", tmp_path, "--cache-dir", tmp_path / "c"]
+    status, _, err = run_cli(argv, capsys)
+    assert status == 1
+    assert "not found: --data-dir must hold the upstream layout" in err and "data_dir" not in err
+
+
+def test_option_names_replace_only_parameters_named_for_the_user():
+    message = "check the revision (hub_revision=), or pass data_dir= with a copy; see https://h/x?revision=main"
+    assert cli.in_option_names(message) == (
+        "check the revision (hub_revision=), or pass --data-dir with a copy; see https://h/x?revision=main"
+    )
+    message = "data_dir='x' and cache_dir=, token=; /home/data_dir/f: the token and revision of repo_id"
+    assert cli.in_option_names(message) == (
+        "data_dir='x' and --cache-dir, --token; /home/data_dir/f: the token and revision of --repo-id"
+    )
+
+
+def test_export_and_stats_print_each_warning_on_a_line_of_its_own(tmp_path):
+    """The alpha samples warn (a source with no category, rows without 'Rosey:') while a progress bar is drawn."""
+    base = [sys.executable, "-m", "instruction_datasets"]
+    source = ["instruction_tuning_alpha", "all", "--data-dir", ALPHA_SAMPLES]
+    for command in (["export", *source, "--out", tmp_path / "out"], ["stats", *source]):
+        argv = [*base, *command, "--cache-dir", tmp_path / command[0]]
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        # What a terminal shows of each line: what follows the last carriage return.
+        shown = [line.rsplit("\r", 1)[-1] for line in result.stderr.split("\n")]
+        warned = [line for line in shown if "1 row(s) had no 'Rosey:' line" in line]
+        assert len(warned) == 1 and warned[0].startswith("warning: instruction_tuning_dataset_alpha_part1.json")
+        assert any(line.startswith("warning: ") and "'wiki_howto' (1 rows)" in line for line in shown)
+        assert any(line.startswith("Generating train split: 17 examples") for line in shown), result.stderr
+
+
+def test_the_token_is_never_printed_in_a_dry_run_or_an_error(tmp_path, exported, capsys):
+    secret = "hf_cliSecret0123456789abcdef"
+    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--dry-run", "--token", secret]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0 and "would upload" in out
+    assert secret not in out + err
+    # A mistake that argparse reports with the words it did not understand, the token among them.
+    status, out, err = run_cli(["push", tmp_path, "--repo-id", "o/n", "--token", secret, "--tokn", secret], capsys)
+    assert status == 2 and "unrecognized arguments: --tokn ***" in err
+    assert secret not in out + err
+
+
+def test_a_push_dry_run_shows_the_commit_message_given_or_the_default(exported, capsys):
+    folder = exported["instruction_tuning_alpha"]
+    status, out, _ = run_cli(["push", folder, "--repo-id", "org/name", "--dry-run"], capsys)
+    assert status == 0
+    configs = ", ".join(sorted(builder_class("instruction_tuning_alpha").builder_configs))
+    assert f"to datasets/org/name in one commit: 'Upload {configs} (export by instruction_datasets)'\n" in out
+    argv = ["push", folder, "--repo-id", "org/name", "--dry-run", "--commit-message", "Fix the card", "--create-pr"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0
+    assert "to datasets/org/name in one commit, as a new pull request: 'Fix the card'\n" in out
+
+
+def test_readme_gives_a_time_for_every_nox_session():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- nox-sessions -->", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \| [^|]*\d[^|]*\|$", table, re.M)
+    noxfile = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
+    sessions = ast.literal_eval(re.search(r"nox\.options\.sessions = (\[.*?\])", noxfile).group(1))
+    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
+    expected = [f"tests(datasets='{line}')" if name == "tests" else name for name in sessions for line in lines]
+    assert listed == list(dict.fromkeys(expected))
+
+
+def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
+    with pytest.raises(ValueError, match=r"^repo_id 'not-a-valid/repo/id': give ORG/NAME"):
+        push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
+
+
+def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    samples = {"data_dir": ALPHA_SAMPLES, "cache_dir": tmp_path / "cache"}
+    monkeypatch.setattr(export_module.tempfile, "mkdtemp", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "a" / "b" / "c", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "README.md").write_text("my notes\n")
+    copied = []
+
+    def copy_then_fail(source, target):
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(export_module.shutil.copy2(source, target))
+
+    (tmp_path / "out" / "notes.txt").write_text("more notes\n")
+    monkeypatch.setattr(export_module, "_link_or_copy", copy_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "out", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "notes.txt"]

@@ -199,3 +199,47 @@ def test_shards_the_folder_no_longer_holds_are_deleted_in_the_same_commit(hub, m
     files = hub.hosted["org/reshard"].commits[head(hub, "org/reshard")]
     assert sorted(name for name in files if name.startswith("data/")) == ["data/harmless/train-00000-of-00001.parquet"]
     assert len(hub.hosted["org/reshard"].commits) == 3
+
+
+def test_push_options_of_the_command_line_reach_the_hub(hub, exported, tmp_path):
+    """--create-pr, --commit-message and --token: a pull request whose commit carries the message, main left as it
+    was, and the token sent as ``Authorization: Bearer`` (HF_TOKEN unset) but shown nowhere."""
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    with open(folder / "README.md", "a", encoding="utf-8") as card:
+        card.write("\nReviewed by the data team.\n")
+    repo = hub.hosted["org/alpha"]
+    main, prs = head(hub, "org/alpha"), sum(name.startswith("refs/pr/") for name in repo.branches)
+    calls = len(hub.authorizations)
+    env = user_env(hub, tmp_path / "home")
+    del env["HF_TOKEN"]
+    token = "hf_commandLineSecret0123456789"
+    command = [sys.executable, "-m", "instruction_datasets", "push", str(folder), "--repo-id", "org/alpha"]
+    command += ["--create-pr", "--commit-message", "Note the review", "--token", token]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert head(hub, "org/alpha") == main
+    pull_request = repo.branches[f"refs/pr/{prs + 1}"]
+    assert repo.messages[pull_request] == "Note the review"
+    assert repo.commits[pull_request]["README.md"].endswith(b"\nReviewed by the data team.\n")
+    assert f"opened pull request: {hub.endpoint}/datasets/org/alpha/discussions/{prs + 1} " in result.stdout
+    assert set(hub.authorizations[calls:]) == {f"Bearer {token}"}
+    assert token not in result.stdout + result.stderr
+
+
+def test_a_commit_carries_the_message_given_or_one_naming_the_configs(hub, exported, monkeypatch):
+    in_process(hub, monkeypatch)
+    assert hub.hosted["org/align"].messages[head(hub, "org/align")] == "Upload en, zh (export by instruction_datasets)"
+    push(exported["instruction_tuning_alpha"], "org/messaged", commit_message="First upload of alpha")
+    assert hub.hosted["org/messaged"].messages[head(hub, "org/messaged")] == "First upload of alpha"
+
+
+def test_a_token_in_an_error_is_not_shown(hub, exported, tmp_path):
+    env = user_env(hub, tmp_path / "home")
+    token = "hf_brokenSecret0123456789\n"  # a pasted line break: the HTTP client refuses the header, naming it
+    command = [sys.executable, "-m", "instruction_datasets", "push", str(exported["instruction_tuning_alpha"])]
+    result = subprocess.run(
+        [*command, "--repo-id", "org/broken", "--token", token], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert token.strip() not in result.stdout + result.stderr
