@@ -422,7 +422,10 @@ def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tm
 
 @pytest.mark.parametrize(
     ("repo_id", "expected"),
-    [("bad name!", "expected ORG/NAME as the Hub spells repo ids"), ("justaname", "expected ORG/NAME, the owner")],
+    [
+        ("bad name!", "Repo id must use alphanumeric chars"),
+        ("justaname", "give ORG/NAME: your user or organisation name"),
+    ],
 )
 def test_a_bad_repo_id_is_refused_before_any_work(repo_id, expected, tmp_path, monkeypatch):
     def no_work(*args, **kwargs):

@@ -134,6 +134,10 @@ MISTAKES = {
         ["push", "{tmp}", "--repo-id", "bad name!", "--dry-run"],
         "--repo-id 'bad name!': Repo id must use alphanumeric chars",
     ),
+    "export with a repo id the Hub refuses": (
+        ["export", "instruction_tuning_alpha", "all", "--out", "{out}", "--repo-id", "bad name!"],
+        "--repo-id 'bad name!': Repo id must use alphanumeric chars",
+    ),
     "repo id with two slashes": (
         ["push", "{tmp}", "--repo-id", "not-a-valid/repo/id", "--dry-run"],
         "--repo-id 'not-a-valid/repo/id': give ORG/NAME",
