@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from conftest import run_fresh
 from fake_upstream import REPO_COMMIT, corrupted
 
-from instruction_datasets import load
+from instruction_datasets import load, provenance
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "align_anything_instruction"
@@ -161,23 +162,30 @@ def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_
     )
 
 
-def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
-    upstream, tmp_path
-):
-    out = tmp_path / "export"
+def export(upstream, home, *configs) -> Path:
+    """Runs ``instruction_datasets export`` of (config, extra options) pairs into one folder; returns the folder."""
+    out = home / "export"
     env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
-    for config, extra in (("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))])):
-        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(tmp_path / "datasets"), *extra]
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
+    for config, extra in configs:
+        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(home / "datasets"), *extra]
         result = subprocess.run(
             [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
         )
         assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
+    upstream, tmp_path
+):
+    out = export(upstream, tmp_path, ("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))]))
     card = (out / "README.md").read_text(encoding="utf-8")
     for path in SPLIT_FILES.values():
         sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
     assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert "Each file was checked against the hash its server published when it was downloaded." in card
     assert "- `zh`: local files, not checked against the Hub." in card
 
 
@@ -217,6 +225,13 @@ def test_a_mirror_without_file_metadata_is_checked_with_the_hashes_it_publishes_
     assert payload["rows"]["en"] == local_rows(tmp_path)
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
     assert "publishes no hash" not in log
+    hashes = ", ".join(
+        f"{path} {hashlib.sha256(sample_bytes(path)).hexdigest()}" for path in sorted(SPLIT_FILES.values())
+    )
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; checked against the hashes the server published, SHA-256: {hashes}"
+    )
     # Where the hashes came from: one paths-info call for both files, or (where it fails) one HEAD of each file.
     asked = [("GET", "revision/main"), ("POST", f"paths-info/{REPO_COMMIT}")]
     if not paths_info:
@@ -310,3 +325,18 @@ def test_offline_after_a_server_with_no_hash_warns_or_refuses_as_online(upstream
     status, offline = run(upstream, tmp_path, cache="refused", offline=True, verification_mode="all_checks")
     assert status == 1
     assert "which is no hash, so verification_mode='all_checks' cannot check it" in offline["error"]
+
+
+def test_cards_and_the_recorded_source_say_not_checked_where_the_server_published_no_hash(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    out = export(upstream, tmp_path, ("en", []))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for path in SPLIT_FILES.values():
+        assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {len(sample_bytes(path)):,} | not checked |" in card
+    assert "Each file was checked" not in card
+    status, payload = run(upstream, tmp_path)
+    assert status == 0, payload
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; not checked: data/test.jsonl, data/train.jsonl"
+    )
