@@ -527,11 +527,12 @@ def _hub_files(dl_manager, repo: str, revision: str, verification_mode=None) -> 
         checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1, mode, unpublished)
         kind = "SHA-256" if sha256 else "git blob SHA-1" if blob_sha1 else "nothing"
         checked.append(f"{path} by {kind}" + (f" from the {source}" if source else ""))
+    if not streaming:
+        _remember_commit(files, revision, commit)
     if not hashing:
         why = "streamed" if streaming else "verification_mode='no_checks'"
         logger.info(f"{repo}: revision {revision!r} is commit {commit}; {why}, so no hash is checked")
     else:
-        _remember_commit(files, revision, commit)
         logger.info(f"{repo}: revision {revision!r} is commit {commit}; checked {', '.join(checked)}")
     return files, origins, checksums
 

@@ -1,7 +1,8 @@
-"""Align-Anything downloads: one Hub commit per load, each file checked against the SHA-256 the Hub publishes.
+"""Align-Anything downloads: one Hub commit per load, each file checked against the hash its server publishes.
 
 Loads run in fresh processes (tests/load_runner.py) against the loopback Hub (tests/fake_upstream.py), which
-serves LFS metadata, can land a commit between two requests, and can serve other bytes under a stated hash.
+serves LFS metadata, can land a commit between two requests, can serve other bytes under a stated hash, and can
+publish hashes only as olah does (paths-info, the resolve ETag) or not at all.
 """
 
 import hashlib
@@ -68,6 +69,7 @@ def blob(home, data: bytes) -> Path:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_path, streaming):
+    upstream.revision_metadata = "blobs"  # as the Hub: file metadata only when asked for
     status, payload = run(upstream, tmp_path, streaming=streaming)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
@@ -76,6 +78,8 @@ def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_p
     paths = [path for _, path in upstream.requests]
     assert paths.count(f"/api/datasets/{REPO}/revision/main") == 1
     assert not [path for path in paths if "/resolve/main/" in path]
+    # The revision API's file metadata holds every hash: nothing else is asked.
+    assert own_requests(upstream) == [("GET", "revision/main")]
 
 
 def test_bytes_that_differ_from_the_hub_hash_fail_evicted_and_the_next_run_loads(upstream, tmp_path):
@@ -209,17 +213,21 @@ def own_requests(upstream) -> list:
     return [(method, path.rpartition(f"/{REPO}/")[2]) for method, path in own]
 
 
-def olah(upstream, paths_info=True):
+def olah(upstream, paths_info=True, resolve_headers="etag"):
     upstream.like_olah()
-    upstream.paths_info = paths_info
+    upstream.paths_info, upstream.resolve_headers = paths_info, resolve_headers
     upstream.plain_git = {TEST_FILE}
 
 
-@pytest.mark.parametrize("paths_info", [True, False], ids=["paths-info", "resolve-headers"])
+@pytest.mark.parametrize(
+    ("paths_info", "resolve_headers"),
+    [(True, "etag"), (False, "etag"), (False, "hub")],
+    ids=["paths-info", "etag", "x-linked-etag"],
+)
 def test_a_mirror_without_file_metadata_is_checked_with_the_hashes_it_publishes_elsewhere(
-    upstream, tmp_path, paths_info
+    upstream, tmp_path, paths_info, resolve_headers
 ):
-    olah(upstream, paths_info)
+    olah(upstream, paths_info, resolve_headers)
     status, payload, log = run_logged(upstream, tmp_path)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
@@ -287,6 +295,10 @@ def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, serve
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
     assert own_requests(upstream) == [("GET", "revision/main")]
     assert "publishes no hash" not in log
+    # Offline, no_checks hashes nothing either (the commit main named is remembered all the same).
+    status, offline = run(upstream, tmp_path, cache="offline", offline=True, verification_mode="no_checks")
+    assert status == 0, offline
+    assert offline == payload
     # Other bytes than the published ones are not caught by a hash: only the row reader can object to them.
     upstream.add_fault(TEST_FILE, "corrupt", sticky=True)
     status, payload = run(
