@@ -526,7 +526,7 @@ def _hub_files(dl_manager, repo: str, revision: str, verification_mode=None) -> 
         )
         checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1, mode, unpublished)
         kind = "SHA-256" if sha256 else "git blob SHA-1" if blob_sha1 else "nothing"
-        checked.append(f"{path} by {kind}" + (f" from the {source}" if source else ""))
+        checked.append(f"{path} by {kind}" + (f" from {source}" if source else ""))
     if not streaming:
         _remember_commit(files, revision, commit)
     if not hashing:
@@ -564,7 +564,7 @@ def _resolve_commit(dl_manager, repo: str, revision: str, hashes: bool = True) -
             _wait_before_retry(url, err, attempt)
     published = {}
     for sibling in info.siblings or []:
-        published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "revision API")
+        published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "the revision API")
     wanted = [path for path in _SPLIT_FILES.values() if path in published]
     unhashed = [path for path in wanted if hashes and published[path][1:3] == (None, None)]
     if unhashed:
@@ -621,7 +621,7 @@ def _resolve_headers(api, repo: str, commit: str, path: str, known: tuple) -> tu
                 raise failure or ConnectionError(f"{url}: asking for the file's hash failed: {err}") from err
             _wait_before_retry(url, err, attempt)
     sha256, blob_sha1 = _hash_kind(metadata.etag)
-    source = "resolve headers" if (sha256 or blob_sha1) else None
+    source = "the resolve headers" if (sha256 or blob_sha1) else None
     return metadata.size if metadata.size is not None else known[0], sha256, blob_sha1, source
 
 
