@@ -1,10 +1,11 @@
 """What a user sees when the network fails: one line naming the URL, the kind of failure, and what to do.
 
-Kinds: not found (404, not retried), cannot connect (refused, reset, timed out, host name not resolved) and
-server error (5xx, 429); the last two are retried. Timeouts are sorted by error type only (below): a server that
-never answers costs a minute of client timeouts per load. Every load runs in a fresh process (tests/load_runner.py)
-against 127.0.0.1 only: a closed port refuses, tests/fake_upstream.py resets, rate-limits and fails, and a
-host name fails to resolve because the runner's resolver answers for localhost alone (no name is looked up).
+Kinds: not found (404, or the 401 RepoNotFound olah answers; not retried), cannot connect (refused, reset, timed
+out, host name not resolved) and server error (5xx, 429); the last two are retried. Timeouts are sorted by error
+type only (below): a server that never answers costs a minute of client timeouts per load. Every load runs in a
+fresh process (tests/load_runner.py) against 127.0.0.1 only: a closed port refuses, tests/fake_upstream.py resets,
+rate-limits and fails, and a host name fails to resolve because the runner's resolver answers for localhost alone
+(no name is looked up). What to do names only parameters the script has, and each is followed by a load that works.
 """
 
 import asyncio
