@@ -1,7 +1,8 @@
-"""Align-Anything downloads: one Hub commit per load, each file checked against the SHA-256 the Hub publishes.
+"""Align-Anything downloads: one Hub commit per load, each file checked against the hash its server publishes.
 
 Loads run in fresh processes (tests/load_runner.py) against the loopback Hub (tests/fake_upstream.py), which
-serves LFS metadata, can land a commit between two requests, and can serve other bytes under a stated hash.
+serves LFS metadata, can land a commit between two requests, can serve other bytes under a stated hash, and can
+publish hashes only as olah does (paths-info, the resolve ETag) or not at all.
 """
 
 import hashlib
@@ -10,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from conftest import run_fresh
 from fake_upstream import REPO_COMMIT, corrupted
 
-from instruction_datasets import load
+from instruction_datasets import load, provenance
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "align_anything_instruction"
@@ -24,6 +26,11 @@ SPLIT_FILES = {"train": "data/train.jsonl", "test": "data/test.jsonl"}
 
 def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
     """Loads ``en`` in a new process; returns (exit status, payload): rows and download_checksums, or the error."""
+    return run_logged(upstream, home, cache, streaming, offline, **kwargs)[:2]
+
+
+def run_logged(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
+    """``run``, and what the load logged (its stderr)."""
     request = {
         "script": SCRIPT,
         "configs": ["en"],
@@ -31,8 +38,7 @@ def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwar
         "cache_dir": str(home / cache),
         "kwargs": kwargs,
     }
-    status, payload, _ = run_fresh(request, upstream.endpoint, home, offline=offline)
-    return status, payload
+    return run_fresh(request, upstream.endpoint, home, offline=offline)
 
 
 def sample_bytes(path: str) -> bytes:
@@ -63,6 +69,7 @@ def blob(home, data: bytes) -> Path:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_path, streaming):
+    upstream.revision_metadata = "blobs"  # as the Hub: file metadata only when asked for
     status, payload = run(upstream, tmp_path, streaming=streaming)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
@@ -71,6 +78,8 @@ def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_p
     paths = [path for _, path in upstream.requests]
     assert paths.count(f"/api/datasets/{REPO}/revision/main") == 1
     assert not [path for path in paths if "/resolve/main/" in path]
+    # The revision API's file metadata holds every hash: nothing else is asked.
+    assert own_requests(upstream) == [("GET", "revision/main")]
 
 
 def test_bytes_that_differ_from_the_hub_hash_fail_evicted_and_the_next_run_loads(upstream, tmp_path):
@@ -152,25 +161,194 @@ def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_
     status, payload = run(upstream, tmp_path, hub_revision="f" * 40)
     assert status == 1
     assert (
-        f"{REPO} at revision {'f' * 40!r}: not found on the Hub (check hub_repo and hub_revision)" in payload["error"]
+        f"{REPO} at revision {'f' * 40!r}: not found on {upstream.endpoint} (check hub_repo and hub_revision, or "
+        "HF_ENDPOINT)" in payload["error"]
     )
+
+
+def export(upstream, home, *configs) -> Path:
+    """Runs ``instruction_datasets export`` of (config, extra options) pairs into one folder; returns the folder."""
+    out = home / "export"
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
+    for config, extra in configs:
+        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(home / "datasets"), *extra]
+        result = subprocess.run(
+            [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    return out
 
 
 def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
     upstream, tmp_path
 ):
-    out = tmp_path / "export"
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
-    for config, extra in (("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))])):
-        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(tmp_path / "datasets"), *extra]
-        result = subprocess.run(
-            [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+    out = export(upstream, tmp_path, ("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))]))
     card = (out / "README.md").read_text(encoding="utf-8")
     for path in SPLIT_FILES.values():
         sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
     assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert "Each file was checked against the hash its server published when it was downloaded." in card
     assert "- `zh`: the samples bundled with the `instruction_datasets` package" in card
+
+
+# --- Servers that publish less than the Hub (tests/fake_upstream.py plays olah and a plain file server). ---
+
+TEST_FILE = SPLIT_FILES["test"]  # kept in git itself, not in LFS, in the tests below: checked by git blob SHA-1
+
+
+def git_blob(home, data: bytes) -> Path:
+    """Where the Hub cache keeps a file that is not in LFS: named by its git blob SHA-1."""
+    name = "datasets--" + REPO.replace("/", "--")
+    return home / "hf" / "hub" / name / "blobs" / hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def own_requests(upstream) -> list:
+    """What the loader itself asked, as (method, path after the repo): every request before datasets downloads
+    (its first request is the revision API at the commit, then HEAD and GET of each file)."""
+    downloads = ("GET", f"/api/datasets/{REPO}/revision/{REPO_COMMIT}")
+    requests = upstream.requests
+    own = requests[: requests.index(downloads)] if downloads in requests else requests
+    return [(method, path.rpartition(f"/{REPO}/")[2]) for method, path in own]
+
+
+def olah(upstream, paths_info=True, resolve_headers="etag"):
+    upstream.like_olah()
+    upstream.paths_info, upstream.resolve_headers = paths_info, resolve_headers
+    upstream.plain_git = {TEST_FILE}
+
+
+@pytest.mark.parametrize(
+    ("paths_info", "resolve_headers"),
+    [(True, "etag"), (False, "etag"), (False, "hub")],
+    ids=["paths-info", "etag", "x-linked-etag"],
+)
+def test_a_mirror_without_file_metadata_is_checked_with_the_hashes_it_publishes_elsewhere(
+    upstream, tmp_path, paths_info, resolve_headers
+):
+    olah(upstream, paths_info, resolve_headers)
+    status, payload, log = run_logged(upstream, tmp_path)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
+    assert "publishes no hash" not in log
+    hashes = ", ".join(
+        f"{path} {hashlib.sha256(sample_bytes(path)).hexdigest()}" for path in sorted(SPLIT_FILES.values())
+    )
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; checked against the hashes the server published, SHA-256: {hashes}"
+    )
+    # Where the hashes came from: one paths-info call for both files, or (where it fails) one HEAD of each file.
+    asked = [("GET", "revision/main"), ("POST", f"paths-info/{REPO_COMMIT}")]
+    if not paths_info:
+        asked += [("HEAD", f"resolve/{REPO_COMMIT}/{path}") for path in SPLIT_FILES.values()]
+    assert own_requests(upstream) == asked
+
+
+@pytest.mark.parametrize("paths_info", [True, False], ids=["paths-info", "resolve-headers"])
+@pytest.mark.parametrize("path", sorted(SPLIT_FILES.values()))
+def test_other_bytes_from_such_a_mirror_fail_with_the_hash_it_published(upstream, tmp_path, paths_info, path):
+    olah(upstream, paths_info)
+    upstream.add_fault(path, "corrupt", sticky=True)
+    status, payload = run(upstream, tmp_path)
+    assert status == 1
+    data = sample_bytes(path)
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/{path}"
+    if path == TEST_FILE:  # not in LFS: the git blob SHA-1
+        expected = f"git blob SHA-1 expected {git_blob(tmp_path, data).name}"
+    else:
+        expected = f"SHA-256 expected {hashlib.sha256(data).hexdigest()}"
+    assert f"{url}: content differs from the file the Hub publishes ({expected}, got " in payload["error"]
+
+
+def test_a_server_that_publishes_no_hash_loads_unchecked_with_a_warning_per_file(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, payload, log = run_logged(upstream, tmp_path)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
+    for path in SPLIT_FILES.values():
+        url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/{path}"
+        warning = f"{url}: {upstream.endpoint} publishes no hash for this file"
+        assert log.count(warning) == 1, log[-3000:]
+    assert "point HF_ENDPOINT at a server that publishes hashes" in log
+
+
+def test_all_checks_refuses_a_file_with_no_published_hash_in_one_line(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, payload = run(upstream, tmp_path, verification_mode="all_checks")
+    assert status == 1
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/data/train.jsonl"
+    first = payload["error"].splitlines()[0]
+    assert first.startswith(f"AlignAnythingIntegrityError: {url}: {upstream.endpoint} publishes no hash"), first
+    assert "so verification_mode='all_checks' cannot check it: point HF_ENDPOINT at a server" in first
+
+
+@pytest.mark.parametrize("server", ["olah", "no hash"])
+def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, server):
+    olah(upstream) if server == "olah" else upstream.publishing_no_hash()
+    status, payload, log = run_logged(upstream, tmp_path, verification_mode="no_checks")
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
+    assert own_requests(upstream) == [("GET", "revision/main")]
+    assert "publishes no hash" not in log
+    # Offline, no_checks hashes nothing either (the commit main named is remembered all the same).
+    status, offline = run(upstream, tmp_path, cache="offline", offline=True, verification_mode="no_checks")
+    assert status == 0, offline
+    assert offline == payload
+    # Other bytes than the published ones are not caught by a hash: only the row reader can object to them.
+    upstream.add_fault(TEST_FILE, "corrupt", sticky=True)
+    status, payload = run(
+        upstream, tmp_path, cache="altered", verification_mode="no_checks", download_mode="force_redownload"
+    )
+    assert status == 1
+    assert "content differs" not in payload["error"] and "key 'prompt' is missing" in payload["error"]
+
+
+def test_offline_checks_what_online_checked_the_git_blob_sha1_too(upstream, tmp_path):
+    olah(upstream)
+    status, online = run(upstream, tmp_path)
+    assert status == 0, online
+    before = len(upstream.requests)
+    status, offline = run(upstream, tmp_path, cache="offline", offline=True)
+    assert status == 0, offline
+    assert offline == online
+    # The file kept in git is filed under its git blob SHA-1, and checked against it.
+    data = sample_bytes(TEST_FILE)
+    git_blob(tmp_path, data).write_bytes(corrupted(data))
+    status, offline = run(upstream, tmp_path, cache="tampered", offline=True)
+    assert status == 1
+    assert f"git blob SHA-1 expected {git_blob(tmp_path, data).name}" in offline["error"]
+    assert not git_blob(tmp_path, data).exists()
+    assert upstream.requests[before:] == []
+
+
+def test_offline_after_a_server_with_no_hash_warns_or_refuses_as_online(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, online = run(upstream, tmp_path)
+    assert status == 0, online
+    status, offline, log = run_logged(upstream, tmp_path, cache="offline", offline=True)
+    assert status == 0, offline
+    assert offline == online  # rows, and checksum None: not checked
+    assert log.count("which is no hash") == len(SPLIT_FILES), log[-3000:]
+    status, offline = run(upstream, tmp_path, cache="refused", offline=True, verification_mode="all_checks")
+    assert status == 1
+    assert "which is no hash, so verification_mode='all_checks' cannot check it" in offline["error"]
+
+
+def test_cards_and_the_recorded_source_say_not_checked_where_the_server_published_no_hash(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    out = export(upstream, tmp_path, ("en", []))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for path in SPLIT_FILES.values():
+        assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {len(sample_bytes(path)):,} | not checked |" in card
+    assert "Each file was checked" not in card
+    status, payload = run(upstream, tmp_path)
+    assert status == 0, payload
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; not checked: data/test.jsonl, data/train.jsonl"
+    )
