@@ -39,7 +39,9 @@ def test_demo_prints_every_config_and_split_and_a_streamed_row(tmp_path):
     assert "  train: 5 rows; first row:" in out
     # The samples are local files, read as they are: no hash is checked, wherever the dataset comes from
     # (Hub or GitHub); a download names its commit and the hashes checked.
-    assert out.count("\n  source: local files, read as they are (no hash checked)\n") == len(re.findall("^== ", out, re.M))
+    assert out.count("\n  source: local files, read as they are (no hash checked)\n") == len(
+        re.findall("^== ", out, re.M)
+    )
     assert out.count("streamed the first") == sum(
         len(builder_class(script).BUILDER_CONFIGS) for script in available_scripts()
     )
