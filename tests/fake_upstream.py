@@ -15,7 +15,10 @@ carry what the Hub publishes about LFS files: ``X-Linked-Etag`` (SHA-256), ``X-L
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
 "corrupt" (same length, other bytes; the headers still state the true hash); "429" and "503" (rate limit,
-unavailable), and "reset" (close the connection with a TCP reset before answering).
+unavailable), and "reset" (close the connection with a TCP reset before answering). What a server may do with a
+``Range`` header, on the Hub's files: "range-ignored" (200 with the whole file and no ``Content-Range``, as olah's
+mirror mode answers), "range-short" (206 with the first half of the range asked), "range-long" (206 with the
+asked range and the rest of the file).
 Every request is logged as (method, path).
 
 It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
@@ -271,9 +274,10 @@ class FakeUpstream:
                     headers += [("X-Linked-Size", str(len(data)))]
                 status, start = 200, 0
                 byte_range = self.headers.get("Range")
-                if byte_range and byte_range.startswith("bytes="):
+                if byte_range and byte_range.startswith("bytes=") and fault != "range-ignored":
                     first, _, last = byte_range[len("bytes=") :].partition("-")
                     start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+                    end = _range_fault_end(fault, start, end, len(data))
                     headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
                     data, status = data[start : end + 1], 206
                 if fault == "corrupt":
@@ -305,6 +309,16 @@ class FakeUpstream:
                 return self._send(404, b"Not Found", head=head)
 
         return Handler
+
+
+def _range_fault_end(fault: str | None, start: int, end: int, size: int) -> int:
+    """The last byte a ranged answer sends: as asked, or for "range-short" half of that (at least one byte), or for
+    "range-long" everything to the end of the file; Content-Range says what is sent, as a server is allowed to."""
+    if fault == "range-short":
+        return start + (end - start) // 2
+    if fault == "range-long":
+        return size - 1
+    return end
 
 
 def corrupted(data: bytes) -> bytes:
