@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
 from datasets.iterable_dataset import ArrowExamplesIterable
-from huggingface_hub import HfApi, get_session, hf_hub_url, try_to_load_from_cache
+from huggingface_hub import HfApi, get_hf_file_metadata, get_session, hf_hub_url, try_to_load_from_cache
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import build_hf_headers
 
@@ -185,7 +185,9 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
                     )
             files = origins
         else:
-            files, origins, checksums = _hub_files(dl_manager, self.config.hub_repo, self.config.hub_revision)
+            files, origins, checksums = _hub_files(
+                dl_manager, self.config.hub_repo, self.config.hub_revision, getattr(self, "_verification_mode", None)
+            )
             self._hub_checksums = checksums
             if isinstance(dl_manager, datasets.StreamingDownloadManager):
                 self.info.download_checksums = checksums  # nothing is saved in streaming: the info is the record
@@ -193,6 +195,11 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split]))
             for split in _SPLIT_FILES
         ]
+
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
+        # How datasets (3.x to 5.x) tells a builder its verification_mode: which hashes are checked follows it.
+        self._verification_mode = verification_mode
+        super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
 
     def _save_info(self):
         # Which commit and which bytes a prepared dataset holds. datasets 3.x sets download_checksums to its own
@@ -526,23 +533,41 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
     return row
 
 
-# --- Hub downloads: one commit per load, each file checked against the SHA-256 the Hub publishes for it. ---
+# --- Hub downloads: one commit per load, each file checked against a hash its server publishes for it. ---
+
+_HEX = frozenset("0123456789abcdef")
 
 
-def _hub_files(dl_manager, repo: str, revision: str) -> tuple:
-    """Downloads every split of ``repo`` from the commit ``revision`` names now, checking each file's SHA-256.
+def _hash_kind(value) -> tuple:
+    """(sha256, git blob SHA-1) from a published hash or a cache blob's name: 64 hex is one, 40 hex the other."""
+    value = value.lower() if isinstance(value, str) else ""
+    if not set(value) <= _HEX:
+        return None, None
+    return (value, None) if len(value) == 64 else (None, value) if len(value) == 40 else (None, None)
+
+
+def _mode(verification_mode) -> str:
+    """datasets' verification_mode by name; a builder not given one (streaming) has the default, basic_checks."""
+    return str(getattr(verification_mode, "value", verification_mode) or "basic_checks")
+
+
+def _hub_files(dl_manager, repo: str, revision: str, verification_mode=None) -> tuple:
+    """Downloads every split of ``repo`` from the commit ``revision`` names now, checking each file's hash.
 
     Returns (files, origins, checksums): paths to read and URLs to name per split, and
     ``{url: {"num_bytes", "checksum"}}`` with the commit in each URL, as ``DatasetInfo.download_checksums``
-    records downloads. In streaming, the files are read as they go, so ``checksum`` is None (not verified).
-    Offline, nothing is asked of the network: the commit and the hashes come from the Hub cache.
+    records downloads; ``checksum`` is the checked file's SHA-256, or None where nothing was checked (streaming,
+    ``verification_mode="no_checks"``, or a file whose server publishes no hash). Offline, nothing is asked of
+    the network: the commit and the hashes come from the Hub cache.
     """
     streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
+    mode = _mode(verification_mode)
     if getattr(datasets.config, "HF_HUB_OFFLINE", False):
         if streaming:  # _download says why streaming cannot work offline
             _download(dl_manager, {"": hf_hub_url(repo, _SPLIT_FILES[datasets.Split.TRAIN], repo_type="dataset")})
-        return _cached_hub_files(repo, revision)
-    commit, published = _resolve_commit(dl_manager, repo, revision)
+        return _cached_hub_files(repo, revision, mode)
+    hashing = not streaming and mode != "no_checks"
+    commit, published, endpoint = _resolve_commit(dl_manager, repo, revision, hashing)
     # hf_hub_url honours HF_ENDPOINT, so mirrors work; every split comes from the same commit.
     origins = {
         split: hf_hub_url(repo, path, repo_type="dataset", revision=commit) for split, path in _SPLIT_FILES.items()
@@ -551,24 +576,37 @@ def _hub_files(dl_manager, repo: str, revision: str) -> tuple:
         if path not in published:
             raise FileNotFoundError(f"{origins[split]}: not in {repo} at commit {commit} (revision {revision!r})")
     files = _download(dl_manager, origins)
-    checksums = {}
+    checksums, checked = {}, []
     for split, path in _SPLIT_FILES.items():
-        size, sha256, blob_sha1 = published[path]
-        if streaming:
+        size, sha256, blob_sha1, source = published[path]
+        if not hashing:
+            size = size if streaming else os.path.getsize(files[split])
             checksums[origins[split]] = {"num_bytes": size, "checksum": None}
-        else:
-            checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1)
-    if streaming:
-        logger.info(f"{repo}: revision {revision!r} is commit {commit}; streamed, so no hash is checked")
+            continue
+        unpublished = (
+            f"{endpoint} publishes no hash for this file (none in the revision API's file metadata, its paths-info "
+            "or its resolve headers)"
+        )
+        checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1, mode, unpublished)
+        kind = "SHA-256" if sha256 else "git blob SHA-1" if blob_sha1 else "nothing"
+        checked.append(f"{path} by {kind}" + (f" from the {source}" if source else ""))
+    if not hashing:
+        why = "streamed" if streaming else "verification_mode='no_checks'"
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; {why}, so no hash is checked")
     else:
         _remember_commit(files, revision, commit)
-        checked = ", ".join(f"{path} {checksums[origins[split]]['checksum']}" for split, path in _SPLIT_FILES.items())
-        logger.info(f"{repo}: revision {revision!r} is commit {commit}; SHA-256 checked: {checked}")
+        logger.info(f"{repo}: revision {revision!r} is commit {commit}; checked {', '.join(checked)}")
     return files, origins, checksums
 
 
-def _resolve_commit(dl_manager, repo: str, revision: str) -> tuple:
-    """The commit ``revision`` names, and {path: (size, sha256 or None, git blob SHA-1)} of its files (one call)."""
+def _resolve_commit(dl_manager, repo: str, revision: str, hashes: bool = True) -> tuple:
+    """The commit ``revision`` names, {path: (size, sha256, git blob SHA-1, where the hash came from)} of its files,
+    and the endpoint asked.
+
+    The revision API is asked first, with file metadata; where that gives no hash for a split's file (olah and
+    other mirrors send bare names), ``paths-info``, then the file's ``resolve`` headers. ``hashes=False`` (nothing
+    will be checked) asks only the first.
+    """
     where = f"{repo} at revision {revision!r}"
     # HfApi's endpoint is HF_ENDPOINT, as in hf_hub_url; the token is the one datasets downloads with.
     api = HfApi(token=getattr(dl_manager.download_config, "token", None))
@@ -580,7 +618,7 @@ def _resolve_commit(dl_manager, repo: str, revision: str) -> tuple:
         except Exception as err:
             if _http_status(err) == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
                 raise FileNotFoundError(
-                    f"{where}: not found on the Hub (check hub_repo and hub_revision): {err}"
+                    f"{where}: not found on {api.endpoint} (check hub_repo and hub_revision, or HF_ENDPOINT): {err}"
                 ) from err
             if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
                 failure = _network_error(url, err, attempt)
@@ -588,19 +626,88 @@ def _resolve_commit(dl_manager, repo: str, revision: str) -> tuple:
             _wait_before_retry(url, err, attempt)
     published = {}
     for sibling in info.siblings or []:
-        lfs = sibling.lfs
-        sha256 = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
-        published[sibling.rfilename] = (sibling.size, sha256, None if lfs else sibling.blob_id)
-    return info.sha, published
+        published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "revision API")
+    wanted = [path for path in _SPLIT_FILES.values() if path in published]
+    unhashed = [path for path in wanted if hashes and published[path][1:3] == (None, None)]
+    if unhashed:
+        published.update(_paths_info(api, repo, info.sha, unhashed))
+    for path in wanted:
+        if hashes and published[path][1:3] == (None, None):
+            published[path] = _resolve_headers(api, repo, info.sha, path, published[path])
+    return info.sha, published, api.endpoint
 
 
-def _verified(filepath: str, origin: str, sha256, blob_sha1) -> dict:
-    """Size and SHA-256 of a downloaded file, after checking it against the hash the Hub publishes.
+def _published(size, lfs, blob_id, source: str) -> tuple:
+    """(size, sha256, git blob SHA-1, source) from a file entry: LFS files have a SHA-256, others a blob id."""
+    sha256 = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
+    blob_sha1 = None if lfs else blob_id
+    return size, _hash_kind(sha256)[0], _hash_kind(blob_sha1)[1], source if (sha256 or blob_sha1) else None
+
+
+def _paths_info(api, repo: str, commit: str, paths: list) -> dict:
+    """{path: published} from ``POST paths-info`` (what the tree API gives); {} where the server does not answer it.
+
+    Transient failures are retried; any other failure only means this server does not offer it (the resolve
+    headers are asked next, and fail in one line if the server is unreachable).
+    """
+    url = f"{api.endpoint}/api/datasets/{repo}/paths-info/{commit}"
+    for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+        try:
+            entries = api.get_paths_info(repo, paths, revision=commit, repo_type="dataset")
+            break
+        except Exception as err:
+            if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
+                logger.info(f"{url}: no file hashes from paths-info ({_failure(err)[1] or err}); asking resolve")
+                return {}
+            _wait_before_retry(url, err, attempt)
+    answer = {}
+    for entry in entries:
+        if entry.path in paths and hasattr(entry, "blob_id"):  # a RepoFile, not a RepoFolder
+            answer[entry.path] = _published(entry.size, entry.lfs, entry.blob_id, "paths-info")
+    return answer
+
+
+def _resolve_headers(api, repo: str, commit: str, path: str, known: tuple) -> tuple:
+    """published of one file from its ``resolve`` headers (``X-Linked-Etag`` or ``ETag``, ``X-Linked-Size``).
+
+    An ETag of 64 hex digits is a SHA-256 (LFS files), one of 40 a git blob SHA-1; anything else is no hash.
+    """
+    url = hf_hub_url(repo, path, repo_type="dataset", revision=commit)
+    for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+        try:
+            metadata = get_hf_file_metadata(url, token=api.token)
+            break
+        except Exception as err:
+            if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
+                failure = _network_error(url, err, attempt)
+                raise failure or ConnectionError(f"{url}: asking for the file's hash failed: {err}") from err
+            _wait_before_retry(url, err, attempt)
+    sha256, blob_sha1 = _hash_kind(metadata.etag)
+    source = "resolve headers" if (sha256 or blob_sha1) else None
+    return metadata.size if metadata.size is not None else known[0], sha256, blob_sha1, source
+
+
+def _verified(filepath: str, origin: str, sha256, blob_sha1, mode: str = "basic_checks", unpublished: str = "") -> dict:
+    """Size and SHA-256 of a downloaded file, after checking it against the hash its server publishes.
 
     LFS files (the upstream ones) are checked by SHA-256, others by git blob SHA-1. On a mismatch the file
-    is removed from the cache, so that the next load fetches it anew.
+    is removed from the cache, so that the next load fetches it anew. A file with no published hash
+    (``unpublished`` says why) follows ``mode``: ``all_checks`` refuses it, the default loads it unchecked
+    (checksum None) with a warning.
     """
     size = os.path.getsize(filepath)
+    if sha256 is None and blob_sha1 is None:
+        if mode == "all_checks":
+            raise AlignAnythingIntegrityError(
+                f"{origin}: {unpublished}, so verification_mode='all_checks' cannot check it: point HF_ENDPOINT at a "
+                "server that publishes hashes (the Hub does), or load without verification_mode='all_checks' to "
+                "read it unchecked"
+            )
+        logger.warning(
+            f"{origin}: {unpublished}: loaded unchecked, and recorded as not checked; to check it, point "
+            "HF_ENDPOINT at a server that publishes hashes (the Hub does); verification_mode='all_checks' refuses it"
+        )
+        return {"num_bytes": size, "checksum": None}
     digest, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
     with open(filepath, "rb") as f:
         for chunk in iter(lambda: f.read(_HASH_CHUNK_BYTES), b""):
@@ -609,10 +716,8 @@ def _verified(filepath: str, origin: str, sha256, blob_sha1) -> dict:
                 blob.update(chunk)
     if sha256 is not None and digest.hexdigest() != sha256:
         expected, got = f"SHA-256 expected {sha256}", digest.hexdigest()
-    elif sha256 is None and blob_sha1 is not None and blob.hexdigest() != blob_sha1:
+    elif sha256 is None and blob.hexdigest() != blob_sha1:
         expected, got = f"git blob SHA-1 expected {blob_sha1}", blob.hexdigest()
-    elif sha256 is None and blob_sha1 is None:
-        raise AlignAnythingIntegrityError(f"{origin}: the Hub publishes no hash for this file, so it cannot be checked")
     else:
         return {"num_bytes": size, "checksum": digest.hexdigest()}
     for stale in {filepath, os.path.realpath(filepath)}:  # the cache's link and the blob it points to
@@ -624,11 +729,12 @@ def _verified(filepath: str, origin: str, sha256, blob_sha1) -> dict:
     )
 
 
-def _cached_hub_files(repo: str, revision: str) -> tuple:
+def _cached_hub_files(repo: str, revision: str, mode: str = "basic_checks") -> tuple:
     """Offline: the files of the commit ``revision`` last resolved to, from the Hub cache, checked there.
 
-    The cache names each LFS file by its SHA-256 (the blob a snapshot links to), so the files are checked
-    against those names.
+    The cache names each blob by the hash the download was filed under: the SHA-256 of an LFS file, the git
+    blob SHA-1 of another; each file is checked against that name, as a download is checked online. A blob
+    named by no hash follows ``mode`` as a download with no published hash does.
     """
     files, origins, checksums, commits = {}, {}, {}, set()
     for split, path in _SPLIT_FILES.items():
@@ -642,13 +748,13 @@ def _cached_hub_files(repo: str, revision: str) -> tuple:
         commit = os.path.normpath(cached).split(os.sep)[-len(path.split("/")) - 1]
         commits.add(commit)
         origins[split] = hf_hub_url(repo, path, repo_type="dataset", revision=commit)
-        blob = os.path.basename(os.path.realpath(cached))
-        sha256 = blob if len(blob) == 64 and all(c in "0123456789abcdef" for c in blob) else None
-        if sha256 is None:
-            logger.warning(f"{origins[split]}: the cache does not name this file by its SHA-256: not checked")
+        if mode == "no_checks":
             checksums[origins[split]] = {"num_bytes": os.path.getsize(cached), "checksum": None}
         else:
-            checksums[origins[split]] = _verified(cached, origins[split], sha256, None)
+            blob = os.path.basename(os.path.realpath(cached))
+            sha256, blob_sha1 = _hash_kind(blob)
+            unpublished = f"the Hub cache files this file under {blob!r}, which is no hash"
+            checksums[origins[split]] = _verified(cached, origins[split], sha256, blob_sha1, mode, unpublished)
         files[split] = cached
     if len(commits) > 1:  # cannot happen through one ref; a hand-edited cache could do it
         raise AlignAnythingIntegrityError(f"{repo}: the cached splits come from different commits: {sorted(commits)}")

@@ -21,6 +21,13 @@ mirror mode answers), "range-short" (206 with the first half of the range asked)
 asked range and the rest of the file).
 Every request is logged as (method, path).
 
+Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them, each off by
+default: ``revision_metadata`` (file metadata always, only with ``?blobs=true``, or never), ``paths_info``
+(``POST paths-info`` answered or 404), ``resolve_headers`` (the Hub's, olah's bare ``ETag``, or an ``ETag`` that is
+no hash), ``plain_git`` (files kept in git rather than LFS), ``missing_is_401``, ``unservable`` (files listed
+but not served) and ``chunked`` (``GET`` without ``Content-Length``). ``like_olah()`` sets them as olah's mirror
+mode answers; ``publishing_no_hash()`` as a server that publishes no hash at all.
+
 It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
 /api/repos/create`` keep their files per commit and answer the read calls above for any branch or commit.
 POST requests take faults as GET requests do ("404", "500"); the body of every request is read.
@@ -63,11 +70,40 @@ class FakeUpstream:
         self.main: dict[str, str] = {}  # repo -> the commit main points to (REPO_COMMIT when absent)
         self.commits: dict[str, tuple[str, dict[str, bytes]]] = {}  # commit -> (repo, files it changes)
         self._landing: list[tuple[str, str, str]] = []  # (path suffix, repo, commit): move main after that GET
+        #: The revision API's file metadata (size, blob id, LFS SHA-256): "always" sends it whatever the query,
+        #: "blobs" only when asked with ``?blobs=true`` (the Hub), "never" (bare ``rfilename`` siblings, olah).
+        self.revision_metadata = "always"
+        #: Whether ``POST /api/datasets/<repo>/paths-info/<rev>`` answers for the sample repos (else 404).
+        self.paths_info = True
+        #: What ``resolve`` says about a file's hash: "hub" (``X-Linked-Etag``/``X-Linked-Size`` for LFS files, an
+        #: ``ETag`` for all), "etag" (only an unquoted ``ETag``: the SHA-256 of LFS files, the git blob SHA-1 of
+        #: others, as olah), "none" (an ``ETag`` that is no hash, as a plain file server).
+        self.resolve_headers = "hub"
+        #: Paths of the sample repos kept in git itself, not in LFS: no ``lfs`` entry, ETag the git blob SHA-1.
+        self.plain_git: set[str] = set()
+        #: Whether ``resolve`` of a missing file answers 401 ``X-Error-Code: RepoNotFound`` (olah) instead of 404.
+        self.missing_is_401 = False
+        #: Paths of the sample repos that are listed (siblings, paths-info, tree) but not served: missing on resolve.
+        self.unservable: set[str] = set()
+        #: Whether ``GET`` of a file answers chunked, without ``Content-Length`` (olah).
+        self.chunked = False
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.alpha_base_url = self.endpoint + ALPHA_PREFIX.rstrip("/")
+
+    def like_olah(self) -> None:
+        """Answers as olah 0.5.4 does in mirror mode (FORMATS.md §7): bare siblings whatever the query, paths-info
+        with ``oid``/``size``/``lfs``, ``resolve`` with a bare ``ETag``, 401 ``RepoNotFound`` for a missing file,
+        chunked ``GET``s."""
+        self.revision_metadata, self.paths_info, self.resolve_headers = "never", True, "etag"
+        self.missing_is_401 = self.chunked = True
+
+    def publishing_no_hash(self) -> None:
+        """Answers as a server that publishes no hash at all: bare siblings, no paths-info, an ETag that is no hash."""
+        self.like_olah()
+        self.paths_info, self.resolve_headers = False, "none"
 
     def close(self) -> None:
         self._server.shutdown()
@@ -144,7 +180,8 @@ class FakeUpstream:
                 commit = self._commit(repo, urllib.parse.unquote(revision))
                 if commit is None:
                     return None, None
-                return self._files(repo, commit).get(urllib.parse.unquote(name)), commit
+                name = urllib.parse.unquote(name)
+                return (None if name in self.unservable else self._files(repo, commit).get(name)), commit
         return None, None
 
     def _handler(self):
@@ -172,6 +209,8 @@ class FakeUpstream:
                     return self._send(int(fault), json.dumps({"error": f"injected {fault}"}).encode())
                 repo_id = "/".join(path.split("/")[3:5])
                 if "/paths-info/" in path and repo_id not in upstream.hosted:
+                    if not upstream.paths_info:
+                        return self._send(404, b"Not Found")
                     return self._paths_info(body)  # the read side of the sample repos (HUB_REPOS)
                 status, answer, headers = _write_call(upstream, path, body)
                 return self._send(status, json.dumps(answer).encode(), [("Content-Type", "application/json"), *headers])
@@ -227,16 +266,28 @@ class FakeUpstream:
                         asked = urllib.parse.parse_qs(body.decode()).get("paths", [])
                         if body.startswith(b"{"):
                             asked = json.loads(body).get("paths", [])
-                        entries = [entry for path in asked for entry in _tree(files, path.rpartition("/")[0])]
+                        entries = [
+                            entry
+                            for path in asked
+                            for entry in _tree(files, path.rpartition("/")[0], upstream.plain_git)
+                        ]
                         answer = [entry for entry in entries if entry["path"] in asked]
                         headers = [("Content-Type", "application/json")]
                         return self._send(200, json.dumps(answer).encode(), headers)
                 return self._send(404, b"Not Found")
 
-            def _send(self, status, body, headers=(), head=False, length=None):
+            def _send(self, status, body, headers=(), head=False, length=None, chunked=False):
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)
+                if chunked and not head:  # no Content-Length: the body's end is its last (empty) chunk
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for start in range(0, len(body), 2**16):
+                        piece = body[start : start + 2**16]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(body) if length is None else length))
                 self.end_headers()
                 if not head:
@@ -264,14 +315,16 @@ class FakeUpstream:
                     return self._api(path, head)
                 data, commit = upstream._locate(path)
                 if data is None:
+                    if commit is not None and upstream.missing_is_401:
+                        return self._send(401, b"Repo Not Found", [("X-Error-Code", "RepoNotFound")], head)
                     return self._send(404, b"Not Found", head=head)
                 if not head:
                     upstream._land(path)
                 sha256 = hashlib.sha256(data).hexdigest()
                 headers = [("ETag", f'"{sha256}"'), ("Accept-Ranges", "bytes")]
-                if commit is not None:  # the Hub: every upstream file is in LFS
-                    headers += [("X-Repo-Commit", commit), ("X-Linked-Etag", f'"{sha256}"')]
-                    headers += [("X-Linked-Size", str(len(data)))]
+                if commit is not None:  # the Hub: upstream files are in LFS unless listed in plain_git
+                    headers = [("Accept-Ranges", "bytes"), ("X-Repo-Commit", commit)]
+                    headers += _resolve_hash_headers(upstream, path, data, sha256)
                 status, start = 200, 0
                 byte_range = self.headers.get("Range")
                 if byte_range and byte_range.startswith("bytes=") and fault != "range-ignored":
@@ -286,7 +339,7 @@ class FakeUpstream:
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
                     return None
-                return self._send(status, data, headers, head)
+                return self._send(status, data, headers, head, chunked=upstream.chunked and commit is not None)
 
             def _api(self, path, head):
                 rest = path[len("/api/datasets/") :]
@@ -299,10 +352,19 @@ class FakeUpstream:
                                 return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
                             files = upstream._files(repo, commit)
                             if kind == "revision":
-                                siblings = [_sibling(name, data) for name, data in files.items()]
+                                blobs = "blobs=true" in self.path.partition("?")[2].lower().split("&")
+                                metadata = upstream.revision_metadata == "always" or (
+                                    upstream.revision_metadata == "blobs" and blobs
+                                )
+                                siblings = [
+                                    _sibling(name, data, name not in upstream.plain_git)
+                                    if metadata
+                                    else {"rfilename": name}
+                                    for name, data in files.items()
+                                ]
                                 answer = {"id": repo, "sha": commit, "private": False, "siblings": siblings}
                             else:
-                                answer = _tree(files, urllib.parse.unquote(folder))
+                                answer = _tree(files, urllib.parse.unquote(folder), upstream.plain_git)
                             return self._send(
                                 200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head
                             )
@@ -330,15 +392,25 @@ def _lfs(data: bytes) -> dict:
     return {"size": len(data), "pointerSize": 134}
 
 
-def _sibling(name: str, data: bytes) -> dict:
+def _sibling(name: str, data: bytes, lfs: bool = True) -> dict:
     """A file in the revision API's answer (``?blobs=true``): the LFS entry names its SHA-256 ``sha256``."""
     blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-    return {
-        "rfilename": name,
-        "size": len(data),
-        "blobId": blob,
-        "lfs": {"sha256": hashlib.sha256(data).hexdigest(), **_lfs(data)},
-    }
+    sibling = {"rfilename": name, "size": len(data), "blobId": blob}
+    if lfs:
+        sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+    return sibling
+
+
+def _resolve_hash_headers(upstream: FakeUpstream, path: str, data: bytes, sha256: str) -> list:
+    """What ``resolve`` (HEAD and GET) says about a sample repo file's hash, per ``upstream.resolve_headers``."""
+    lfs = path.partition("/resolve/")[2].partition("/")[2] not in upstream.plain_git
+    if upstream.resolve_headers == "none":  # as nginx makes them: modification time and size, no hash
+        return [("ETag", f'"65a1b2c3-{len(data):x}"')]
+    if upstream.resolve_headers == "etag":  # olah: bare, unquoted
+        return [("ETag", sha256 if lfs else git_blob_sha1(data))]
+    if not lfs:
+        return [("ETag", f'"{git_blob_sha1(data)}"')]
+    return [("ETag", f'"{sha256}"'), ("X-Linked-Etag", f'"{sha256}"'), ("X-Linked-Size", str(len(data)))]
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -475,8 +547,9 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes) -> tuple[int
     return 200, {"commitUrl": f"{upstream.endpoint}/datasets/{repo.repo_id}/commit/{new_sha}", "commitOid": new_sha}, []
 
 
-def _tree(files: dict[str, bytes], folder: str) -> list[dict]:
-    """The tree API's listing of one folder: its files (the LFS entry names the SHA-256 ``oid``) and subfolders."""
+def _tree(files: dict[str, bytes], folder: str, plain_git=frozenset()) -> list[dict]:
+    """The tree API's listing of one folder: its files (the LFS entry names the SHA-256 ``oid``; files in
+    ``plain_git`` have none) and subfolders."""
     prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
     listing, folders = [], set()
     for name, data in sorted(files.items()):
@@ -487,6 +560,8 @@ def _tree(files: dict[str, bytes], folder: str) -> list[dict]:
             folders.add(prefix + head)
             continue
         blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        lfs = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
-        listing.append({"type": "file", "oid": blob, "size": len(data), "path": name, "lfs": lfs})
+        entry = {"type": "file", "oid": blob, "size": len(data), "path": name}
+        if name not in plain_git:
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+        listing.append(entry)
     return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": path} for path in sorted(folders)] + listing

@@ -24,6 +24,11 @@ SPLIT_FILES = {"train": "data/train.jsonl", "test": "data/test.jsonl"}
 
 def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
     """Loads ``en`` in a new process; returns (exit status, payload): rows and download_checksums, or the error."""
+    return run_logged(upstream, home, cache, streaming, offline, **kwargs)[:2]
+
+
+def run_logged(upstream, home, cache="datasets", streaming=False, offline=False, **kwargs):
+    """``run``, and what the load logged (its stderr)."""
     request = {
         "script": SCRIPT,
         "configs": ["en"],
@@ -31,8 +36,7 @@ def run(upstream, home, cache="datasets", streaming=False, offline=False, **kwar
         "cache_dir": str(home / cache),
         "kwargs": kwargs,
     }
-    status, payload, _ = run_fresh(request, upstream.endpoint, home, offline=offline)
-    return status, payload
+    return run_fresh(request, upstream.endpoint, home, offline=offline)
 
 
 def sample_bytes(path: str) -> bytes:
@@ -152,7 +156,8 @@ def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_
     status, payload = run(upstream, tmp_path, hub_revision="f" * 40)
     assert status == 1
     assert (
-        f"{REPO} at revision {'f' * 40!r}: not found on the Hub (check hub_repo and hub_revision)" in payload["error"]
+        f"{REPO} at revision {'f' * 40!r}: not found on {upstream.endpoint} (check hub_repo and hub_revision, or "
+        "HF_ENDPOINT)" in payload["error"]
     )
 
 
@@ -174,3 +179,134 @@ def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_f
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
     assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
     assert "- `zh`: local files, not checked against the Hub." in card
+
+
+# --- Servers that publish less than the Hub (tests/fake_upstream.py plays olah and a plain file server). ---
+
+TEST_FILE = SPLIT_FILES["test"]  # kept in git itself, not in LFS, in the tests below: checked by git blob SHA-1
+
+
+def git_blob(home, data: bytes) -> Path:
+    """Where the Hub cache keeps a file that is not in LFS: named by its git blob SHA-1."""
+    name = "datasets--" + REPO.replace("/", "--")
+    return home / "hf" / "hub" / name / "blobs" / hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def own_requests(upstream) -> list:
+    """What the loader itself asked, as (method, path after the repo): every request before datasets downloads
+    (its first request is the revision API at the commit, then HEAD and GET of each file)."""
+    downloads = ("GET", f"/api/datasets/{REPO}/revision/{REPO_COMMIT}")
+    requests = upstream.requests
+    own = requests[: requests.index(downloads)] if downloads in requests else requests
+    return [(method, path.rpartition(f"/{REPO}/")[2]) for method, path in own]
+
+
+def olah(upstream, paths_info=True):
+    upstream.like_olah()
+    upstream.paths_info = paths_info
+    upstream.plain_git = {TEST_FILE}
+
+
+@pytest.mark.parametrize("paths_info", [True, False], ids=["paths-info", "resolve-headers"])
+def test_a_mirror_without_file_metadata_is_checked_with_the_hashes_it_publishes_elsewhere(
+    upstream, tmp_path, paths_info
+):
+    olah(upstream, paths_info)
+    status, payload, log = run_logged(upstream, tmp_path)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
+    assert "publishes no hash" not in log
+    # Where the hashes came from: one paths-info call for both files, or (where it fails) one HEAD of each file.
+    asked = [("GET", "revision/main"), ("POST", f"paths-info/{REPO_COMMIT}")]
+    if not paths_info:
+        asked += [("HEAD", f"resolve/{REPO_COMMIT}/{path}") for path in SPLIT_FILES.values()]
+    assert own_requests(upstream) == asked
+
+
+@pytest.mark.parametrize("paths_info", [True, False], ids=["paths-info", "resolve-headers"])
+@pytest.mark.parametrize("path", sorted(SPLIT_FILES.values()))
+def test_other_bytes_from_such_a_mirror_fail_with_the_hash_it_published(upstream, tmp_path, paths_info, path):
+    olah(upstream, paths_info)
+    upstream.add_fault(path, "corrupt", sticky=True)
+    status, payload = run(upstream, tmp_path)
+    assert status == 1
+    data = sample_bytes(path)
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/{path}"
+    if path == TEST_FILE:  # not in LFS: the git blob SHA-1
+        expected = f"git blob SHA-1 expected {git_blob(tmp_path, data).name}"
+    else:
+        expected = f"SHA-256 expected {hashlib.sha256(data).hexdigest()}"
+    assert f"{url}: content differs from the file the Hub publishes ({expected}, got " in payload["error"]
+
+
+def test_a_server_that_publishes_no_hash_loads_unchecked_with_a_warning_per_file(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, payload, log = run_logged(upstream, tmp_path)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
+    for path in SPLIT_FILES.values():
+        url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/{path}"
+        warning = f"{url}: {upstream.endpoint} publishes no hash for this file"
+        assert log.count(warning) == 1, log[-3000:]
+    assert "point HF_ENDPOINT at a server that publishes hashes" in log
+
+
+def test_all_checks_refuses_a_file_with_no_published_hash_in_one_line(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, payload = run(upstream, tmp_path, verification_mode="all_checks")
+    assert status == 1
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/data/train.jsonl"
+    first = payload["error"].splitlines()[0]
+    assert first.startswith(f"AlignAnythingIntegrityError: {url}: {upstream.endpoint} publishes no hash"), first
+    assert "so verification_mode='all_checks' cannot check it: point HF_ENDPOINT at a server" in first
+
+
+@pytest.mark.parametrize("server", ["olah", "no hash"])
+def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, server):
+    olah(upstream) if server == "olah" else upstream.publishing_no_hash()
+    status, payload, log = run_logged(upstream, tmp_path, verification_mode="no_checks")
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
+    assert own_requests(upstream) == [("GET", "revision/main")]
+    assert "publishes no hash" not in log
+    # Other bytes than the published ones are not caught by a hash: only the row reader can object to them.
+    upstream.add_fault(TEST_FILE, "corrupt", sticky=True)
+    status, payload = run(
+        upstream, tmp_path, cache="altered", verification_mode="no_checks", download_mode="force_redownload"
+    )
+    assert status == 1
+    assert "content differs" not in payload["error"] and "key 'prompt' is missing" in payload["error"]
+
+
+def test_offline_checks_what_online_checked_the_git_blob_sha1_too(upstream, tmp_path):
+    olah(upstream)
+    status, online = run(upstream, tmp_path)
+    assert status == 0, online
+    before = len(upstream.requests)
+    status, offline = run(upstream, tmp_path, cache="offline", offline=True)
+    assert status == 0, offline
+    assert offline == online
+    # The file kept in git is filed under its git blob SHA-1, and checked against it.
+    data = sample_bytes(TEST_FILE)
+    git_blob(tmp_path, data).write_bytes(corrupted(data))
+    status, offline = run(upstream, tmp_path, cache="tampered", offline=True)
+    assert status == 1
+    assert f"git blob SHA-1 expected {git_blob(tmp_path, data).name}" in offline["error"]
+    assert not git_blob(tmp_path, data).exists()
+    assert upstream.requests[before:] == []
+
+
+def test_offline_after_a_server_with_no_hash_warns_or_refuses_as_online(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    status, online = run(upstream, tmp_path)
+    assert status == 0, online
+    status, offline, log = run_logged(upstream, tmp_path, cache="offline", offline=True)
+    assert status == 0, offline
+    assert offline == online  # rows, and checksum None: not checked
+    assert log.count("which is no hash") == len(SPLIT_FILES), log[-3000:]
+    status, offline = run(upstream, tmp_path, cache="refused", offline=True, verification_mode="all_checks")
+    assert status == 1
+    assert "which is no hash, so verification_mode='all_checks' cannot check it" in offline["error"]
