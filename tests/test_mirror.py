@@ -2,15 +2,21 @@
 
 - The fake Hub (tests/fake_upstream.py) with each thing a server may do with ``Range``: streams with several
   shards and with several ranks (``split_dataset_by_node``) give every row of the file once.
+- olah 0.5.4 (tests/olah_mirror.py), a real mirror, on 127.0.0.1 in offline mirror mode over local git
+  repositories (``en`` as plain git blobs, ``zh`` as LFS objects): a cold plain load, a warm one, an offline one
+  after it, and streams with several shards and with several ranks all give exactly the files' rows.
 """
 
 import collections
 import json
+import os
 
 import pytest
 from conftest import run_fresh
+from olah_mirror import OLAH_VERSION, OlahMirror, make_repo, olah_command
 
 EN_REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
+ZH_REPO = "PKU-Alignment/Align-Anything-Instruction-100K-zh"
 
 
 def jsonl_rows(count: int, seed: str) -> list[tuple[str, str]]:
@@ -22,11 +28,11 @@ def jsonl(rows) -> bytes:
     return "".join(json.dumps({"prompt": p, "response": r}, ensure_ascii=False) + "\n" for p, r in rows).encode()
 
 
-def stream(endpoint, home, config="en", world_size=1, shard_bytes=1000, offline=False):
+def stream(endpoint, home, config="en", world_size=1, shard_bytes=1000, offline=False, streaming=True):
     """(exit status, {split: rows of each rank} or the error text, stderr) of a stream in a fresh process."""
     request = {
         "config": config,
-        "streaming": True,
+        "streaming": streaming,
         "world_size": world_size,
         "cache_dir": str(home / "datasets"),
         "kwargs": {"shard_bytes": shard_bytes},
@@ -67,3 +73,54 @@ def test_a_stream_gives_every_row_once_whatever_the_server_does_with_ranges(faul
     else:
         assert warning in stderr and RANGE_FAULTS[fault] in stderr, stderr[-3000:]
         assert "so the file is read whole, as one shard instead of 19" in stderr
+
+
+# --- olah ---
+
+# Per config: the repo, whether its data files are LFS objects, and what the files hold.
+OLAH_REPOS = {
+    "en": (EN_REPO, False, {"train": jsonl_rows(150, "en"), "test": jsonl_rows(12, "en test")}),
+    "zh": (ZH_REPO, True, {"train": jsonl_rows(140, "中文"), "test": jsonl_rows(9, "中文 test")}),
+}
+
+
+@pytest.fixture(scope="module")
+def olah(tmp_path_factory):
+    """olah on 127.0.0.1, serving both repos from local git repositories; stopped after the module's tests."""
+    command = olah_command()
+    if command is None:
+        message = f"olah {OLAH_VERSION} is not installed (nox installs it; or set OLAH_CLI to an olah-cli)"
+        if os.environ.get("OLAH_REQUIRED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    root = tmp_path_factory.mktemp("olah")
+    for repo, lfs, splits in OLAH_REPOS.values():
+        files = {f"data/{split}.jsonl": jsonl(rows) for split, rows in splits.items()}
+        files["README.md"] = f"---\nlicense: cc-by-nc-4.0\n---\n# {repo}\n".encode()
+        make_repo(root / "mirrors", repo, files, lfs=lfs)
+    mirror = OlahMirror(command, root / "mirrors", root / "work")
+    yield mirror
+    mirror.close()
+
+
+def expected_rows(config):
+    return {split: [list(row) for row in rows] for split, rows in OLAH_REPOS[config][2].items()}
+
+
+@pytest.mark.parametrize("config", sorted(OLAH_REPOS))
+def test_plain_loads_through_olah_cold_warm_and_offline_give_the_files(config, olah, tmp_path):
+    for load in ("cold", "warm", "offline"):
+        status, splits, stderr = stream(olah.endpoint, tmp_path, config, offline=load == "offline", streaming=False)
+        assert status == 0, f"{load} load: {splits}\n{olah.log_tail()}"
+        assert {split: ranks[0] for split, ranks in splits.items()} == expected_rows(config), load
+
+
+@pytest.mark.parametrize("world_size", [1, 3], ids=["shards", "ranks"])
+@pytest.mark.parametrize("config", sorted(OLAH_REPOS))
+def test_streams_through_olah_give_every_row_once(config, world_size, olah, tmp_path):
+    status, splits, stderr = stream(olah.endpoint, tmp_path, config, world_size=world_size)
+    assert status == 0, f"{splits}\n{olah.log_tail()}"
+    for split, rows in expected_rows(config).items():
+        assert as_rows(splits[split]) == collections.Counter(map(tuple, rows)), split
+    # olah's mirror mode answers a ranged GET with the whole file: the train file is read whole, and said so.
+    assert "it answered HTTP 200 with the whole file), so the file is read whole, as one shard" in stderr, stderr
