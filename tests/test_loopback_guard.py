@@ -80,8 +80,9 @@ def test_a_refusal_that_the_code_swallows_still_fails_the_test(tmp_path):
             import socket, subprocess, sys
             from conftest import loopback_guard
 
-            def test_in_process():
-                loopback_guard.real["getaddrinfo"] = lambda *args: (_ for _ in ()).throw(OSError("recorder"))
+            def test_in_process(monkeypatch):
+                recorder = lambda *args: (_ for _ in ()).throw(OSError("recorder"))  # noqa: E731
+                monkeypatch.setitem(loopback_guard.real, "getaddrinfo", recorder)
                 try:
                     socket.getaddrinfo("huggingface.co", 443)
                 except OSError:
