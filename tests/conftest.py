@@ -41,6 +41,14 @@ def _loopback_guard():
 
 loopback_guard = _loopback_guard()
 
+
+def guard_env(*paths: str) -> dict:
+    """For a process started with an environment of its own: the guard first on PYTHONPATH (then ``paths``), its
+    log, and the switches that keep the libraries from calling home."""
+    keep = ("LOOPBACK_GUARD_LOG", "HF_UPDATE_DOWNLOAD_COUNTS", "HF_HUB_DISABLE_TELEMETRY")
+    return {"PYTHONPATH": os.pathsep.join([str(_GUARD_DIR), *paths]), **{key: os.environ[key] for key in keep}}
+
+
 # Module copies go to a folder of this test run (set before `datasets` reads it), not to the user's cache:
 # what another version left there, and the warning about it, must not change what the tests see.
 os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="instruction_datasets-test-modules-")
