@@ -44,7 +44,7 @@ OLAH = "olah==0.5.4"
 
 def _olah_cli(session: nox.Session) -> str:
     """The olah-cli of a venv in this session's temporary folder, made on the first run."""
-    venv = Path(session.create_tmp()) / "olah-venv"
+    venv = Path(session.create_tmp()).resolve() / "olah-venv"
     cli = venv / "bin" / "olah-cli"
     if not cli.exists():
         session.run("python", "-m", "venv", str(venv))

@@ -28,7 +28,7 @@ def olah_command() -> list[str] | None:
     """How to start olah here, or None when it is not installed."""
     cli = os.environ.get("OLAH_CLI") or shutil.which("olah-cli")
     if cli:
-        return [cli]
+        return [os.path.abspath(cli)]  # olah runs in a folder of its own
     if importlib.util.find_spec("olah") is not None:
         return [sys.executable, "-c", "import sys; from olah.server import cli; sys.exit(cli())"]
     return None
