@@ -48,8 +48,10 @@ import pyarrow.compute as pc
 # The tests' loopback guard, here and (first on PYTHONPATH) in every contender's process; what it refuses is
 # written to GUARD_LOG, and a run that wrote anything there fails.
 GUARD_DIR = Path(__file__).resolve().parent.parent / "tests" / "loopback_only"
-_spec = importlib.util.spec_from_file_location("loopback_guard", GUARD_DIR / "sitecustomize.py")
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+if not hasattr(sys.modules.get("sitecustomize"), "OutsideNetworkError") and "loopback_guard" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location("loopback_guard", GUARD_DIR / "sitecustomize.py")
+    sys.modules["loopback_guard"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["loopback_guard"])  # installs the guard in this process
 GUARD_ENV = {
     "PYTHONPATH": os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")])),
     "HF_HUB_DISABLE_TELEMETRY": "1",

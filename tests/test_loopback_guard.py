@@ -4,12 +4,14 @@ look-up beyond 127.0.0.1, in the test process and in every Python process a test
 Each check first puts a recorder where the real socket function was, so that even a broken guard sends nothing.
 """
 
+import importlib.util
 import json
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import loopback_guard
@@ -137,3 +139,21 @@ def test_the_packaged_json_loader_asks_nothing_outside(counts, tmp_path, loopbac
         assert refused == []
     else:  # what the suite would have sent without the switch: the guard catches it
         assert any("look-up of" in line and "amazonaws.com" in line for line in refused), refused
+
+
+def test_the_benchmark_contenders_are_guarded_too(monkeypatch, loopback_only, tmp_path):
+    """benchmarks/bench.py runs each contender under the same guard, and stops when one reaches out."""
+    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    snippet = _SUBPROCESS_PRELUDE + textwrap.dedent("""
+        try:
+            socket.getaddrinfo("huggingface.co", 443)
+        except OSError:
+            pass  # swallowed, as libraries do
+        print(1)
+    """)
+    monkeypatch.setitem(bench.CONTENDERS, "reaches_out", snippet)
+    with pytest.raises(SystemExit, match="reaches_out reached beyond this machine:\nloopback guard: look-up of "):
+        bench.run("reaches_out", tmp_path)
+    loopback_only.take()  # the contender's log was its own; nothing reached this test's log

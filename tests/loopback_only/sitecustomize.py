@@ -18,7 +18,6 @@ import ipaddress
 import os
 import socket
 import sys
-import traceback
 
 #: Every refused call of this process: ("connect" | "look-up", target, the caller's frame).
 violations = []
@@ -60,6 +59,8 @@ def _local_name(host) -> bool:
 
 
 def _record(kind: str, target: str) -> str:
+    import traceback  # only when something is refused: start-up stays cheap
+
     caller = next(
         (f"{frame.filename}:{frame.lineno}" for frame in reversed(traceback.extract_stack()[:-2])),
         "?",
