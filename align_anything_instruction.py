@@ -252,15 +252,23 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
         # datasets' xopen, which passes ``block_size`` to fsspec): no server can get a range wrong then.
         stream = {"block_size": 0} if whole and "://" in str(filepath) else {}
         with _reading(origin), open(filepath, "rb", **stream) as f:
-            for block_start, block, parsed in _parsed_ahead(_blocks(f, start, end, reached)):
-                if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
-                    table = _checked_table(bytes(block), report, origin, _line_number(filepath, block_start))
-                else:
-                    table, blank, ignored = parsed
-                    report["blank_lines"] += blank
-                    for key, n in ignored.items():
-                        report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
-                yield f"{start}:{block_start}", table
+            source = _Counted(f) if stream else f
+            try:
+                for block_start, block, parsed in _parsed_ahead(_blocks(source, start, end, reached)):
+                    if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
+                        table = _checked_table(bytes(block), report, origin, _line_number(filepath, block_start))
+                    else:
+                        table, blank, ignored = parsed
+                        report["blank_lines"] += blank
+                        for key, n in ignored.items():
+                            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
+                    yield f"{start}:{block_start}", table
+            except AlignAnythingFormatError:
+                if stream and source.restarted(end):  # the bad line is where the file started again
+                    raise AlignAnythingIntegrityError(source.restart_problem(origin, end)) from None
+                raise
+            if stream and source.restarted(end):
+                raise AlignAnythingIntegrityError(source.restart_problem(origin, end))
         if reached[0] < end:
             raise AlignAnythingIntegrityError(
                 f"{origin}: the file ended at byte {reached[0]}, before byte {end}: the transfer was cut short"
@@ -271,6 +279,41 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             logger.warning(f"{where}: ignored keys that the schema does not declare: {counts}")
         if report["blank_lines"]:
             logger.warning(f"{where}: skipped {report['blank_lines']} blank line(s)")
+
+
+class _Counted:
+    """A file read whole in one stream, counting the bytes that arrive.
+
+    If the connection breaks, huggingface_hub and fsspec resume with ``Range: bytes=<where they were>-``; a server
+    that ignores Range then sends the file from its first byte again, behind what had arrived. More bytes than the
+    file has is how that shows.
+    """
+
+    def __init__(self, f):
+        self._f, self.received = f, 0
+
+    def read(self, size=-1):
+        data = self._f.read(size)
+        self.received += len(data)
+        return data
+
+    def readline(self):
+        data = self._f.readline()
+        self.received += len(data)
+        return data
+
+    def restarted(self, size: int) -> bool:
+        """Whether more than ``size`` bytes came (what is left of the stream is read to count it)."""
+        while self.received <= size and self.read(_BLOCK_BYTES):
+            pass
+        return self.received > size
+
+    def restart_problem(self, origin: str, size: int) -> str:
+        return (
+            f"{origin}: the server sent more than the {size} bytes the file has ({self.received}): a transfer "
+            "resumed after a broken connection started the file again (the server ignores Range); load again, or "
+            "pass data_dir= with a local copy"
+        )
 
 
 _BLOCK_BYTES = 10 * 2**20  # read and parsed at a time, as datasets' JSON builder does

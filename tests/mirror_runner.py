@@ -5,7 +5,8 @@
 Prints one JSON object: ``{"splits": {split: [rows of rank 0, rows of rank 1, ...]}}``, each row a
 ``[prompt, response]`` pair; a stream with ``world_size`` > 1 is split with
 ``datasets.distributed.split_dataset_by_node``, a plain load has one rank. On failure: ``{"error": "..."}``
-(the error and its causes) and exit status 1. Log lines go to stderr.
+(the error and its causes) and exit status 1. ``"block_bytes"`` sets how much the reader asks for at a time.
+Log lines go to stderr.
 """
 
 import json
@@ -15,7 +16,7 @@ import datasets
 from conftest import error_text  # this folder is on sys.path: the runner is run as a script
 from datasets.distributed import split_dataset_by_node
 
-from instruction_datasets import load
+from instruction_datasets import builder_class, load
 
 
 def main(request: dict) -> dict:
@@ -24,6 +25,8 @@ def main(request: dict) -> dict:
     for name in ("STREAMING_READ_RETRY_INTERVAL", "STREAMING_OPEN_RETRY_INTERVAL"):
         if hasattr(datasets.config, name):
             setattr(datasets.config, name, 0.1)
+    if "block_bytes" in request:  # smaller reads, so that small files take many (as real ones do)
+        sys.modules[builder_class("align_anything_instruction").__module__]._BLOCK_BYTES = request["block_bytes"]
     loaded = load(
         "align_anything_instruction",
         request["config"],

@@ -28,9 +28,10 @@ def jsonl(rows) -> bytes:
     return "".join(json.dumps({"prompt": p, "response": r}, ensure_ascii=False) + "\n" for p, r in rows).encode()
 
 
-def stream(endpoint, home, config="en", world_size=1, shard_bytes=1000, offline=False, streaming=True):
+def stream(endpoint, home, config="en", world_size=1, shard_bytes=1000, offline=False, streaming=True, **extra):
     """(exit status, {split: rows of each rank} or the error text, stderr) of a stream in a fresh process."""
     request = {
+        **extra,
         "config": config,
         "streaming": streaming,
         "world_size": world_size,
@@ -124,3 +125,18 @@ def test_streams_through_olah_give_every_row_once(config, world_size, olah, tmp_
         assert as_rows(splits[split]) == collections.Counter(map(tuple, rows)), split
     # olah's mirror mode answers a ranged GET with the whole file: the train file is read whole, and said so.
     assert "it answered HTTP 200 with the whole file), so the file is read whole, as one shard" in stderr, stderr
+
+
+def test_a_resumed_transfer_that_starts_the_file_again_fails_naming_the_url(upstream, tmp_path):
+    """A server that ignores Range and drops the connection: the client resumes with Range and gets byte 0 again."""
+    data = jsonl(jsonl_rows(150, "en"))
+    commit = upstream.land_commit(EN_REPO, {"data/train.jsonl": data})
+    upstream.add_fault("/data/train.jsonl", "range-ignored-cut", sticky=True)
+    # Reads of 1,000 bytes: the first ones arrive before the cut, so the client resumes from where it was.
+    status, error, _ = stream(upstream.endpoint, tmp_path, block_bytes=1000)
+    assert status == 1
+    url = f"{upstream.endpoint}/datasets/{EN_REPO}/resolve/{commit}/data/train.jsonl"
+    assert error.startswith(
+        f"AlignAnythingIntegrityError: {url}: the server sent more than the {len(data)} bytes the file has ("
+    ), error
+    assert "started the file again (the server ignores Range); load again" in error.splitlines()[0]
