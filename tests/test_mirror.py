@@ -1,7 +1,8 @@
 """Through servers that are not the Hub: each row exactly once, or one clear error.
 
 - The fake Hub (tests/fake_upstream.py) with each thing a server may do with ``Range``: streams with several
-  shards and with several ranks (``split_dataset_by_node``) give every row of the file once.
+  shards and with several ranks (``split_dataset_by_node``) give every row of the file once; a resumed transfer
+  that starts the file again fails, naming the URL.
 - olah 0.5.4 (tests/olah_mirror.py), a real mirror, on 127.0.0.1 in offline mirror mode over local git
   repositories (``en`` as plain git blobs, ``zh`` as LFS objects): a cold plain load, a warm one, an offline one
   after it, and streams with several shards and with several ranks all give exactly the files' rows.
