@@ -632,12 +632,13 @@ def _hub_files(dl_manager, repo: str, revision: str, verification_mode=None) -> 
         )
         checksums[origins[split]] = _verified(files[split], origins[split], sha256, blob_sha1, mode, unpublished)
         kind = "SHA-256" if sha256 else "git blob SHA-1" if blob_sha1 else "nothing"
-        checked.append(f"{path} by {kind}" + (f" from the {source}" if source else ""))
+        checked.append(f"{path} by {kind}" + (f" from {source}" if source else ""))
+    if not streaming:
+        _remember_commit(files, revision, commit)
     if not hashing:
         why = "streamed" if streaming else "verification_mode='no_checks'"
         logger.info(f"{repo}: revision {revision!r} is commit {commit}; {why}, so no hash is checked")
     else:
-        _remember_commit(files, revision, commit)
         logger.info(f"{repo}: revision {revision!r} is commit {commit}; checked {', '.join(checked)}")
     return files, origins, checksums
 
@@ -669,7 +670,7 @@ def _resolve_commit(dl_manager, repo: str, revision: str, hashes: bool = True) -
             _wait_before_retry(url, err, attempt)
     published = {}
     for sibling in info.siblings or []:
-        published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "revision API")
+        published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "the revision API")
     wanted = [path for path in _SPLIT_FILES.values() if path in published]
     unhashed = [path for path in wanted if hashes and published[path][1:3] == (None, None)]
     if unhashed:
@@ -726,7 +727,7 @@ def _resolve_headers(api, repo: str, commit: str, path: str, known: tuple) -> tu
                 raise failure or ConnectionError(f"{url}: asking for the file's hash failed: {err}") from err
             _wait_before_retry(url, err, attempt)
     sha256, blob_sha1 = _hash_kind(metadata.etag)
-    source = "resolve headers" if (sha256 or blob_sha1) else None
+    source = "the resolve headers" if (sha256 or blob_sha1) else None
     return metadata.size if metadata.size is not None else known[0], sha256, blob_sha1, source
 
 
@@ -828,6 +829,17 @@ def _remember_commit(files: dict, revision: str, commit: str) -> None:
 _HASH_CHUNK_BYTES = 2**20  # read and hashed at a time
 
 
+# What to do about each kind of failed transfer (see `_failure`): only parameters this script has.
+_HINTS = {
+    "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address (HF_ENDPOINT)",
+    "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir= with a local copy of the "
+    "files",
+    "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT), or pass data_dir= with "
+    "a local copy of the files",
+    "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address (HF_ENDPOINT)",
+}
+
+
 # --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---
 
 
@@ -885,16 +897,6 @@ def _is_unicode(text: str) -> bool:
 _DOWNLOAD_ATTEMPTS = 3
 _RETRY_SECONDS = 1.0  # the first wait between attempts; each later wait doubles it
 _TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
-_HINTS = {
-    "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
-    "(HF_ENDPOINT, base_url=)",
-    "cannot connect": "check the network and the address (HF_ENDPOINT, base_url=), or pass data_dir= with a "
-    "local copy of the files",
-    "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT, base_url=), or pass "
-    "data_dir= with a local copy of the files",
-    "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address "
-    "(HF_ENDPOINT, base_url=)",
-}
 
 
 def _download(dl_manager, urls: dict) -> dict:
@@ -944,8 +946,9 @@ def _network_error(url: str, err: BaseException, attempts: int = 1):
 def _failure(err: BaseException) -> tuple:
     """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
 
-    Kinds: "not found" (HTTP 404), "cannot connect" (refused, reset, timed out, host name not resolved, or the
-    connection dropped mid-transfer), "server error" (5xx, 429), "access denied" (other 4xx, such as 401 and 403).
+    Kinds: "not found" (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), "cannot connect" (refused, reset,
+    timed out, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
+    "access denied" (other 4xx, such as 401 and 403).
     The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
     of causes is read, the innermost connection problem first.
     """
@@ -957,6 +960,8 @@ def _failure(err: BaseException) -> tuple:
         status = _http_status(link)
         if status == 404:
             return "not found", "HTTP 404"
+        if status == 401 and _error_code(link) == "RepoNotFound":  # olah's answer for a missing file
+            return "not found", "HTTP 401 RepoNotFound"
         if status is not None and (status >= 500 or status == 429):
             return "server error", f"HTTP {status}"
         if status is not None and status >= 400:
@@ -995,6 +1000,12 @@ def _connection_problem(err: BaseException) -> str:
 def _is_transient(err: BaseException) -> bool:
     """Connection failures, server errors and rate limits are worth another try; a 404 is not."""
     return _failure(err)[0] in _TRANSIENT
+
+
+def _error_code(err: BaseException):
+    """The ``X-Error-Code`` header of a failed Hub request (what the Hub and its mirrors say went wrong), or None."""
+    headers = getattr(getattr(err, "response", None), "headers", None)
+    return headers.get("X-Error-Code") if hasattr(headers, "get") else None
 
 
 def _http_status(err: BaseException):

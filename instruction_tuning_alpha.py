@@ -508,6 +508,17 @@ def _read_pairs(content: bytes, origin: str) -> list:
     return document
 
 
+# What to do about each kind of failed transfer (see `_failure`): only parameters this script has.
+_HINTS = {
+    "not found": f"check the address (base_url=): it must serve the files of commit {_COMMIT}, or pass data_dir= "
+    "with a local copy of the files",
+    "cannot connect": "check the network and the address (base_url=), or pass data_dir= with a local copy of the files",
+    "server error": "the server is down or busy: try again later, use a mirror (base_url=), or pass data_dir= with a "
+    "local copy of the files",
+    "access denied": "check the address (base_url=), or pass data_dir= with a local copy of the files",
+}
+
+
 # --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---
 
 
@@ -565,16 +576,6 @@ def _is_unicode(text: str) -> bool:
 _DOWNLOAD_ATTEMPTS = 3
 _RETRY_SECONDS = 1.0  # the first wait between attempts; each later wait doubles it
 _TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
-_HINTS = {
-    "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
-    "(HF_ENDPOINT, base_url=)",
-    "cannot connect": "check the network and the address (HF_ENDPOINT, base_url=), or pass data_dir= with a "
-    "local copy of the files",
-    "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT, base_url=), or pass "
-    "data_dir= with a local copy of the files",
-    "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address "
-    "(HF_ENDPOINT, base_url=)",
-}
 
 
 def _download(dl_manager, urls: dict) -> dict:
@@ -624,8 +625,9 @@ def _network_error(url: str, err: BaseException, attempts: int = 1):
 def _failure(err: BaseException) -> tuple:
     """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
 
-    Kinds: "not found" (HTTP 404), "cannot connect" (refused, reset, timed out, host name not resolved, or the
-    connection dropped mid-transfer), "server error" (5xx, 429), "access denied" (other 4xx, such as 401 and 403).
+    Kinds: "not found" (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), "cannot connect" (refused, reset,
+    timed out, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
+    "access denied" (other 4xx, such as 401 and 403).
     The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
     of causes is read, the innermost connection problem first.
     """
@@ -637,6 +639,8 @@ def _failure(err: BaseException) -> tuple:
         status = _http_status(link)
         if status == 404:
             return "not found", "HTTP 404"
+        if status == 401 and _error_code(link) == "RepoNotFound":  # olah's answer for a missing file
+            return "not found", "HTTP 401 RepoNotFound"
         if status is not None and (status >= 500 or status == 429):
             return "server error", f"HTTP {status}"
         if status is not None and status >= 400:
@@ -675,6 +679,12 @@ def _connection_problem(err: BaseException) -> str:
 def _is_transient(err: BaseException) -> bool:
     """Connection failures, server errors and rate limits are worth another try; a 404 is not."""
     return _failure(err)[0] in _TRANSIENT
+
+
+def _error_code(err: BaseException):
+    """The ``X-Error-Code`` header of a failed Hub request (what the Hub and its mirrors say went wrong), or None."""
+    headers = getattr(getattr(err, "response", None), "headers", None)
+    return headers.get("X-Error-Code") if hasattr(headers, "get") else None
 
 
 def _http_status(err: BaseException):

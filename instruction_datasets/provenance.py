@@ -1,8 +1,9 @@
 """Where a loaded dataset's bytes came from, read back from what its builder recorded.
 
 Align-Anything downloads record, in ``info.download_checksums``, each file's ``resolve`` URL at the Hub
-commit the load used, its size, and its SHA-256 as checked against the Hub's LFS hash (``None`` when the file
-was streamed and not checked). Loading with ``hub_revision=<that commit>`` reads the same bytes again.
+commit the load used, its size, and its SHA-256 once checked against the hash its server published (``None``:
+not checked, because the file was streamed, ``verification_mode="no_checks"`` was given, or the server published
+no hash). Loading with ``hub_revision=<that commit>`` reads the same bytes again.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def describe(info: datasets.DatasetInfo, local: bool) -> str | None:
     files = hub_files(info)
     if files:
         sources = sorted({f"{file['repo']} at commit {file['commit']}" for file in files})
-        if all(file["sha256"] for file in files):
-            hashes = ", ".join(f"{file['path']} {file['sha256']}" for file in files)
-            return f"{'; '.join(sources)}; SHA-256 checked against the Hub: {hashes}"
-        return f"{'; '.join(sources)}; streamed, SHA-256 not checked"
+        hashes = ", ".join(f"{file['path']} {file['sha256']}" for file in files if file["sha256"])
+        unchecked = ", ".join(file["path"] for file in files if not file["sha256"])
+        said = [f"checked against the hashes the server published, SHA-256: {hashes}"] if hashes else []
+        said += [f"not checked: {unchecked}"] if unchecked else []
+        return "; ".join(sources + said)
     if local:
         return "local files, not checked against the Hub"
     return None
@@ -64,13 +66,13 @@ def card_markdown(out: Path, script: str, configs: list[str]) -> str:
     if rows:
         lines += ["| config | file | Hub commit | bytes | SHA-256 |", "|---|---|---|---|---|"]
         for config, file in rows:
-            sha256 = f"`{file['sha256']}`" if file["sha256"] else "not checked (streamed)"
+            sha256 = f"`{file['sha256']}`" if file["sha256"] else "not checked"
             where = f"`{file['repo']}/{file['path']}` | `{file['commit']}`"
             lines.append(f"| `{config}` | {where} | {file['num_bytes']:,} | {sha256} |")
         lines.append("")
         config, file = rows[0]
         if all(file["sha256"] for _, file in rows):
-            lines += ["Each SHA-256 was checked against the Hub's LFS hash when the file was downloaded.", ""]
+            lines += ["Each file was checked against the hash its server published when it was downloaded.", ""]
         lines += [
             "To read the same bytes again:",
             "",

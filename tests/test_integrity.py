@@ -1,7 +1,8 @@
-"""Align-Anything downloads: one Hub commit per load, each file checked against the SHA-256 the Hub publishes.
+"""Align-Anything downloads: one Hub commit per load, each file checked against the hash its server publishes.
 
 Loads run in fresh processes (tests/load_runner.py) against the loopback Hub (tests/fake_upstream.py), which
-serves LFS metadata, can land a commit between two requests, and can serve other bytes under a stated hash.
+serves LFS metadata, can land a commit between two requests, can serve other bytes under a stated hash, and can
+publish hashes only as olah does (paths-info, the resolve ETag) or not at all.
 """
 
 import hashlib
@@ -10,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from conftest import run_fresh
 from fake_upstream import REPO_COMMIT, corrupted
 
-from instruction_datasets import load
+from instruction_datasets import load, provenance
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "align_anything_instruction"
@@ -67,6 +69,7 @@ def blob(home, data: bytes) -> Path:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_path, streaming):
+    upstream.revision_metadata = "blobs"  # as the Hub: file metadata only when asked for
     status, payload = run(upstream, tmp_path, streaming=streaming)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
@@ -75,6 +78,8 @@ def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_p
     paths = [path for _, path in upstream.requests]
     assert paths.count(f"/api/datasets/{REPO}/revision/main") == 1
     assert not [path for path in paths if "/resolve/main/" in path]
+    # The revision API's file metadata holds every hash: nothing else is asked.
+    assert own_requests(upstream) == [("GET", "revision/main")]
 
 
 def test_bytes_that_differ_from_the_hub_hash_fail_evicted_and_the_next_run_loads(upstream, tmp_path):
@@ -161,23 +166,30 @@ def test_an_unknown_commit_fails_naming_the_repo_and_the_revision(upstream, tmp_
     )
 
 
-def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
-    upstream, tmp_path
-):
-    out = tmp_path / "export"
+def export(upstream, home, *configs) -> Path:
+    """Runs ``instruction_datasets export`` of (config, extra options) pairs into one folder; returns the folder."""
+    out = home / "export"
     env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
-    for config, extra in (("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))])):
-        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(tmp_path / "datasets"), *extra]
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(home / "hf"))
+    for config, extra in configs:
+        command = ["export", SCRIPT, config, "--out", str(out), "--cache-dir", str(home / "datasets"), *extra]
         result = subprocess.run(
             [sys.executable, "-m", "instruction_datasets", *command], capture_output=True, text=True, env=env
         )
         assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_files_were_not_checked(
+    upstream, tmp_path
+):
+    out = export(upstream, tmp_path, ("en", []), ("zh", ["--data-dir", str(sample_dir(SCRIPT, "zh"))]))
     card = (out / "README.md").read_text(encoding="utf-8")
     for path in SPLIT_FILES.values():
         sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
     assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert "Each file was checked against the hash its server published when it was downloaded." in card
     assert "- `zh`: local files, not checked against the Hub." in card
 
 
@@ -201,22 +213,33 @@ def own_requests(upstream) -> list:
     return [(method, path.rpartition(f"/{REPO}/")[2]) for method, path in own]
 
 
-def olah(upstream, paths_info=True):
+def olah(upstream, paths_info=True, resolve_headers="etag"):
     upstream.like_olah()
-    upstream.paths_info = paths_info
+    upstream.paths_info, upstream.resolve_headers = paths_info, resolve_headers
     upstream.plain_git = {TEST_FILE}
 
 
-@pytest.mark.parametrize("paths_info", [True, False], ids=["paths-info", "resolve-headers"])
+@pytest.mark.parametrize(
+    ("paths_info", "resolve_headers"),
+    [(True, "etag"), (False, "etag"), (False, "hub")],
+    ids=["paths-info", "etag", "x-linked-etag"],
+)
 def test_a_mirror_without_file_metadata_is_checked_with_the_hashes_it_publishes_elsewhere(
-    upstream, tmp_path, paths_info
+    upstream, tmp_path, paths_info, resolve_headers
 ):
-    olah(upstream, paths_info)
+    olah(upstream, paths_info, resolve_headers)
     status, payload, log = run_logged(upstream, tmp_path)
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT)
     assert "publishes no hash" not in log
+    hashes = ", ".join(
+        f"{path} {hashlib.sha256(sample_bytes(path)).hexdigest()}" for path in sorted(SPLIT_FILES.values())
+    )
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; checked against the hashes the server published, SHA-256: {hashes}"
+    )
     # Where the hashes came from: one paths-info call for both files, or (where it fails) one HEAD of each file.
     asked = [("GET", "revision/main"), ("POST", f"paths-info/{REPO_COMMIT}")]
     if not paths_info:
@@ -272,6 +295,10 @@ def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, serve
     assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
     assert own_requests(upstream) == [("GET", "revision/main")]
     assert "publishes no hash" not in log
+    # Offline, no_checks hashes nothing either (the commit main named is remembered all the same).
+    status, offline = run(upstream, tmp_path, cache="offline", offline=True, verification_mode="no_checks")
+    assert status == 0, offline
+    assert offline == payload
     # Other bytes than the published ones are not caught by a hash: only the row reader can object to them.
     upstream.add_fault(TEST_FILE, "corrupt", sticky=True)
     status, payload = run(
@@ -310,3 +337,18 @@ def test_offline_after_a_server_with_no_hash_warns_or_refuses_as_online(upstream
     status, offline = run(upstream, tmp_path, cache="refused", offline=True, verification_mode="all_checks")
     assert status == 1
     assert "which is no hash, so verification_mode='all_checks' cannot check it" in offline["error"]
+
+
+def test_cards_and_the_recorded_source_say_not_checked_where_the_server_published_no_hash(upstream, tmp_path):
+    upstream.publishing_no_hash()
+    out = export(upstream, tmp_path, ("en", []))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for path in SPLIT_FILES.values():
+        assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {len(sample_bytes(path)):,} | not checked |" in card
+    assert "Each file was checked" not in card
+    status, payload = run(upstream, tmp_path)
+    assert status == 0, payload
+    info = datasets.DatasetInfo(download_checksums=payload["download_checksums"]["en"])
+    assert provenance.describe(info, local=False) == (
+        f"{REPO} at commit {REPO_COMMIT}; not checked: data/test.jsonl, data/train.jsonl"
+    )

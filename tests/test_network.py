@@ -61,7 +61,8 @@ def test_a_missing_file_fails_naming_it(script, upstream, tmp_path, streaming):
     assert target.rsplit("/", 1)[-1] in error
     assert "404" in error or "not found" in error.lower()
     # One line: the URL, the kind, what to check; a 404 is not retried.
-    assert ": not found (" in error.splitlines()[0] and "check the repo, the revision (hub_revision=)" in error
+    advice = "check the address (base_url=)" if script == "instruction_tuning_alpha" else "the revision (hub_revision=)"
+    assert ": not found (" in error.splitlines()[0] and advice in error
     if not streaming:  # in streaming, datasets itself opens a file again before giving up
         assert upstream.gets(target) == 1
     if script == "align_anything_instruction":

@@ -1,13 +1,17 @@
 """What a user sees when the network fails: one line naming the URL, the kind of failure, and what to do.
 
-Kinds: not found (404, not retried), cannot connect (refused, reset, timed out, host name not resolved) and
-server error (5xx, 429); the last two are retried. Timeouts are sorted by error type only (below): a server that
-never answers costs a minute of client timeouts per load. Every load runs in a fresh process (tests/load_runner.py)
-against 127.0.0.1 only: a closed port refuses, tests/fake_upstream.py resets, rate-limits and fails, and a
-host name fails to resolve because the runner's resolver answers for localhost alone (no name is looked up).
+Kinds: not found (404, or the 401 RepoNotFound olah answers; not retried), cannot connect (refused, reset, timed
+out, host name not resolved) and server error (5xx, 429); the last two are retried. Timeouts are sorted by error
+type only (below): a server that never answers costs a minute of client timeouts per load. Every load runs in a
+fresh process (tests/load_runner.py) against 127.0.0.1 only: a closed port refuses, tests/fake_upstream.py resets,
+rate-limits and fails, and a host name fails to resolve because the runner's resolver answers for localhost alone
+(no name is looked up). What to do names only parameters the script has, and each is followed by a load that works.
 """
 
 import asyncio
+import dataclasses
+import re
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -17,7 +21,8 @@ import requests
 from conftest import run_fresh
 from test_network import FAULT_TARGETS, local_rows
 
-from instruction_datasets import builder_class
+from instruction_datasets import builder_class, load
+from instruction_datasets.loading import sample_dir
 
 try:  # huggingface_hub's HTTP client: httpx, published as httpx2 from huggingface_hub 2.x on
     import httpx
@@ -26,10 +31,18 @@ except ImportError:
 
 SCRIPTS = sorted(FAULT_TARGETS)
 UNRESOLVABLE = "http://no-such-mirror.invalid"  # never looked up: the runner's resolver refuses it
+# What each script advises: only parameters it has (Align-Anything reads the Hub, alpha a raw file server).
 WHAT_TO_DO = {
-    "not found": "check the repo, the revision (hub_revision=) and the file name",
-    "cannot connect": "check the network and the address (HF_ENDPOINT, base_url=), or pass data_dir=",
-    "server error": "try again later, use a mirror (HF_ENDPOINT, base_url=), or pass data_dir=",
+    "align_anything_instruction": {
+        "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
+        "(HF_ENDPOINT)",
+        "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir=",
+        "server error": "try again later, use a mirror (HF_ENDPOINT), or pass data_dir=",
+    },
+    "instruction_tuning_alpha": {
+        "cannot connect": "check the network and the address (base_url=), or pass data_dir=",
+        "server error": "try again later, use a mirror (base_url=), or pass data_dir=",
+    },
 }
 
 
@@ -77,7 +90,7 @@ def test_a_server_out_of_reach_is_retried_then_named_with_what_to_do(script, str
         f"{base}/mirror/{FAULT_TARGETS[script][1]}" if script == "instruction_tuning_alpha" else base + "/api/datasets/"
     )
     assert message.startswith("ConnectionError: " + url), message
-    assert f"cannot connect ({detail}) after 3 attempts; {WHAT_TO_DO['cannot connect']}" in message
+    assert f"cannot connect ({detail}) after 3 attempts; {WHAT_TO_DO[script]['cannot connect']}" in message
     assert "not found" not in message
     assert log.count("retrying [") == 2, log[-2000:]
 
@@ -104,7 +117,7 @@ def test_a_server_that_keeps_failing_is_named_with_what_to_do(script, code, stre
     assert status == 1
     message = first_line(error)
     assert message.startswith("ConnectionError: http://127.0.0.1:") and target in message, message
-    assert f"server error (HTTP {code})" in message and WHAT_TO_DO["server error"] in message
+    assert f"server error (HTTP {code})" in message and WHAT_TO_DO[script]["server error"] in message
     assert upstream.gets(target) >= 2
 
 
@@ -116,9 +129,10 @@ def _chain(*errors):
     return errors[0]
 
 
-def _status_error(status):
+def _status_error(status, headers=None):
     request = httpx.Request("GET", "http://127.0.0.1/x")
-    return httpx.HTTPStatusError("failed", request=request, response=httpx.Response(status, request=request))
+    response = httpx.Response(status, request=request, headers=headers)
+    return httpx.HTTPStatusError("failed", request=request, response=response)
 
 
 CLIENT_ERRORS = {
@@ -145,6 +159,13 @@ CLIENT_ERRORS = {
     "httpx 503": (_status_error(503), "server error", "HTTP 503"),
     "httpx 429": (_status_error(429), "server error", "HTTP 429"),
     "httpx 403": (_status_error(403), "access denied", "HTTP 403"),
+    "httpx 401": (_status_error(401), "access denied", "HTTP 401"),
+    # olah answers a missing file so (the Hub: 404 EntryNotFound).
+    "httpx 401 RepoNotFound": (
+        _status_error(401, {"X-Error-Code": "RepoNotFound"}),
+        "not found",
+        "HTTP 401 RepoNotFound",
+    ),
     # A bad row may quote any words: it is never taken for a network failure.
     "format error": (ValueError("line 3: 'Connection refused, timed out' is not JSON"), "", ""),
 }
@@ -157,3 +178,66 @@ def test_each_client_error_is_sorted_into_its_kind(script, case):
     error, kind, detail = CLIENT_ERRORS[case]
     assert module._failure(error) == (kind, detail)
     assert module._is_transient(error) == (kind in ("cannot connect", "server error"))
+
+
+def test_a_file_a_mirror_lists_but_answers_401_repo_not_found_is_named_as_not_found(upstream, tmp_path, streaming):
+    # olah answers a file it cannot serve with 401 RepoNotFound; its GETs are chunked, with no Content-Length.
+    upstream.like_olah()
+    upstream.unservable = {"data/train.jsonl"}
+    status, error, _ = run_load(tmp_path, "align_anything_instruction", streaming, upstream.endpoint, "")
+    assert status == 1
+    message = first_line(error)
+    assert "/data/train.jsonl: not found (HTTP 401 RepoNotFound); " in message, message
+    assert WHAT_TO_DO["align_anything_instruction"]["not found"] in message
+    assert "access denied" not in error
+
+
+def suggested(script: str) -> set:
+    """The parameters and environment variables a script's hints tell users to set."""
+    text = " ".join(sys.modules[builder_class(script).__module__]._HINTS.values())
+    return set(re.findall(r"\b([a-z_]+)=", text)) | set(re.findall(r"\bHF_[A-Z_]+\b", text))
+
+
+# What each script may suggest: each is followed by a load below.
+FOLLOWED = {
+    "align_anything_instruction": {"data_dir", "hub_revision", "HF_ENDPOINT", "HF_TOKEN"},
+    "instruction_tuning_alpha": {"data_dir", "base_url"},
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_each_script_suggests_only_parameters_it_has(script):
+    assert suggested(script) == FOLLOWED[script]
+    fields = {field.name for field in dataclasses.fields(builder_class(script).BUILDER_CONFIG_CLASS)}
+    assert {name for name in suggested(script) if not name.isupper()} <= fields
+
+
+@pytest.mark.parametrize(
+    ("script", "suggestion"), [(script, name) for script in SCRIPTS for name in sorted(FOLLOWED[script])]
+)
+def test_each_suggestion_loads(script, suggestion, upstream, tmp_path, monkeypatch):
+    config, _ = FAULT_TARGETS[script]
+    expected = local_rows(script, config, tmp_path / "local")
+    if suggestion == "data_dir":  # a local copy of the files, in the upstream layout
+        copy = shutil.copytree(sample_dir(script, config), tmp_path / "copy")
+        loaded = load(script, config, data_dir=copy, cache_dir=tmp_path / "datasets")
+        assert {split: list(dataset) for split, dataset in loaded.items()} == expected
+        return
+    kwargs = {"base_url": upstream.alpha_base_url} if script == "instruction_tuning_alpha" else {}
+    if suggestion == "hub_revision":
+        kwargs["hub_revision"] = "c0ffee" + "0" * 34  # the fake Hub's commit
+    if suggestion == "HF_TOKEN":  # sent with every Hub request; the olah-like server's paths-info is a POST
+        monkeypatch.setenv("HF_TOKEN", "hf_suggested")
+        upstream.like_olah()
+    request = {
+        "script": script,
+        "configs": [config],
+        "cache_dir": str(tmp_path / "datasets"),
+        "pin_samples": script == "instruction_tuning_alpha",
+        "kwargs": kwargs,
+    }
+    status, payload, _ = run_fresh(request, upstream.endpoint, tmp_path)  # HF_ENDPOINT: the loopback server
+    assert status == 0, payload
+    assert payload["rows"][config] == expected
+    if suggestion == "HF_TOKEN":
+        assert "Bearer hf_suggested" in upstream.authorizations
