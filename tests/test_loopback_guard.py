@@ -37,6 +37,17 @@ def test_an_outside_connection_is_refused_and_written_down(loopback_only, monkey
     assert [line for line in loopback_only.take() if "connect of 192.0.2.1:443 refused" in line]
 
 
+def test_an_outside_datagram_is_refused_and_written_down(loopback_only, monkeypatch):
+    """A DNS query sent by hand is a datagram to port 53."""
+    reached = []
+    monkeypatch.setitem(loopback_guard.real, "sendto", lambda sock, data, *args: reached.append(args))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with pytest.raises(ConnectionRefusedError, match=r"datagram of 192\.0\.2\.53:53 refused"):
+            sock.sendto(b"query", ("192.0.2.53", 53))
+    assert reached == []
+    assert [line for line in loopback_only.take() if "datagram of 192.0.2.53:53 refused" in line]
+
+
 def test_an_outside_name_look_up_is_refused_and_written_down(loopback_only, monkeypatch):
     reached = []
     monkeypatch.setitem(loopback_guard.real, "getaddrinfo", lambda *args, **kwargs: reached.append(args))

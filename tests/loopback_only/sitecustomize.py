@@ -4,10 +4,10 @@ The tests put this folder first on PYTHONPATH, so every Python process they star
 notebook kernels, olah, the benchmark's contenders) imports it at start-up, as Python imports any
 ``sitecustomize``; the test process installs it from conftest. Standard library only, so importing it is cheap.
 
-What is refused: ``connect``/``connect_ex`` of an IPv4 or IPv6 socket to an address outside 127.0.0.0/8 and ::1,
-and ``getaddrinfo``/``gethostbyname``/``gethostbyname_ex`` of any name but ``localhost``, this machine's own
-name and loopback addresses. A refused call raises (``socket.gaierror`` for a look-up, ``OutsideNetworkError``,
-a ``ConnectionRefusedError``, for a connection) *and* is written down: libraries swallow errors of optional
+What is refused: ``connect``/``connect_ex``/``sendto`` of an IPv4 or IPv6 socket to an address outside
+127.0.0.0/8 and ::1, and ``getaddrinfo``/``gethostbyname``/``gethostbyname_ex`` of any name but ``localhost``,
+this machine's own name and loopback addresses. A refused call raises (``socket.gaierror`` for a look-up,
+``OutsideNetworkError``, a ``ConnectionRefusedError``, for a connection or datagram) *and* is written down: libraries swallow errors of optional
 requests (download counts, telemetry), so the test suite fails a test by what is written down, not by what was
 raised. Where: a line in the file ``LOOPBACK_GUARD_LOG`` names (when set), and ``violations`` in this process.
 
@@ -44,9 +44,10 @@ def _is_loopback(host) -> bool:
     if isinstance(host, bytes):
         host = host.decode("ascii", "replace")
     try:
-        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
+        address = ipaddress.ip_address(str(host).split("%", 1)[0])
     except ValueError:
         return False
+    return address.is_loopback or bool(getattr(address, "ipv4_mapped", None) and address.ipv4_mapped.is_loopback)
 
 
 def _local_name(host) -> bool:
@@ -96,6 +97,13 @@ def _connect_ex(self, address):
     return real["connect_ex"](self, address)
 
 
+def _sendto(self, data, *args):
+    address = args[-1]  # sendto(data, address) or sendto(data, flags, address): a datagram, DNS by hand included
+    if not _address_allowed(self, address):
+        raise OutsideNetworkError(_record("datagram", f"{address[0]}:{address[1]}"))
+    return real["sendto"](self, data, *args)
+
+
 def _getaddrinfo(host, *args, **kwargs):
     if not _local_name(host):
         raise socket.gaierror(socket.EAI_NONAME, _record("look-up", str(host)))
@@ -121,12 +129,14 @@ def install() -> None:
     real.update(
         connect=socket.socket.connect,
         connect_ex=socket.socket.connect_ex,
+        sendto=socket.socket.sendto,
         getaddrinfo=socket.getaddrinfo,
         gethostbyname=socket.gethostbyname,
         gethostbyname_ex=socket.gethostbyname_ex,
     )
     socket.socket.connect = _connect
     socket.socket.connect_ex = _connect_ex
+    socket.socket.sendto = _sendto
     socket.getaddrinfo = _getaddrinfo
     socket.gethostbyname = _gethostbyname
     socket.gethostbyname_ex = _gethostbyname_ex
