@@ -26,7 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
 from datasets.iterable_dataset import ArrowExamplesIterable
-from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url, try_to_load_from_cache
+from huggingface_hub import HfApi, get_hf_file_metadata, get_session, hf_hub_url, try_to_load_from_cache
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.utils import build_hf_headers
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
 
@@ -87,7 +89,8 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
             every split from that commit (the prepared dataset's ``info.download_checksums`` names it).
         language: BCP-47 code of the prompts and responses.
         shard_bytes: files are read as byte ranges of this size, one shard each, so that ``num_proc`` and
-            ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part.
+            ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part. In streaming, a file
+            whose server does not answer byte ranges exactly is one shard (with a warning).
     """
 
     hub_repo: str = ""
@@ -207,23 +210,37 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
         super()._save_info()
 
     def _byte_ranges(self, filepath: str, origin: str) -> dict:
-        """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards."""
+        """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards.
+
+        A file read over the network is split only where the server answers a byte range with exactly that range
+        (``_range_problem``); otherwise it is one shard, read from its first byte to its last with one request.
+        """
         size = _file_size(filepath, origin)  # in streaming, the size the server announces
         step = max(1, self.config.shard_bytes)
+        if "://" in str(filepath) and size > step:
+            problem = _range_problem(origin, size, min(step, size - 1))
+            if problem:
+                logger.warning(
+                    f"{origin}: the server does not answer byte ranges as asked ({problem}), so the file is read "
+                    f"whole, as one shard instead of {-(-size // step)} (num_proc cannot split it; each rank of "
+                    "split_dataset_by_node reads all of it and keeps its share of the rows)"
+                )
+                step = size
         starts = list(range(0, max(size, 1), step))
         return {
             "filepath": [filepath] * len(starts),
             "origin": [origin] * len(starts),
             "start": starts,
             "end": [min(start + step, size) for start in starts],
+            "whole": [len(starts) == 1] * len(starts),  # the only range: read from the first byte to the last
         }
 
-    def _generate_tables(self, filepath, origin, start, end):
+    def _generate_tables(self, filepath, origin, start, end, whole):
         """Yields Arrow tables of each byte range (datasets hands a worker its share of the lists)."""
-        for ranged in zip(filepath, origin, start, end):
+        for ranged in zip(filepath, origin, start, end, whole):
             yield from self._range_tables(*ranged)
 
-    def _range_tables(self, filepath, origin, start, end):
+    def _range_tables(self, filepath, origin, start, end, whole=False):
         """Yields Arrow tables of the lines that start in bytes [start, end) of one JSON Lines file.
 
         A line belongs to the range its first byte lies in, so each line is read once whatever the ranges.
@@ -231,16 +248,27 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
         """
         report = {"blank_lines": 0, "ignored_keys": {}}
         reached = [start]  # where reading stopped: short of ``end`` means the file ended early
-        with _reading(origin), open(filepath, "rb") as f:
-            for block_start, block, parsed in _parsed_ahead(_blocks(f, start, end, reached)):
-                if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
-                    table = _checked_table(bytes(block), report, origin, _line_number(filepath, block_start))
-                else:
-                    table, blank, ignored = parsed
-                    report["blank_lines"] += blank
-                    for key, n in ignored.items():
-                        report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
-                yield f"{start}:{block_start}", table
+        # A whole file over the network is read as one stream, with no Range header (in streaming ``open`` is
+        # datasets' xopen, which passes ``block_size`` to fsspec): no server can get a range wrong then.
+        stream = {"block_size": 0} if whole and "://" in str(filepath) else {}
+        with _reading(origin), open(filepath, "rb", **stream) as f:
+            source = _Counted(f) if stream else f
+            try:
+                for block_start, block, parsed in _parsed_ahead(_blocks(source, start, end, reached)):
+                    if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
+                        table = _checked_table(bytes(block), report, origin, _line_number(filepath, block_start))
+                    else:
+                        table, blank, ignored = parsed
+                        report["blank_lines"] += blank
+                        for key, n in ignored.items():
+                            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
+                    yield f"{start}:{block_start}", table
+            except AlignAnythingFormatError:
+                if stream and source.restarted(end):  # the bad line is where the file started again
+                    raise AlignAnythingIntegrityError(source.restart_problem(origin, end)) from None
+                raise
+            if stream and source.restarted(end):
+                raise AlignAnythingIntegrityError(source.restart_problem(origin, end))
         if reached[0] < end:
             raise AlignAnythingIntegrityError(
                 f"{origin}: the file ended at byte {reached[0]}, before byte {end}: the transfer was cut short"
@@ -251,6 +279,41 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             logger.warning(f"{where}: ignored keys that the schema does not declare: {counts}")
         if report["blank_lines"]:
             logger.warning(f"{where}: skipped {report['blank_lines']} blank line(s)")
+
+
+class _Counted:
+    """A file read whole in one stream, counting the bytes that arrive.
+
+    If the connection breaks, huggingface_hub and fsspec resume with ``Range: bytes=<where they were>-``; a server
+    that ignores Range then sends the file from its first byte again, behind what had arrived. More bytes than the
+    file has is how that shows.
+    """
+
+    def __init__(self, f):
+        self._f, self.received = f, 0
+
+    def read(self, size=-1):
+        data = self._f.read(size)
+        self.received += len(data)
+        return data
+
+    def readline(self):
+        data = self._f.readline()
+        self.received += len(data)
+        return data
+
+    def restarted(self, size: int) -> bool:
+        """Whether more than ``size`` bytes came (what is left of the stream is read to count it)."""
+        while self.received <= size and self.read(_BLOCK_BYTES):
+            pass
+        return self.received > size
+
+    def restart_problem(self, origin: str, size: int) -> str:
+        return (
+            f"{origin}: the server sent more than the {size} bytes the file has ({self.received}): a transfer "
+            "resumed after a broken connection started the file again (the server ignores Range); load again, or "
+            "pass data_dir= with a local copy"
+        )
 
 
 _BLOCK_BYTES = 10 * 2**20  # read and parsed at a time, as datasets' JSON builder does
@@ -312,6 +375,49 @@ def _read_blocks(f, start: int, end: int, reached: list):
         block_start, pos = pos, pos + len(block)
         yield block_start, block[len(_BOM) :] if block_start == 0 and block.startswith(_BOM) else block
     reached[0] = pos
+
+
+_RANGE_PROBE_BYTES = 16
+
+
+def _range_problem(url: str, size: int, start: int) -> str:
+    """Asks ``url`` for a few bytes from ``start`` on: "" if the server answers with exactly those bytes' range,
+    else what it did instead (ignored the Range header, answered fewer or more bytes, or another range).
+
+    The readers of ``huggingface_hub`` and fsspec take whatever a ranged request returns as the bytes asked for,
+    so a server that ignores ``Range`` (some mirrors do) would hand every shard the file's first bytes.
+    """
+    end = min(start + _RANGE_PROBE_BYTES, size) - 1
+    headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
+    if url.startswith(hf_constants.ENDPOINT + "/"):  # the token goes to the Hub (or HF_ENDPOINT) only
+        headers.update(build_hf_headers())
+    session = get_session()
+    try:
+        if hasattr(session, "stream"):  # huggingface_hub 1.x and later: an httpx client
+            answering = session.stream("GET", url, headers=headers, timeout=60)
+        else:  # 0.x: a requests session
+            answering = contextlib.closing(session.get(url, headers=headers, stream=True, timeout=60))
+        with answering as answer:
+            status, content_range = answer.status_code, answer.headers.get("Content-Range")
+            body = b""  # one byte more than asked shows a longer answer; no more is read
+            for chunk in answer.iter_bytes() if hasattr(answer, "iter_bytes") else answer.iter_content(1024):
+                body += chunk
+                if len(body) > end - start + 1:
+                    break
+    except Exception as err:
+        failure = _network_error(url, err)
+        raise failure or ConnectionError(f"{url}: asking for bytes {start}-{end} failed: {err}") from err
+    asked = f"bytes {start}-{end}/{size}"
+    if status >= 400:
+        raise ConnectionError(f"{url}: HTTP {status} when asked for bytes {start}-{end}; try again later")
+    if status != 206:
+        return f"asked for {asked}, it answered HTTP {status} with the whole file"
+    if content_range != asked:
+        return f"asked for {asked}, it answered Content-Range {content_range!r}"
+    if len(body) != end - start + 1:
+        more = "more" if len(body) > end - start + 1 else "fewer"
+        return f"asked for {asked}, it sent {more} bytes than that ({len(body)}{'+' if more == 'more' else ''})"
+    return ""
 
 
 def _parsed_ahead(blocks):

@@ -32,8 +32,24 @@ def tests(session: nox.Session, datasets: str) -> None:
         "import datasets, huggingface_hub; print('datasets', datasets.__version__, "
         "'huggingface_hub', huggingface_hub.__version__)",
     )
-    # pytest exits 5 when it collects nothing; nox treats every non-zero exit as a failure.
-    session.run("pytest", *session.posargs)
+    # pytest exits 5 when it collects nothing; nox treats every non-zero exit as a failure. The mirror tests must
+    # run here, not skip: OLAH_REQUIRED turns a missing olah into a failure.
+    session.run("pytest", *session.posargs, env={"OLAH_CLI": _olah_cli(session), "OLAH_REQUIRED": "1"})
+
+
+#: The Hub mirror tests/test_mirror.py serves the data through. It gets a venv of its own: its dependency
+#: fastapi-utils pins psutil<6, and the notebook kernel's ipython needs psutil>=7.
+OLAH = "olah==0.5.4"
+
+
+def _olah_cli(session: nox.Session) -> str:
+    """The olah-cli of a venv in this session's temporary folder, made on the first run."""
+    venv = Path(session.create_tmp()).resolve() / "olah-venv"
+    cli = venv / "bin" / "olah-cli"
+    if not cli.exists():
+        session.run("python", "-m", "venv", str(venv))
+        session.run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", OLAH, external=True)
+    return str(cli)
 
 
 @nox.session
@@ -91,7 +107,15 @@ def package(session: nox.Session) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     session.chdir(work)
-    env = {"HF_HOME": str(work / "hf-home")}
+    # The loopback guard the tests use (tests/loopback_only): the demo may reach nothing beyond this machine.
+    guard_log = work / "loopback-guard.log"
+    env = {
+        "HF_HOME": str(work / "hf-home"),
+        "PYTHONPATH": str(root / "tests" / "loopback_only"),
+        "LOOPBACK_GUARD_LOG": str(guard_log),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+    }
     output = session.run("python", "-m", "instruction_datasets", "demo", env=env, silent=True)
     print(output)
     expected = session.run(
@@ -109,6 +133,8 @@ def package(session: nox.Session) -> None:
         session.error("demo did not read the samples installed with the wheel")
     refused = session.run("python", "-m", "instruction_datasets", "infos", env=env, silent=True, success_codes=[2])
     session.log(f"infos from the wheel: {refused.strip()}")
+    if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
+        session.error(f"the wheel's commands reached beyond this machine:\n{guard_log.read_text(encoding='utf-8')}")
 
 
 #: The CPU build of torch, from the local wheel folder pip's find-links names: the newest torch on PyPI pulls

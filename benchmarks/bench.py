@@ -11,7 +11,10 @@ alpha: ~67k rows over two files), then measures, alternating the contenders and 
 - one full streaming pass over `train`: `en` against load_dataset("json", streaming=True) +
   map(to_messages, batched=True), alpha against json.load + parse yielding the same rows;
   time to the first row and rows per second.
-Every measurement runs in a fresh process with a fresh cache; each reports wall seconds, CPU seconds
+- what the byte-range check costs: one streaming pass over `en` train read over HTTP from a loopback server
+  that honours `Range` (so the file is split into shards either way), with the check and with it switched off.
+Every measurement runs in a fresh process with a fresh cache, under the tests' loopback guard
+(tests/loopback_only: nothing may be reached beyond this machine); each reports wall seconds, CPU seconds
 (user + system, worker processes included), peak memory (VmHWM) and minor page faults. Prints Markdown
 tables with every ratio and writes them as JSON.
 
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.server
+import importlib.util
 import json
 import os
 import platform
@@ -31,12 +36,27 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.parse
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+# The tests' loopback guard, here and (first on PYTHONPATH) in every contender's process; what it refuses is
+# written to GUARD_LOG, and a run that wrote anything there fails.
+GUARD_DIR = Path(__file__).resolve().parent.parent / "tests" / "loopback_only"
+if not hasattr(sys.modules.get("sitecustomize"), "OutsideNetworkError") and "loopback_guard" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location("loopback_guard", GUARD_DIR / "sitecustomize.py")
+    sys.modules["loopback_guard"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["loopback_guard"])  # installs the guard in this process
+GUARD_ENV = {
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")])),
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+}
 
 ALIGN_TRAIN_ROWS, ALIGN_TEST_ROWS = 104_000, 1_050
 ALPHA_ROWS = {"part1": 33_565, "part2": 33_565}
@@ -123,8 +143,20 @@ def alpha_rows():
                    "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]}
 """
 
+# The same pass, over HTTP from a loopback server that honours Range (`URL`, see `serve_ranges`), with the
+# byte-range check of align_anything_instruction.py, and with it switched off (every server trusted).
+_OURS_STREAMING_HTTP = """
+import sys, time
+from instruction_datasets import builder_class, load
+if not CHECK_RANGES:
+    sys.modules[builder_class("align_anything_instruction").__module__]._range_problem = lambda *args: ""
+STREAM = load("align_anything_instruction", "en", split="train", data_dir=URL, streaming=True)
+"""
+
 # Each contender is a snippet run in a fresh process; it prints the number of rows it produced.
 CONTENDERS = {
+    "en_streaming_http_range_checked": "CHECK_RANGES = True\n" + _OURS_STREAMING_HTTP + _PASS,
+    "en_streaming_http_range_unchecked": "CHECK_RANGES = False\n" + _OURS_STREAMING_HTTP + _PASS,
     "en_ours": """
 from instruction_datasets import load
 ds = load("align_anything_instruction", "en", data_dir=DATA, cache_dir=CACHE)
@@ -183,6 +215,7 @@ GROUPS = {
     "en streaming": ["en_streaming", "en_json_streaming_map"],
     "alpha prepare": ["alpha_ours", "alpha_json_from_list"],
     "alpha streaming": ["alpha_streaming", "alpha_json_load_streaming"],
+    "en range check": ["en_streaming_http_range_checked", "en_streaming_http_range_unchecked"],
 }
 # (ratio, ours, theirs, target: at most)
 RATIOS = [
@@ -193,15 +226,80 @@ RATIOS = [
     ("alpha prepare / json.load + from_list", "alpha_ours", "alpha_json_from_list", 0.5),
     ("alpha streaming / json.load + parse", "alpha_streaming", "alpha_json_load_streaming", 1.0),
     ("alpha streaming / json.load + from_list", "alpha_streaming", "alpha_json_from_list", None),
+    (
+        "en streaming over HTTP, range check / no check",
+        "en_streaming_http_range_checked",
+        "en_streaming_http_range_unchecked",
+        None,
+    ),
 ]
 # Where the targets apply: num_proc=2 only at 10x; the others at every scale.
 TARGET_SCALES = {"en prepare num_proc=2 / packaged JSON": {10}}
 
 
+def serve_ranges(root: Path) -> http.server.ThreadingHTTPServer:
+    """Serves the files under ``root`` on 127.0.0.1 (HEAD, GET, and ``Range`` answered with 206), in a thread."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def handle(self):
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the reader closed a connection it no longer needed (fsspec reads ahead)
+
+        def do_HEAD(self):
+            self._answer(head=True)
+
+        def do_GET(self):
+            self._answer(head=False)
+
+        def _answer(self, head: bool) -> None:
+            path = root / urllib.parse.unquote(self.path.split("?", 1)[0]).lstrip("/")
+            if not path.is_file():
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            size = path.stat().st_size
+            start, end, status = 0, size - 1, 200
+            asked = self.headers.get("Range", "")
+            if asked.startswith("bytes="):
+                first, _, last = asked[len("bytes=") :].partition("-")
+                start, end, status = int(first), min(int(last) if last else size - 1, size - 1), 206
+            self.send_response(status)
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Accept-Ranges", "bytes")
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.end_headers()
+            if head:
+                return
+            with open(path, "rb") as f:
+                f.seek(start)
+                left = end - start + 1
+                while left > 0:
+                    chunk = f.read(min(left, 2**20))
+                    self.wfile.write(chunk)
+                    left -= len(chunk)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+#: Where `serve_ranges` serves the data of the group being measured (contenders read it as `URL`).
+DATA_URL = ""
+
+
 def run(name: str, data: Path, cache_root: str | None = None) -> dict:
     """Runs one contender in a fresh process: wall seconds, peak RSS (MiB), minor faults and what it printed."""
     with tempfile.TemporaryDirectory(dir=cache_root) as cache:
-        code = f"DATA, CACHE = {str(data)!r}, {cache!r}\n" + CONTENDERS[name]
+        code = f"DATA, CACHE, URL = {str(data)!r}, {cache!r}, {DATA_URL!r}\n" + CONTENDERS[name]
         wrapper = (
             "import resource, time\n"
             "start = time.perf_counter()\n"
@@ -216,8 +314,13 @@ def run(name: str, data: Path, cache_root: str | None = None) -> dict:
             "print('CPU', sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, "
             "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))))\n"
         )
-        env = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1", HF_HUB_OFFLINE="1")
+        guard_log = Path(cache) / "loopback-guard.log"
+        env = dict(os.environ, **GUARD_ENV, LOOPBACK_GUARD_LOG=str(guard_log), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        if not DATA_URL:
+            env["HF_HUB_OFFLINE"] = "1"
         out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=env, check=True)
+        if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
+            sys.exit(f"{name} reached beyond this machine:\n{guard_log.read_text(encoding='utf-8')}")
     lines = out.stdout.strip().splitlines()
     values = dict(line.split(" ", 1) for line in lines if line.startswith(("WALL", "RSS", "MINFLT", "CPU")))
     return {
@@ -324,6 +427,7 @@ def prepare_data(work: Path, scale: int) -> tuple:
 
 
 def main() -> None:
+    global DATA_URL
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1", help="file sizes as multiples of upstream, e.g. 1,10")
     parser.add_argument("--runs", type=int, default=3, help="runs per contender (the median is reported)")
@@ -366,7 +470,15 @@ def main() -> None:
             figures = {}
             for group in args.groups.split(","):
                 data = align_dir if group.startswith("en") else alpha_dir
-                results = median_runs(GROUPS[group], data, args.runs, args.cache_root)
+                server = serve_ranges(data) if group == "en range check" else None
+                DATA_URL = f"http://127.0.0.1:{server.server_address[1]}" if server else ""
+                try:
+                    results = median_runs(GROUPS[group], data, args.runs, args.cache_root)
+                finally:
+                    if server:
+                        server.shutdown()
+                        server.server_close()
+                    DATA_URL = ""
                 figures.update({name: summarise(r) for name, r in results.items()})
             figures["ratios"] = {
                 label: {

@@ -1,9 +1,11 @@
 """Shared fixtures: every test prepares into its own cache, so no test sees another's Arrow files.
 
-Also the loopback upstream server, and `run_fresh`, which loads in a new process as a user would.
+Also the loopback upstream server, `run_fresh`, which loads in a new process as a user would, and the loopback
+guard that fails any test whose process, or a process it started, reaches for anything off this machine.
 """
 
 import atexit
+import importlib.util
 import json
 import os
 import shutil
@@ -11,6 +13,41 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+# Tests never leave this machine (README "Testing"): the loopback guard (tests/loopback_only/sitecustomize.py) is on
+# in this process, and first on PYTHONPATH for every Python process a test starts; what it refuses is written to
+# LOOPBACK_GUARD_LOG, which fails the test that caused it. The libraries' optional calls home are switched off too.
+_GUARD_DIR = Path(__file__).resolve().with_name("loopback_only")
+_others = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != str(_GUARD_DIR)]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR), *_others])
+os.environ.update(HF_UPDATE_DOWNLOAD_COUNTS="0", HF_HUB_DISABLE_TELEMETRY="1")
+if "LOOPBACK_GUARD_LOG" not in os.environ:
+    _fd, os.environ["LOOPBACK_GUARD_LOG"] = tempfile.mkstemp(prefix="instruction_datasets-guard-", suffix=".log")
+    os.close(_fd)
+    atexit.register(lambda path=os.environ["LOOPBACK_GUARD_LOG"]: os.path.exists(path) and os.remove(path))
+
+
+def _loopback_guard():
+    """The guard module: the one this process imported at start-up (a process the tests started), or loaded now."""
+    loaded = sys.modules.get("sitecustomize")
+    if loaded is not None and hasattr(loaded, "OutsideNetworkError"):
+        return loaded
+    spec = importlib.util.spec_from_file_location("loopback_guard", _GUARD_DIR / "sitecustomize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # installs the guard
+    sys.modules["loopback_guard"] = module
+    return module
+
+
+loopback_guard = _loopback_guard()
+
+
+def guard_env(*paths: str) -> dict:
+    """For a process started with an environment of its own: the guard first on PYTHONPATH (then ``paths``), its
+    log, and the switches that keep the libraries from calling home."""
+    keep = ("LOOPBACK_GUARD_LOG", "HF_UPDATE_DOWNLOAD_COUNTS", "HF_HUB_DISABLE_TELEMETRY")
+    return {"PYTHONPATH": os.pathsep.join([str(_GUARD_DIR), *paths]), **{key: os.environ[key] for key in keep}}
+
 
 # Module copies go to a folder of this test run (set before `datasets` reads it), not to the user's cache:
 # what another version left there, and the warning about it, must not change what the tests see.
@@ -101,3 +138,30 @@ def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, r
     )
     assert result.stdout.strip(), result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+class GuardWatch:
+    """What the loopback guard refused since the test started, in this process or any it started."""
+
+    def __init__(self):
+        self.log = Path(os.environ["LOOPBACK_GUARD_LOG"])
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+
+    def take(self) -> list[str]:
+        """The refusals written down since the last call (or the test's start); they no longer fail the test."""
+        if not self.log.exists():
+            return []
+        with open(self.log, encoding="utf-8") as f:
+            f.seek(self.offset)
+            text = f.read()
+        self.offset += len(text.encode("utf-8"))
+        return text.splitlines()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only():
+    """Fails the test if it, or a process it started, tried to connect to or look up anything off this machine."""
+    watch = GuardWatch()
+    yield watch
+    if refused := watch.take():
+        pytest.fail("the test reached for the network beyond this machine:\n" + "\n".join(refused), pytrace=False)

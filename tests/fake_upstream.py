@@ -15,7 +15,11 @@ carry what the Hub publishes about LFS files: ``X-Linked-Etag`` (SHA-256), ``X-L
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
 "corrupt" (same length, other bytes; the headers still state the true hash); "429" and "503" (rate limit,
-unavailable), and "reset" (close the connection with a TCP reset before answering).
+unavailable), and "reset" (close the connection with a TCP reset before answering). What a server may do with a
+``Range`` header, on the Hub's files: "range-ignored" (200 with the whole file and no ``Content-Range``, as olah's
+mirror mode answers), "range-short" (206 with the first half of the range asked), "range-long" (206 with the
+asked range and the rest of the file), and "range-ignored-cut" (Range ignored, and a GET without Range cut
+after half the file, so that a client resuming with Range gets the file from its start again).
 Every request is logged as (method, path).
 
 Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them, each off by
@@ -325,14 +329,19 @@ class FakeUpstream:
                     headers += _resolve_hash_headers(upstream, path, data, sha256)
                 status, start = 200, 0
                 byte_range = self.headers.get("Range")
-                if byte_range and byte_range.startswith("bytes="):
+                if (
+                    byte_range
+                    and byte_range.startswith("bytes=")
+                    and fault not in ("range-ignored", "range-ignored-cut")
+                ):
                     first, _, last = byte_range[len("bytes=") :].partition("-")
                     start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+                    end = _range_fault_end(fault, start, end, len(data))
                     headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
                     data, status = data[start : end + 1], 206
                 if fault == "corrupt":
                     data = corrupted(data)
-                if fault == "cut":
+                if fault == "cut" or (fault == "range-ignored-cut" and not byte_range):
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
                     return None
@@ -368,6 +377,16 @@ class FakeUpstream:
                 return self._send(404, b"Not Found", head=head)
 
         return Handler
+
+
+def _range_fault_end(fault: str | None, start: int, end: int, size: int) -> int:
+    """The last byte a ranged answer sends: as asked, or for "range-short" half of that (at least one byte), or for
+    "range-long" everything to the end of the file; Content-Range says what is sent, as a server is allowed to."""
+    if fault == "range-short":
+        return start + (end - start) // 2
+    if fault == "range-long":
+        return size - 1
+    return end
 
 
 def corrupted(data: bytes) -> bytes:

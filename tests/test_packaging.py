@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import guard_env
+
 import instruction_datasets
 from instruction_datasets.loading import SCRIPTS, sample_dir, script_path
 
@@ -37,7 +39,7 @@ def test_infos_refuses_to_write_outside_a_source_checkout(tmp_path):
         run = subprocess.run(
             [sys.executable, "-m", "instruction_datasets", *args],
             cwd=tmp_path,
-            env={"PYTHONPATH": str(site), "HF_HOME": str(tmp_path / "hf"), "PATH": ""},
+            env={**guard_env(str(site)), "HF_HOME": str(tmp_path / "hf"), "PATH": ""},
             capture_output=True,
             text=True,
             timeout=300,

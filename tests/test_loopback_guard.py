@@ -1,0 +1,170 @@
+"""The tests cannot leave this machine: the loopback guard refuses, and writes down, any connection or name
+look-up beyond 127.0.0.1, in the test process and in every Python process a test starts (tests/conftest.py).
+
+Each check first puts a recorder where the real socket function was, so that even a broken guard sends nothing.
+"""
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import loopback_guard
+
+# Run in a process a test starts: the guard is there as `sitecustomize`; the real functions behind it are
+# replaced by recorders, so nothing can leave even if the guard let the call through.
+_SUBPROCESS_PRELUDE = """
+import json, socket, sys
+import sitecustomize as guard
+reached = []
+for name in ("getaddrinfo", "connect"):
+    guard.real[name] = lambda *args, name=name: reached.append(name) or (_ for _ in ()).throw(OSError("recorder"))
+"""
+
+
+def test_an_outside_connection_is_refused_and_written_down(loopback_only, monkeypatch):
+    reached = []
+    monkeypatch.setitem(loopback_guard.real, "connect", lambda sock, address: reached.append(address))
+    with socket.socket() as sock:
+        with pytest.raises(ConnectionRefusedError, match=r"connect of 192\.0\.2\.1:443 refused"):
+            sock.connect(("192.0.2.1", 443))
+    assert reached == []
+    assert [line for line in loopback_only.take() if "connect of 192.0.2.1:443 refused" in line]
+
+
+def test_an_outside_datagram_is_refused_and_written_down(loopback_only, monkeypatch):
+    """A DNS query sent by hand is a datagram to port 53."""
+    reached = []
+    monkeypatch.setitem(loopback_guard.real, "sendto", lambda sock, data, *args: reached.append(args))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with pytest.raises(ConnectionRefusedError, match=r"datagram of 192\.0\.2\.53:53 refused"):
+            sock.sendto(b"query", ("192.0.2.53", 53))
+    assert reached == []
+    assert [line for line in loopback_only.take() if "datagram of 192.0.2.53:53 refused" in line]
+
+
+def test_an_outside_name_look_up_is_refused_and_written_down(loopback_only, monkeypatch):
+    reached = []
+    monkeypatch.setitem(loopback_guard.real, "getaddrinfo", lambda *args, **kwargs: reached.append(args))
+    with pytest.raises(socket.gaierror, match="look-up of huggingface.co refused"):
+        socket.getaddrinfo("huggingface.co", 443)
+    assert reached == []
+    assert [line for line in loopback_only.take() if "look-up of huggingface.co refused" in line]
+
+
+def test_loopback_stays_open(loopback_only):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        for host in ("127.0.0.1", "localhost"):
+            with socket.create_connection((host, port), timeout=5):
+                pass
+    assert loopback_only.take() == []
+
+
+def test_a_process_a_test_starts_is_guarded_too(loopback_only):
+    code = _SUBPROCESS_PRELUDE + textwrap.dedent("""
+        outcomes = []
+        for call in (lambda: socket.getaddrinfo("s3.amazonaws.com", 443),
+                     lambda: socket.socket().connect(("192.0.2.1", 443))):
+            try:
+                call()
+            except OSError as err:
+                outcomes.append(type(err).__name__)
+        print(json.dumps({"outcomes": outcomes, "reached": reached}))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert json.loads(result.stdout) == {"outcomes": ["gaierror", "OutsideNetworkError"], "reached": []}
+    refused = loopback_only.take()
+    assert any("look-up of s3.amazonaws.com refused" in line for line in refused), refused
+    assert any("connect of 192.0.2.1:443 refused" in line for line in refused), refused
+
+
+def test_a_refusal_that_the_code_swallows_still_fails_the_test(tmp_path):
+    """A library that catches the error (as datasets does for its download counts) cannot hide the attempt."""
+    (tmp_path / "test_swallowed.py").write_text(
+        textwrap.dedent("""
+            import socket, subprocess, sys
+            from conftest import loopback_guard
+
+            def test_in_process(monkeypatch):
+                recorder = lambda *args: (_ for _ in ()).throw(OSError("recorder"))  # noqa: E731
+                monkeypatch.setitem(loopback_guard.real, "getaddrinfo", recorder)
+                try:
+                    socket.getaddrinfo("huggingface.co", 443)
+                except OSError:
+                    pass
+
+            def test_in_a_started_process():
+                code = "import socket\\ntry:\\n    socket.gethostbyname('huggingface.co')\\nexcept OSError:\\n    pass"
+                subprocess.run([sys.executable, "-c", code], check=True)
+
+            def test_on_the_machine():
+                socket.getaddrinfo("localhost", 80)
+        """),
+        encoding="utf-8",
+    )
+    tests = os.path.dirname(__file__)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests]))
+    env.pop("LOOPBACK_GUARD_LOG")  # the inner run keeps its own
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    # Each of the first two passes its own assertions (none) and then fails at teardown, when the log is read.
+    assert "3 passed, 2 errors" in result.stdout, result.stdout[-3000:]
+    assert "ERROR test_swallowed.py::test_in_process" in result.stdout
+    assert "ERROR test_swallowed.py::test_in_a_started_process" in result.stdout
+    assert result.stdout.count("the test reached for the network beyond this machine") == 2, result.stdout[-3000:]
+    assert "look-up of huggingface.co refused" in result.stdout
+
+
+@pytest.mark.parametrize("counts", ["0", None], ids=["as-the-tests-run", "download-counts-on"])
+def test_the_packaged_json_loader_asks_nothing_outside(counts, tmp_path, loopback_only):
+    """datasets.load_dataset("json", ...) sends a download-count HEAD to an outside host unless told not to."""
+    (tmp_path / "rows.jsonl").write_text('{"prompt": "p", "response": "r"}\n', encoding="utf-8")
+    code = _SUBPROCESS_PRELUDE + textwrap.dedent(f"""
+        import datasets
+        ds = datasets.load_dataset("json", data_files={str(tmp_path / "rows.jsonl")!r}, split="train",
+                                   cache_dir={str(tmp_path / "cache")!r})
+        print(json.dumps({{"rows": ds.num_rows, "reached": reached}}))
+    """)
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.pop("HF_UPDATE_DOWNLOAD_COUNTS")
+    if counts is not None:
+        env["HF_UPDATE_DOWNLOAD_COUNTS"] = counts
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"rows": 1, "reached": []}, result.stderr[-2000:]
+    refused = loopback_only.take()
+    if counts == "0":
+        assert refused == []
+    else:  # what the suite would have sent without the switch: the guard catches it
+        assert any("look-up of" in line and "amazonaws.com" in line for line in refused), refused
+
+
+def test_the_benchmark_contenders_are_guarded_too(monkeypatch, loopback_only, tmp_path):
+    """benchmarks/bench.py runs each contender under the same guard, and stops when one reaches out."""
+    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    snippet = _SUBPROCESS_PRELUDE + textwrap.dedent("""
+        try:
+            socket.getaddrinfo("huggingface.co", 443)
+        except OSError:
+            pass  # swallowed, as libraries do
+        print(1)
+    """)
+    monkeypatch.setitem(bench.CONTENDERS, "reaches_out", snippet)
+    with pytest.raises(SystemExit, match="reaches_out reached beyond this machine:\nloopback guard: look-up of "):
+        bench.run("reaches_out", tmp_path)
+    loopback_only.take()  # the contender's log was its own; nothing reached this test's log
