@@ -96,6 +96,19 @@ def check_markers(card_path: Path, text: str | None) -> None:
         )
 
 
+def exported_dataset(text: str | None) -> str | None:
+    """The name of the dataset whose export wrote the card's generated part (its title), or None if it has none.
+
+    The YAML's ``pretty_name`` is the user's to edit; the generated part says which dataset the folder holds.
+    """
+    _, body = split_text(text or "")
+    if BEGIN not in body or END not in body:
+        return None
+    generated = body.split(BEGIN, 1)[1].split(END, 1)[0]
+    title = re.search(r"^# (?:Dataset Card for )?(.+?)\s*$", generated, re.MULTILINE)
+    return title.group(1) if title else None
+
+
 def write(card_path: Path, yaml_text: str, generated: str, old_text: str | None) -> None:
     """Writes the card: new YAML, and the generated part in place of the old one; other text is kept."""
     check_markers(card_path, old_text)

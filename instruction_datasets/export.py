@@ -102,8 +102,12 @@ def export(
     if unknown:
         raise ValueError(f"{script.name} has no config {unknown[0]!r}; configs: {', '.join(cls.builder_configs)}")
     card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
-    if card_data.get("pretty_name") not in (None, card.pretty_name(cls)):
-        raise ValueError(f"{out} holds an export of {card_data.get('pretty_name')!r}, not of {card.pretty_name(cls)!r}")
+    exported_as = card.exported_dataset(old_text)
+    if exported_as not in (None, card.pretty_name(cls)):
+        raise ValueError(
+            f"{out} holds an export of {exported_as!r}, not of {card.pretty_name(cls)!r}: one folder holds one "
+            "dataset; export into another folder"
+        )
     kept = {name: p for name, p in MetadataConfigs.from_dataset_card_data(card_data).items() if name not in configs}
     other_formats = {Path(pattern).suffix for p in kept.values() for _, pattern in card.data_files(p)}
     other_formats |= {shard.suffix for name in kept for shard in (out / "data" / name).glob("*-of-*.*")}

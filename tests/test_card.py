@@ -435,3 +435,28 @@ def test_a_bad_repo_id_is_refused_before_any_work(repo_id, expected, tmp_path, m
     with pytest.raises(ValueError, match=re.escape(f"repo_id {repo_id!r}: {expected}")):
         export(ALPHA, "harmless", tmp_path / "out", data_dir=sample_dir(ALPHA, "all"), repo_id=repo_id)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("exported_before", [False, True], ids=["own-card", "exported-card"])
+def test_a_pretty_name_of_the_users_is_replaced_with_one_line_not_refused(tmp_path, caplog, exported_before):
+    """The YAML's pretty_name is the user's to edit: the generated part, not that key, tells which dataset a folder
+    holds. A card the user wrote before the first export keeps its text."""
+    folder = tmp_path / "out"
+    kwargs = {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
+    if exported_before:
+        export(ALPHA, "harmless", folder, **kwargs)
+        yaml_text, body = card.split_text((folder / "README.md").read_text(encoding="utf-8"))
+    else:
+        folder.mkdir()
+        yaml_text, body = "", "# Rosey instructions\n\nMy notes on this copy.\n"
+    data = yaml.safe_load(yaml_text) or {}
+    data["pretty_name"] = "Rosey instructions (my copy)"
+    (folder / "README.md").write_text(f"---\n{yaml.safe_dump(data)}---\n{body}", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="instruction_datasets.export"):
+        export(ALPHA, "part1", folder, **kwargs)
+    (record,) = caplog.records
+    said = f"{folder / 'README.md'}: YAML key 'pretty_name' was 'Rosey instructions (my copy)', export set it to "
+    assert record.getMessage().startswith(said + "'instruction_tuning_dataset_alpha'")
+    assert meta(folder)["pretty_name"] == "instruction_tuning_dataset_alpha"
+    if not exported_before:
+        assert "My notes on this copy." in (folder / "README.md").read_text(encoding="utf-8")
