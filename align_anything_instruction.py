@@ -76,7 +76,7 @@ class AlignAnythingFormatError(ValueError):
 
 
 class AlignAnythingIntegrityError(ValueError):
-    """A file was not read whole, or its bytes are not the ones the Hub publishes for it."""
+    """A file was not read whole, or its bytes do not match the hash its server publishes for it."""
 
 
 @dataclasses.dataclass
@@ -768,7 +768,7 @@ def _verified(filepath: str, origin: str, sha256, blob_sha1, mode: str = "basic_
         if os.path.lexists(stale):
             os.remove(stale)
     raise AlignAnythingIntegrityError(
-        f"{origin}: content differs from the file the Hub publishes ({expected}, got {got}, {size} bytes). "
+        f"{origin}: content differs from the hash published for this file ({expected}, got {got}, {size} bytes). "
         "The download was removed from the cache: load again to fetch it anew."
     )
 

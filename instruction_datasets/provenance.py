@@ -56,6 +56,13 @@ def record_export(out: Path, config: str, info: datasets.DatasetInfo, local: boo
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
+def _split_rank(path: str) -> tuple:
+    """Files in their splits' natural order (train, validation, test, then others by name)."""
+    natural = ["train", "validation", "test"]
+    stem = Path(path).name.split(".", 1)[0]
+    return (natural.index(stem) if stem in natural else len(natural), path)
+
+
 def card_markdown(out: Path, script: str, configs: list[str]) -> str:
     """The card's "Source files" section, from the records in an export folder; empty if there are none."""
     records = {}
@@ -66,7 +73,11 @@ def card_markdown(out: Path, script: str, configs: list[str]) -> str:
     if not any(record["source"] for record in records.values()):
         return ""
     lines = ["## Source files", ""]
-    rows = [(config, file) for config, record in records.items() for file in record["files"]]
+    rows = [
+        (config, file)
+        for config, record in records.items()
+        for file in sorted(record["files"], key=lambda file: _split_rank(file["path"]))
+    ]
     if rows:
         lines += ["| config | file | Hub commit | bytes | SHA-256 |", "|---|---|---|---|---|"]
         for config, file in rows:
@@ -74,18 +85,14 @@ def card_markdown(out: Path, script: str, configs: list[str]) -> str:
             where = f"`{file['repo']}/{file['path']}` | `{file['commit']}`"
             lines.append(f"| `{config}` | {where} | {file['num_bytes']:,} | {sha256} |")
         lines.append("")
-        config, file = rows[0]
         if all(file["sha256"] for _, file in rows):
             lines += ["Each file was checked against the hash its server published when it was downloaded.", ""]
-        lines += [
-            "To read the same bytes again:",
-            "",
-            "```python",
-            "from instruction_datasets import load",
-            f'ds = load("{script}", "{config}", hub_revision="{file["commit"]}")',
-            "```",
-            "",
-        ]
+        commits = {config: file["commit"] for config, file in rows}  # one commit per config
+        lines += ["To read the same bytes again:", "", "```python", "from instruction_datasets import load", ""]
+        for config, commit in commits.items():
+            name = re.sub(r"\W", "_", config)  # a Python name for the config's dataset
+            lines.append(f'{name} = load("{script}", "{config}", hub_revision="{commit}")')
+        lines += ["```", ""]
     for config, record in records.items():
         if record["source"] and not record["files"]:
             lines.append(f"- `{config}`: {record['source']}.")

@@ -90,7 +90,7 @@ def test_bytes_that_differ_from_the_hub_hash_fail_evicted_and_the_next_run_loads
     url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/data/train.jsonl"
     expected, got = hashlib.sha256(train).hexdigest(), hashlib.sha256(corrupted(train)).hexdigest()
     assert (
-        f"{url}: content differs from the file the Hub publishes (SHA-256 expected {expected}, "
+        f"{url}: content differs from the hash published for this file (SHA-256 expected {expected}, "
         f"got {got}, {len(train)} bytes)"
     ) in payload["error"]
     assert "removed from the cache: load again to fetch it anew" in payload["error"]
@@ -188,7 +188,8 @@ def test_exported_cards_name_the_commit_and_hashes_of_a_download_and_say_local_f
     for path in SPLIT_FILES.values():
         sha256, size = hashlib.sha256(sample_bytes(path)).hexdigest(), len(sample_bytes(path))
         assert f"| `en` | `{REPO}/{path}` | `{REPO_COMMIT}` | {size:,} | `{sha256}` |" in card
-    assert f'load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert f'en = load("{SCRIPT}", "en", hub_revision="{REPO_COMMIT}")' in card
+    assert card.index(f"`{REPO}/{SPLIT_FILES['train']}`") < card.index(f"`{REPO}/{SPLIT_FILES['test']}`")  # train first
     assert "Each file was checked against the hash its server published when it was downloaded." in card
     assert "- `zh`: the samples bundled with the `instruction_datasets` package" in card
 
@@ -260,7 +261,7 @@ def test_other_bytes_from_such_a_mirror_fail_with_the_hash_it_published(upstream
         expected = f"git blob SHA-1 expected {git_blob(tmp_path, data).name}"
     else:
         expected = f"SHA-256 expected {hashlib.sha256(data).hexdigest()}"
-    assert f"{url}: content differs from the file the Hub publishes ({expected}, got " in payload["error"]
+    assert f"{url}: content differs from the hash published for this file ({expected}, got " in payload["error"]
 
 
 def test_a_server_that_publishes_no_hash_loads_unchecked_with_a_warning_per_file(upstream, tmp_path):
