@@ -84,7 +84,8 @@ ALIGN_ANYTHING = About(
 ALPHA = About(
     summary=(
         "Instructions, each with the first response of an assistant called Rosey, collected by Rallio67 for "
-        "instruction tuning. The rows mix six sources: Python code written by a language model and checked to run, "
+        "instruction tuning. The dataset mixes six sources (each config below says which it holds): Python code "
+        "written by a language model and checked to run, "
         "one-line Python answers from CoNaLa, helpful dialogues (Dahoas and Anthropic's helpful set), Anthropic "
         "red-team prompts rated 0 to 2 on a harm scale of 4, and synthetic who/what/where/when/why/how questions."
     ),
