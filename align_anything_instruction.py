@@ -661,8 +661,10 @@ def _resolve_commit(dl_manager, repo: str, revision: str, hashes: bool = True) -
             break
         except Exception as err:
             if _http_status(err) == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
+                # One line, without the client's pointer to HTTP docs.
+                said = " ".join(line.strip() for line in str(err).splitlines() if not line.startswith("For more"))
                 raise FileNotFoundError(
-                    f"{where}: not found on {api.endpoint} (check hub_repo and hub_revision, or HF_ENDPOINT): {err}"
+                    f"{where}: not found on {api.endpoint} (check hub_repo and hub_revision, or HF_ENDPOINT): {said}"
                 ) from err
             if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
                 failure = _network_error(url, err, attempt)
