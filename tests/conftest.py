@@ -1,7 +1,8 @@
 """Shared fixtures: every test prepares into its own cache, so no test sees another's Arrow files.
 
 Also the loopback upstream server, `run_fresh`, which loads in a new process as a user would, and the loopback
-guard that fails any test whose process, or a process it started, reaches for anything off this machine.
+guard: a test whose process, or a process it started, reaches for anything off this machine fails, and so does the
+run when that happened outside every test (its fixtures of any scope are the test's).
 """
 
 import atexit
@@ -16,7 +17,7 @@ from pathlib import Path
 
 # Tests never leave this machine (README "Testing"): the loopback guard (tests/loopback_only/sitecustomize.py) is on
 # in this process, and first on PYTHONPATH for every Python process a test starts; what it refuses is written to
-# LOOPBACK_GUARD_LOG, which fails the test that caused it. The libraries' optional calls home are switched off too.
+# LOOPBACK_GUARD_LOG, which fails the test (fixtures included) or else the run. The libraries' calls home are off too.
 _GUARD_DIR = Path(__file__).resolve().with_name("loopback_only")
 _others = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != str(_GUARD_DIR)]
 os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR), *_others])
@@ -25,6 +26,28 @@ if "LOOPBACK_GUARD_LOG" not in os.environ:
     _fd, os.environ["LOOPBACK_GUARD_LOG"] = tempfile.mkstemp(prefix="instruction_datasets-guard-", suffix=".log")
     os.close(_fd)
     atexit.register(lambda path=os.environ["LOOPBACK_GUARD_LOG"]: os.path.exists(path) and os.remove(path))
+
+
+class GuardLog:
+    """The guard's refusals (this process's and those of every process the tests started) not yet handed out."""
+
+    def __init__(self):
+        self.path = Path(os.environ["LOOPBACK_GUARD_LOG"])
+        self.offset = self.path.stat().st_size if self.path.exists() else 0  # what an earlier run wrote is not ours
+
+    def take(self) -> list[str]:
+        """The refusals written since the last call; each is handed out once, so it fails one test phase at most."""
+        if not self.path.exists():
+            return []
+        with open(self.path, encoding="utf-8") as f:
+            f.seek(self.offset)
+            text = f.read()
+        self.offset += len(text.encode("utf-8"))
+        return text.splitlines()
+
+
+#: One reader for the whole run: every refusal fails the test phase it was written in, or else the run.
+guard_log = GuardLog()
 
 
 def _loopback_guard():
@@ -140,28 +163,47 @@ def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, r
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
-class GuardWatch:
-    """What the loopback guard refused since the test started, in this process or any it started."""
-
-    def __init__(self):
-        self.log = Path(os.environ["LOOPBACK_GUARD_LOG"])
-        self.offset = self.log.stat().st_size if self.log.exists() else 0
-
-    def take(self) -> list[str]:
-        """The refusals written down since the last call (or the test's start); they no longer fail the test."""
-        if not self.log.exists():
-            return []
-        with open(self.log, encoding="utf-8") as f:
-            f.seek(self.offset)
-            text = f.read()
-        self.offset += len(text.encode("utf-8"))
-        return text.splitlines()
+_refused_outside_tests: list[str] = []
 
 
-@pytest.fixture(autouse=True)
+def pytest_runtest_logstart():
+    """What was written between tests (at collection, or by a thread or process that outlived its test) is no test's
+    own: it waits for the end of the run."""
+    _refused_outside_tests.extend(guard_log.take())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Fails the setup, call or teardown of a test in whose time the guard refused anything, in this process or one
+    started then. Fixtures of every scope are set up and torn down within these phases: a module fixture's refusal
+    fails the setup of the first test that uses it, or the teardown of the last."""
+    report = yield
+    if refused := guard_log.take():
+        text = f"the test reached for the network beyond this machine in its {call.when}:\n" + "\n".join(refused)
+        if report.failed:
+            report.sections.append(("loopback guard", text))
+        else:
+            report.outcome, report.longrepr = "failed", text
+    return report
+
+
+def pytest_sessionfinish(session):
+    """The backstop: refusals written outside every test's setup, call and teardown fail the run;
+    `pytest_terminal_summary` lists them."""
+    _refused_outside_tests.extend(guard_log.take())
+    if _refused_outside_tests:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _refused_outside_tests:
+        terminalreporter.section("loopback guard", red=True)
+        terminalreporter.line("the run reached for the network beyond this machine outside any test:")
+        for line in _refused_outside_tests:
+            terminalreporter.line(line)
+
+
+@pytest.fixture
 def loopback_only():
-    """Fails the test if it, or a process it started, tried to connect to or look up anything off this machine."""
-    watch = GuardWatch()
-    yield watch
-    if refused := watch.take():
-        pytest.fail("the test reached for the network beyond this machine:\n" + "\n".join(refused), pytrace=False)
+    """The guard's log, for a test that expects refusals: what it `take()`s fails nothing (README "Testing")."""
+    return guard_log

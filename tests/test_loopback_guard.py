@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import loopback_guard
+from fake_upstream import FakeUpstream, HostedRepo
 
 # Run in a process a test starts: the guard is there as `sitecustomize`; the real functions behind it are
 # replaced by recorders, so nothing can leave even if the guard let the call through.
@@ -86,47 +87,110 @@ def test_a_process_a_test_starts_is_guarded_too(loopback_only):
     assert any("connect of 192.0.2.1:443 refused" in line for line in refused), refused
 
 
-def test_a_refusal_that_the_code_swallows_still_fails_the_test(tmp_path):
-    """A library that catches the error (as datasets does for its download counts) cannot hide the attempt."""
-    (tmp_path / "test_swallowed.py").write_text(
-        textwrap.dedent("""
-            import socket, subprocess, sys
-            from conftest import loopback_guard
+# Look-ups whose refusal the code swallows, as libraries do for their optional requests.
+_SWALLOWED = """
+import socket, subprocess, sys
+from conftest import loopback_guard
 
-            def test_in_process(monkeypatch):
-                recorder = lambda *args: (_ for _ in ()).throw(OSError("recorder"))  # noqa: E731
-                monkeypatch.setitem(loopback_guard.real, "getaddrinfo", recorder)
-                try:
-                    socket.getaddrinfo("huggingface.co", 443)
-                except OSError:
-                    pass
+def look_up(name):
+    try:
+        socket.getaddrinfo(name, 443)
+    except OSError:
+        pass
 
-            def test_in_a_started_process():
-                code = "import socket\\ntry:\\n    socket.gethostbyname('huggingface.co')\\nexcept OSError:\\n    pass"
-                subprocess.run([sys.executable, "-c", code], check=True)
+def look_up_in_a_started_process(name):
+    code = f"import socket\\ntry:\\n    socket.gethostbyname({name!r})\\nexcept OSError:\\n    pass"
+    subprocess.run([sys.executable, "-c", code], check=True)
+"""
 
-            def test_on_the_machine():
-                socket.getaddrinfo("localhost", 80)
-        """),
-        encoding="utf-8",
-    )
+
+def run_pytest(folder: Path, source: str) -> subprocess.CompletedProcess:
+    """Runs pytest, with this folder's conftest and a log of its own, on one test file: ``source`` after the
+    look-up helpers above."""
+    (folder / "test_inner.py").write_text(_SWALLOWED + textwrap.dedent(source), encoding="utf-8")
     tests = os.path.dirname(__file__)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests]))
     env.pop("LOOPBACK_GUARD_LOG")  # the inner run keeps its own
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-q", "-p", "no:cacheprovider", str(folder)],
         capture_output=True,
         text=True,
         env=env,
-        cwd=tmp_path,
+        cwd=folder,
         timeout=300,
     )
-    # Each of the first two passes its own assertions (none) and then fails at teardown, when the log is read.
-    assert "3 passed, 2 errors" in result.stdout, result.stdout[-3000:]
-    assert "ERROR test_swallowed.py::test_in_process" in result.stdout
-    assert "ERROR test_swallowed.py::test_in_a_started_process" in result.stdout
-    assert result.stdout.count("the test reached for the network beyond this machine") == 2, result.stdout[-3000:]
+
+
+def test_a_refusal_that_the_code_swallows_still_fails_the_test(tmp_path):
+    """A library that catches the error (as datasets does for its download counts) cannot hide the attempt."""
+    result = run_pytest(
+        tmp_path,
+        """
+            def test_in_process(monkeypatch):
+                recorder = lambda *args: (_ for _ in ()).throw(OSError("recorder"))  # noqa: E731
+                monkeypatch.setitem(loopback_guard.real, "getaddrinfo", recorder)
+                look_up("huggingface.co")
+
+            def test_in_a_started_process():
+                look_up_in_a_started_process("huggingface.co")
+
+            def test_on_the_machine():
+                socket.getaddrinfo("localhost", 80)
+        """,
+    )
+    # Each of the first two passes its own assertions (none) and fails all the same, when the log is read.
+    assert "2 failed, 1 passed" in result.stdout, result.stdout[-3000:]
+    assert "FAILED test_inner.py::test_in_process" in result.stdout
+    assert "FAILED test_inner.py::test_in_a_started_process" in result.stdout
+    assert result.stdout.count("reached for the network beyond this machine in its call") == 2, result.stdout[-3000:]
     assert "look-up of huggingface.co refused" in result.stdout
+    assert result.returncode == 1
+
+
+def test_a_refusal_in_a_module_fixture_fails_the_tests_that_set_it_up_and_tore_it_down(tmp_path):
+    """A fixture shared by a module's tests (as `read_back` in test_hub_roundtrip.py) is set up in the first test's
+    setup and torn down in the last one's teardown: that is where its refusals fail, each once."""
+    result = run_pytest(
+        tmp_path,
+        """
+            import pytest
+
+            @pytest.fixture(scope="module")
+            def shared():
+                look_up_in_a_started_process("at-setup.example")
+                yield
+                look_up("at-teardown.example")
+
+            def test_first(shared):
+                pass
+
+            def test_second(shared):
+                pass
+        """,
+    )
+    out = result.stdout
+    assert "1 passed, 2 errors" in out, out[-3000:]
+    assert "ERROR at setup of test_first" in out and "ERROR at teardown of test_second" in out, out[-3000:]
+    assert out.count("in its setup:\nloopback guard: look-up of at-setup.example refused") == 1, out[-3000:]
+    assert out.count("in its teardown:\nloopback guard: look-up of at-teardown.example refused") == 1, out[-3000:]
+    assert result.returncode == 1
+
+
+def test_a_refusal_outside_every_test_fails_the_run(tmp_path):
+    """What no test phase reported (here: at collection, when the test module is imported) fails the run."""
+    result = run_pytest(
+        tmp_path,
+        """
+            look_up("at-import.example")
+
+            def test_on_the_machine():
+                socket.getaddrinfo("localhost", 80)
+        """,
+    )
+    assert "1 passed" in result.stdout, result.stdout[-3000:]
+    summary = result.stdout.split("loopback guard", 1)[-1]
+    assert "outside any test:\nloopback guard: look-up of at-import.example refused" in summary, result.stdout[-3000:]
+    assert result.returncode == 1
 
 
 @pytest.mark.parametrize("counts", ["0", None], ids=["as-the-tests-run", "download-counts-on"])
@@ -168,3 +232,34 @@ def test_the_benchmark_contenders_are_guarded_too(monkeypatch, loopback_only, tm
     with pytest.raises(SystemExit, match="reaches_out reached beyond this machine:\nloopback guard: look-up of "):
         bench.run("reaches_out", tmp_path)
     loopback_only.take()  # the contender's log was its own; nothing reached this test's log
+
+
+@pytest.mark.parametrize("reader", ["hub_runner", "user"])
+def test_a_hub_load_asks_nothing_outside_as_the_tests_run(reader, tmp_path, loopback_only):
+    """`load_dataset("ORG/NAME")` asks `datasets-server.<HF_ENDPOINT's host>` for a Parquet export: with the
+    endpoint on 127.0.0.1, a look-up of an outside name. tests/hub_runner.py switches that off; a user's load makes
+    it, swallows the failure and reads the same rows."""
+    rows = [{"prompt": "p", "response": "r"}]
+    server = FakeUpstream()
+    repo = server.hosted["org/tiny"] = HostedRepo("org/tiny")
+    files = {"README.md": b"# tiny\n", "data/train.jsonl": b"".join(json.dumps(row).encode() + b"\n" for row in rows)}
+    repo.branches["main"] = repo.add_commit(repo.branches["main"], files, "rows")
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=server.endpoint, HF_HOME=str(tmp_path / "hf"))
+    cache = str(tmp_path / "cache")
+    if reader == "hub_runner":
+        request = {"cache_dir": cache, "loads": [{"repo": "org/tiny", "config": None}]}
+        command = [str(Path(__file__).with_name("hub_runner.py")), json.dumps(request)]
+    else:
+        code = f"import datasets, json\nds = datasets.load_dataset('org/tiny', cache_dir={cache!r})\n"
+        command = ["-c", code + "print(json.dumps({'loads': [{name: list(split) for name, split in ds.items()}]}))"]
+    try:
+        result = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        server.close()
+    assert json.loads(result.stdout)["loads"] == [{"train": rows}], result.stderr[-2000:]
+    refused = loopback_only.take()
+    if reader == "hub_runner":
+        assert refused == []
+    else:
+        assert refused and all("look-up of datasets-server.127.0.0.1 refused" in line for line in refused), refused

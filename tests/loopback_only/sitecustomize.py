@@ -8,9 +8,9 @@ What is refused: ``connect``/``connect_ex``/``sendto`` of an IPv4 or IPv6 socket
 127.0.0.0/8 and ::1, and ``getaddrinfo``/``gethostbyname``/``gethostbyname_ex`` of any name but ``localhost``,
 this machine's own name and loopback addresses. A refused call raises (``socket.gaierror`` for a look-up,
 ``OutsideNetworkError``, a ``ConnectionRefusedError``, for a connection or datagram) *and* is written down:
-libraries swallow errors of optional requests (download counts, telemetry), so the test suite fails a test by
-what is written down, not by what was raised. Where: a line in the file ``LOOPBACK_GUARD_LOG`` names (when
-set), and ``violations`` in this process.
+libraries swallow errors of optional requests (download counts, telemetry), so the test suite fails a test (or,
+for what was written outside every test, the run) by what is written down, not by what was raised. Where: a line
+in the file ``LOOPBACK_GUARD_LOG`` names (when set), and ``violations`` in this process.
 
 Code in C or Rust (pyzmq, hf_xet) bypasses Python's socket module and is not covered.
 """
