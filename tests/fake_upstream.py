@@ -21,7 +21,8 @@ mirror mode answers), "range-short" (206 with the first half of the range asked)
 asked range and the rest of the file), and "range-ignored-cut" (Range ignored, and a GET without Range cut
 after half the file, so that a client resuming with Range gets the file from its start again). With "-later"
 ("range-ignored-later", "range-short-later", "range-long-later") the first ranged GET of a path is answered right
-and every later one has the fault, as a server whose answer to one probe says nothing of the next.
+and every later one has the fault ("range-long-later": 4 KiB more than asked), as a server whose answer to one
+probe says nothing of the next.
 Every request is logged as (method, path).
 
 Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them, each off by
@@ -338,7 +339,8 @@ class FakeUpstream:
                     first = byte_range and path not in upstream.ranged_paths
                     if byte_range:
                         upstream.ranged_paths.add(path)
-                    fault = None if first or not byte_range else fault[: -len("-later")]
+                    later = {"range-long-later": "range-over"}.get(fault, fault[: -len("-later")])
+                    fault = None if first or not byte_range else later
                 if (
                     byte_range
                     and byte_range.startswith("bytes=")
@@ -391,11 +393,14 @@ class FakeUpstream:
 
 def _range_fault_end(fault: str | None, start: int, end: int, size: int) -> int:
     """The last byte a ranged answer sends: as asked, or for "range-short" half of that (at least one byte), or for
-    "range-long" everything to the end of the file; Content-Range says what is sent, as a server is allowed to."""
+    "range-long" everything to the end of the file, for "range-over" 4 KiB more than asked (as a server answering
+    whole blocks); Content-Range says what is sent, as a server is allowed to."""
     if fault == "range-short":
         return start + (end - start) // 2
     if fault == "range-long":
         return size - 1
+    if fault == "range-over":
+        return min(size - 1, end + 4096)
     return end
 
 
