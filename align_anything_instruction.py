@@ -429,8 +429,10 @@ def _check_ranges(f, origin: str) -> None:
     The probe of ``_range_problem`` checks one request; a server may still answer a later one otherwise (ignore
     ``Range``, or send fewer or more bytes). huggingface_hub's ``HfFileSystemFile._fetch_range`` returns whatever
     came and fsspec's cache in front of it takes that as the bytes asked for: rows would be read twice or from the
-    wrong place. So the file's cache is replaced by fsspec's read-ahead cache (the default one) around a fetcher
-    that counts the bytes of each answer: a request for [start, end) must bring min(end, size) - start bytes.
+    wrong place. So the fetcher of the file's cache (``_fetch_range``) is wrapped in one that counts the bytes of each
+    answer: a request for [start, end) must bring min(end, size) - start bytes. A cache whose every fetch goes
+    through its ``fetcher`` keeps its kind (huggingface_hub's files read ahead, fsspec's HTTP files cache bytes);
+    any other is replaced by fsspec's read-ahead cache.
     """
     fetch, size = getattr(f, "_fetch_range", None), getattr(f, "size", None)
     if not callable(fetch) or not isinstance(size, int) or not hasattr(f, "cache"):
@@ -446,7 +448,14 @@ def _check_ranges(f, origin: str) -> None:
             raise AlignAnythingIntegrityError(_range_mismatch(origin, start, expected, size, len(data)))
         return data
 
-    f.cache = fsspec.caching.ReadAheadCache(f.blocksize, checked, size)
+    if getattr(f.cache, "name", None) in _FETCHER_CACHES and getattr(f.cache, "fetcher", None) == fetch:
+        f.cache.fetcher = checked
+    else:
+        f.cache = fsspec.caching.ReadAheadCache(f.blocksize, checked, size)
+
+
+# fsspec's caches that fetch only through their ``fetcher`` attribute, read when they fetch.
+_FETCHER_CACHES = {"none", "readahead", "bytes", "blockcache", "first"}
 
 
 def _range_mismatch(origin: str, start: int, expected: int, size: int, sent: int) -> str:
