@@ -22,6 +22,7 @@ import os
 import time
 
 import datasets
+import fsspec.caching
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as paj
@@ -252,6 +253,8 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
         # datasets' xopen, which passes ``block_size`` to fsspec): no server can get a range wrong then.
         stream = {"block_size": 0} if whole and "://" in str(filepath) else {}
         with _reading(origin), open(filepath, "rb", **stream) as f:
+            if "://" in str(filepath) and not stream:
+                _check_ranges(f, origin)  # the probe vouched for one range only: every fetch is checked
             source = _Counted(f) if stream else f
             try:
                 for block_start, block, parsed in _parsed_ahead(_blocks(source, start, end, reached)):
@@ -420,6 +423,53 @@ def _range_problem(url: str, size: int, start: int) -> str:
     return ""
 
 
+def _check_ranges(f, origin: str) -> None:
+    """Makes every ranged read of ``f`` (a file opened over the network) give exactly the bytes asked for, or fail.
+
+    The probe of ``_range_problem`` checks one request; a server may still answer a later one otherwise (ignore
+    ``Range``, or send fewer or more bytes). huggingface_hub's ``HfFileSystemFile._fetch_range`` returns whatever
+    came and fsspec's cache in front of it takes that as the bytes asked for: rows would be read twice or from the
+    wrong place. So the fetcher of the file's cache (``_fetch_range``) is wrapped in one that counts the bytes of each
+    answer: a request for [start, end) must bring min(end, size) - start bytes. A cache whose every fetch goes
+    through its ``fetcher`` keeps its kind (huggingface_hub's files read ahead, fsspec's HTTP files cache bytes);
+    any other is replaced by fsspec's read-ahead cache.
+    """
+    fetch, size = getattr(f, "_fetch_range", None), getattr(f, "size", None)
+    if not callable(fetch) or not isinstance(size, int) or not hasattr(f, "cache"):
+        raise AlignAnythingIntegrityError(
+            f"{origin}: the byte ranges read from this file cannot be checked ({type(f).__name__} is not an fsspec "
+            "buffered file); load without streaming, or pass data_dir= with a local copy"
+        )
+
+    def checked(start: int, end: int) -> bytes:
+        data = fetch(start, end)
+        expected = max(0, min(end, size) - start)
+        if len(data) != expected:
+            raise AlignAnythingIntegrityError(_range_mismatch(origin, start, expected, size, len(data)))
+        return data
+
+    if getattr(f.cache, "name", None) in _FETCHER_CACHES and getattr(f.cache, "fetcher", None) == fetch:
+        f.cache.fetcher = checked
+    else:
+        f.cache = fsspec.caching.ReadAheadCache(f.blocksize, checked, size)
+
+
+# fsspec's caches that fetch only through their ``fetcher`` attribute, read when they fetch.
+_FETCHER_CACHES = {"none", "readahead", "bytes", "blockcache", "first"}
+
+
+def _range_mismatch(origin: str, start: int, expected: int, size: int, sent: int) -> str:
+    """One line: which bytes were asked for, how many came, what the server did, and what to do."""
+    if sent == size:
+        did = "it ignores Range"
+    else:
+        did = f"it sent {'fewer' if sent < expected else 'more'} bytes than asked"
+    return (
+        f"{origin}: asked for bytes {start}-{start + expected - 1} of {size}, the server sent {sent} bytes: {did}; "
+        "load without streaming, or pass data_dir= with a local copy"
+    )
+
+
 def _parsed_ahead(blocks):
     """Yields (offset, block, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
 
@@ -534,6 +584,8 @@ def _line_number(filepath: str, offset: int) -> int:
     """The 1-based number of the line that starts at byte ``offset`` (counted only when a check needs it)."""
     newlines = 0
     with open(filepath, "rb") as f:
+        if "://" in str(filepath):
+            _check_ranges(f, filepath)
         while offset > 0:
             chunk = f.read(min(offset, _BLOCK_BYTES))
             if not chunk:

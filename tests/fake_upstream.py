@@ -19,7 +19,10 @@ unavailable), and "reset" (close the connection with a TCP reset before answerin
 ``Range`` header, on the Hub's files: "range-ignored" (200 with the whole file and no ``Content-Range``, as olah's
 mirror mode answers), "range-short" (206 with the first half of the range asked), "range-long" (206 with the
 asked range and the rest of the file), and "range-ignored-cut" (Range ignored, and a GET without Range cut
-after half the file, so that a client resuming with Range gets the file from its start again).
+after half the file, so that a client resuming with Range gets the file from its start again). With "-later"
+("range-ignored-later", "range-short-later", "range-long-later") the first ranged GET of a path is answered right
+and every later one has the fault ("range-long-later": 4 KiB more than asked), as a server whose answer to one
+probe says nothing of the next.
 Every request is logged as (method, path).
 
 Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them, each off by
@@ -63,6 +66,8 @@ class FakeUpstream:
     def __init__(self):
         self.faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self.sticky: dict[str, str] = {}
+        #: Paths that had a ranged GET (the "-later" Range faults spare the first one).
+        self.ranged_paths: set[str] = set()
         self.requests: list[tuple[str, str]] = []
         #: Repos created through the write API, by "org/name".
         self.hosted: dict[str, HostedRepo] = {}
@@ -121,6 +126,7 @@ class FakeUpstream:
     def clear_faults(self) -> None:
         self.faults.clear()
         self.sticky.clear()
+        self.ranged_paths.clear()
 
     def gets(self, path_suffix: str) -> int:
         """How many GET requests asked for a path ending with ``path_suffix``."""
@@ -329,6 +335,12 @@ class FakeUpstream:
                     headers += _resolve_hash_headers(upstream, path, data, sha256)
                 status, start = 200, 0
                 byte_range = self.headers.get("Range")
+                if fault and fault.endswith("-later"):  # the first ranged GET of the path is answered right
+                    first = byte_range and path not in upstream.ranged_paths
+                    if byte_range:
+                        upstream.ranged_paths.add(path)
+                    later = {"range-long-later": "range-over"}.get(fault, fault[: -len("-later")])
+                    fault = None if first or not byte_range else later
                 if (
                     byte_range
                     and byte_range.startswith("bytes=")
@@ -381,11 +393,14 @@ class FakeUpstream:
 
 def _range_fault_end(fault: str | None, start: int, end: int, size: int) -> int:
     """The last byte a ranged answer sends: as asked, or for "range-short" half of that (at least one byte), or for
-    "range-long" everything to the end of the file; Content-Range says what is sent, as a server is allowed to."""
+    "range-long" everything to the end of the file, for "range-over" 4 KiB more than asked (as a server answering
+    whole blocks); Content-Range says what is sent, as a server is allowed to."""
     if fault == "range-short":
         return start + (end - start) // 2
     if fault == "range-long":
         return size - 1
+    if fault == "range-over":
+        return min(size - 1, end + 4096)
     return end
 
 

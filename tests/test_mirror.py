@@ -1,7 +1,8 @@
 """Through servers that are not the Hub: each row exactly once, or one clear error.
 
 - The fake Hub (tests/fake_upstream.py) with each thing a server may do with ``Range``: streams with several
-  shards and with several ranks (``split_dataset_by_node``) give every row of the file once; a resumed transfer
+  shards and with several ranks (``split_dataset_by_node``) give every row of the file once; a server that answers
+  the probe right and a later range wrong fails in one line naming the URL and the bytes; a resumed transfer
   that starts the file again fails, naming the URL.
 - olah 0.5.4 (tests/olah_mirror.py), a real mirror, on 127.0.0.1 in offline mirror mode over local git
   repositories (``en`` as plain git blobs, ``zh`` as LFS objects): a cold plain load, a warm one, an offline one
@@ -75,6 +76,41 @@ def test_a_stream_gives_every_row_once_whatever_the_server_does_with_ranges(faul
     else:
         assert warning in stderr and RANGE_FAULTS[fault] in stderr, stderr[-3000:]
         assert "so the file is read whole, as one shard instead of 19" in stderr
+
+
+# What a server that answers the probe right does with the ranged GETs after it, and the one-line error it gets.
+LATER_RANGE_FAULTS = {
+    "range-ignored-later": "the server sent {size} bytes: it ignores Range; ",
+    "range-short-later": "bytes: it sent fewer bytes than asked; ",
+    "range-long-later": "bytes: it sent more bytes than asked; ",
+}
+
+
+@pytest.mark.parametrize("world_size", [1, 3], ids=["shards", "ranks"])
+@pytest.mark.parametrize("fault", [None, *LATER_RANGE_FAULTS])
+def test_a_server_that_answers_only_the_probe_right_fails_in_one_line(fault, world_size, upstream, tmp_path):
+    # 6 MB in 3 shards, read 64 KiB at a time: a request (a read and fsspec's 5 MiB read-ahead) asks for less
+    # than the rest of the file, so that an answer can be longer than asked.
+    rows = jsonl_rows(45_000, "en")
+    data = jsonl(rows)
+    commit = upstream.land_commit(EN_REPO, {"data/train.jsonl": data})
+    if fault:
+        upstream.add_fault("/data/train.jsonl", fault, sticky=True)
+    read = {"shard_bytes": 2**21, "block_bytes": 2**16}
+    status, splits, stderr = stream(upstream.endpoint, tmp_path, world_size=world_size, **read)
+    # The probe was answered right, so the file was cut into ranges.
+    assert "does not answer byte ranges as asked" not in stderr
+    if fault is None:
+        assert status == 0, splits
+        assert as_rows(splits["train"]) == collections.Counter(rows)
+        assert all(splits["train"]), "every rank has rows of its own"
+        return
+    assert status == 1, "a wrong answer to a later range must fail, not give rows"
+    url = f"{upstream.endpoint}/datasets/{EN_REPO}/resolve/{commit}/data/train.jsonl"
+    first = splits.splitlines()[0]
+    assert first.startswith(f"AlignAnythingIntegrityError: {url}: asked for bytes "), splits
+    assert f" of {len(data)}, " in first and LATER_RANGE_FAULTS[fault].format(size=len(data)) in first, first
+    assert first.endswith("load without streaming, or pass data_dir= with a local copy"), first
 
 
 # --- olah ---
