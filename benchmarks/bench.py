@@ -144,12 +144,13 @@ def alpha_rows():
 """
 
 # The same pass, over HTTP from a loopback server that honours Range (`URL`, see `serve_ranges`), with the
-# byte-range check of align_anything_instruction.py, and with it switched off (every server trusted).
+# byte-range checks of align_anything_instruction.py (the probe and the check of each ranged read), and with both off.
 _OURS_STREAMING_HTTP = """
 import sys, time
 from instruction_datasets import builder_class, load
-if not CHECK_RANGES:
-    sys.modules[builder_class("align_anything_instruction").__module__]._range_problem = lambda *args: ""
+if not CHECK_RANGES:  # neither the probe nor the check of each ranged read
+    script = sys.modules[builder_class("align_anything_instruction").__module__]
+    script._range_problem, script._check_ranges = (lambda *args: ""), (lambda *args: None)
 STREAM = load("align_anything_instruction", "en", split="train", data_dir=URL, streaming=True)
 """
 

@@ -28,6 +28,7 @@ ALLOWED_IMPORTS = {
     "time",
     "typing",
     "datasets",
+    "fsspec",  # every ranged read over the network is checked in the file's fsspec cache
     "huggingface_hub",
     "numpy",
     "pyarrow",
