@@ -255,6 +255,28 @@ def test_a_failed_export_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     assert snapshot(folder) == before and sorted(tmp_path.iterdir()) == beside
 
 
+def test_files_export_does_not_rewrite_stay_the_same_files_hard_linked_where_it_can(tmp_path, monkeypatch):
+    """README: the hidden copy export builds in links the folder's files where it can, and copies where it cannot."""
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    (folder / "NOTES.md").write_text("my own notes\n")
+    kept = sorted(path for path in folder.rglob("*") if path.is_file() and "harmless" in path.parts)
+    kept.append(folder / "NOTES.md")
+    inodes = {path: path.stat().st_ino for path in kept}
+    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    assert {path: path.stat().st_ino for path in kept} == inodes  # linked into the copy, not copied
+
+    def no_links(source, target):
+        raise OSError(1, "Operation not permitted")
+
+    before = {path: path.read_bytes() for path in kept}
+    monkeypatch.setattr(export_module.os, "link", no_links)
+    export(ALPHA, "part2", folder, **alpha_kwargs(tmp_path))
+    assert {path: path.read_bytes() for path in kept} == before
+    assert all(path.stat().st_ino != inodes[path] for path in kept)  # copied instead
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "out"]
+
+
 @pytest.mark.parametrize("name", ["my_copy.py", "align_anything_instruction.py"])
 def test_a_script_given_by_path_is_exported_from_that_path(name, tmp_path):
     shipped = script_path(ALIGN).read_text(encoding="utf-8")
