@@ -208,11 +208,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
-    from .push import push, repo_id_problem
+    from .push import push, repo_id_problem, revision_problem
 
     problem = repo_id_problem(args.repo_id)
     if problem:
         raise UsageError(f"--repo-id {args.repo_id!r}: {in_option_names(problem)}")  # huggingface_hub's words
+    if args.revision is not None and (problem := revision_problem(args.revision)):
+        raise UsageError(f"--revision {args.revision!r}: {problem}")
     if args.commit_message is not None and not args.commit_message.strip():
         raise UsageError("--commit-message is empty: give a message, or leave the option out for the default")
     folder = Path(args.folder)

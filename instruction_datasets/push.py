@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from fnmatch import fnmatch
 from pathlib import Path
@@ -20,6 +21,8 @@ MIRRORED = ["data/*", "stats/*"]
 
 #: Folders never sent: a git clone's own files, and huggingface_hub's download cache.
 NOT_SENT = {".git", ".cache"}
+#: What git's check-ref-format (and so the Hub) refuses anywhere in a branch name.
+_NOT_IN_A_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|(^|/)\.|\.lock(/|$)|^[-/]|[/.]$")
 
 
 class PushError(RuntimeError):
@@ -46,13 +49,15 @@ def push(
     request against that branch instead (as `huggingface_hub`'s ``create_commit(create_pr=True)``), for a repo
     you may not write to. ``commit_message`` replaces the default one (see `commit_message`). A server error is
     retried twice. The ``token`` (default: where `huggingface_hub` looks, ``HF_TOKEN`` or the saved login) is
-    never printed. ``repo_id`` is checked first, as the Hub checks it (``ValueError``). With ``dry_run`` nothing
-    touches the network. The card sent names ``repo_id`` in its snippets (`card.fill_repo_id`); the folder's own
-    card is left as it is.
+    never printed. ``repo_id`` is checked first, as the Hub checks it, and ``revision`` as git checks a branch
+    name (``ValueError``). With ``dry_run`` nothing touches the network. The card sent names ``repo_id`` in its
+    snippets (`card.fill_repo_id`); the folder's own card is left as it is.
     """
     problem = repo_id_problem(repo_id)
     if problem:
         raise ValueError(f"repo_id {repo_id!r}: {problem}")
+    if revision is not None and (problem := revision_problem(revision)):
+        raise ValueError(f"revision {revision!r}: {problem}")
     if commit_message is not None and not commit_message.strip():
         raise ValueError("commit_message is empty: give a message, or None for the default")
     folder = Path(folder)
@@ -140,6 +145,17 @@ def repo_id_problem(repo_id: str) -> str | None:
     except HFValidationError as err:
         return " ".join(str(err).split())
     return None if "/" in repo_id else shape
+
+
+def revision_problem(revision: str) -> str | None:
+    """What git, and so the Hub, would refuse in a branch name, or None (the rules of ``git check-ref-format``)."""
+    if revision and revision != "@" and not _NOT_IN_A_BRANCH.search(revision):
+        return None
+    return (
+        "not a branch name git accepts: no spaces, control characters, ~ ^ : ? * [ \\ or '..' or '@{'; no part "
+        "that starts with '.' or ends with '.lock'; not empty or '@', not starting with '-' or '/', not ending "
+        "with '/' or '.'"
+    )
 
 
 def default_commit_message(folder: Path) -> str:

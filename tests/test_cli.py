@@ -459,6 +459,23 @@ def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
         push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
 
 
+@pytest.mark.parametrize("revision", ["bad branch", "a..b", "-x", "x.lock", "feature/", ".hidden", "a:b", "@"])
+def test_a_branch_name_git_refuses_is_refused_before_anything_else(revision, exported, capsys):
+    folder = exported["instruction_tuning_alpha"]
+    status, out, err = run_cli(["push", folder, "--repo-id", "o/n", f"--revision={revision}", "--dry-run"], capsys)
+    assert status == 2 and out == ""
+    assert err.startswith(f"error: --revision {revision!r}: not a branch name git accepts") and err.count("\n") == 1
+    with pytest.raises(ValueError, match=rf"^revision {re.escape(repr(revision))}: not a branch name git accepts"):
+        push_module.push(exported["instruction_tuning_alpha"], "org/name", revision=revision, dry_run=True)
+
+
+@pytest.mark.parametrize("revision", ["v1.0", "feature/new-rows", "release_2026.12", "refs-like/a.b/c"])
+def test_a_branch_name_git_accepts_goes_through(revision, exported, capsys):
+    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--revision", revision, "--dry-run"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0 and f"to datasets/org/name@{revision} in one commit" in out
+
+
 def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
