@@ -3,19 +3,24 @@
 - The fake Hub (tests/fake_upstream.py) with each thing a server may do with ``Range``: streams with several
   shards and with several ranks (``split_dataset_by_node``) give every row of the file once; a server that answers
   the probe right and a later range wrong fails in one line naming the URL and the bytes; a resumed transfer
-  that starts the file again fails, naming the URL.
+  that starts the file again fails, naming the URL. A file object whose reads cannot be checked is refused,
+  and a cache that would read around the check is replaced by one that reads through it.
 - olah 0.5.4 (tests/olah_mirror.py), a real mirror, on 127.0.0.1 in offline mirror mode over local git
   repositories (``en`` as plain git blobs, ``zh`` as LFS objects): a cold plain load, a warm one, an offline one
   after it, and streams with several shards and with several ranks all give exactly the files' rows.
 """
 
 import collections
+import io
 import json
 import os
 
+import fsspec.caching
 import pytest
 from conftest import run_fresh
 from olah_mirror import OLAH_VERSION, OlahMirror, make_repo, olah_command
+
+import align_anything_instruction as align
 
 EN_REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
 ZH_REPO = "PKU-Alignment/Align-Anything-Instruction-100K-zh"
@@ -177,3 +182,35 @@ def test_a_resumed_transfer_that_starts_the_file_again_fails_naming_the_url(upst
         f"AlignAnythingIntegrityError: {url}: the server sent more than the {len(data)} bytes the file has ("
     ), error
     assert "started the file again (the server ignores Range); load again" in error.splitlines()[0]
+
+
+def test_a_streamed_file_whose_ranges_cannot_be_checked_is_refused_not_read_unchecked():
+    """The per-read check needs fsspec's buffered file; any other file object fails in one line, saying what to do."""
+    with pytest.raises(align.AlignAnythingIntegrityError) as caught:
+        align._check_ranges(io.BytesIO(b'{"prompt": "p", "response": "r"}\n'), "https://mirror.test/train.jsonl")
+    assert str(caught.value) == (
+        "https://mirror.test/train.jsonl: the byte ranges read from this file cannot be checked (BytesIO is not an "
+        "fsspec buffered file); load without streaming, or pass data_dir= with a local copy"
+    )
+
+
+@pytest.mark.parametrize("sent", ["right", "short"])
+def test_a_cache_that_would_bypass_the_check_is_replaced_by_one_that_reads_through_it(sent):
+    """A file whose cache does not fetch through ``fetcher`` gets fsspec's read-ahead cache over the checked fetch."""
+    content = bytes(range(200))
+
+    class File:  # the parts of fsspec's AbstractBufferedFile the check uses
+        size, blocksize = len(content), 64
+        cache = fsspec.caching.MMapCache(64, lambda start, end: content[start:end], len(content))
+
+        def _fetch_range(self, start, end):
+            return content[start:end] if sent == "right" else content[start : end - 1]
+
+    f = File()
+    align._check_ranges(f, "https://mirror.test/train.jsonl")
+    assert isinstance(f.cache, fsspec.caching.ReadAheadCache)
+    if sent == "right":
+        assert f.cache._fetch(10, 30) == content[10:30]
+    else:
+        with pytest.raises(align.AlignAnythingIntegrityError, match=r"asked for bytes 10-\d+ of 200, the server sent"):
+            f.cache._fetch(10, 30)
