@@ -166,6 +166,12 @@ def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, r
 _refused_outside_tests: list[str] = []
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """The guard goes back in front before each test's fixtures are set up (`loopback_guard.reinstall`)."""
+    loopback_guard.reinstall()
+
+
 def pytest_runtest_logstart():
     """What was written between tests (at collection, or by a thread or process that outlived its test) is no test's
     own: it waits for the end of the run."""

@@ -178,6 +178,32 @@ def test_a_refusal_in_a_module_fixture_fails_the_tests_that_set_it_up_and_tore_i
     assert result.returncode == 1
 
 
+def test_the_guard_is_back_in_front_for_each_test_whatever_an_earlier_test_put_back(tmp_path):
+    """pytest-socket puts back, after every test, the connect it saw when it was loaded: the one from before the
+    guard. Had the guard stayed off from then on, the second test's connect would reach the recorder."""
+    result = run_pytest(
+        tmp_path,
+        """
+            import pytest
+
+            reached = []
+
+            def test_first():
+                socket.socket.connect = lambda sock, address: reached.append(address)
+
+            def test_second():
+                with socket.socket() as sock:
+                    with pytest.raises(ConnectionRefusedError):
+                        sock.connect(("192.0.2.1", 443))
+                assert reached == []
+        """,
+    )
+    out = result.stdout
+    assert "1 failed, 1 passed" in out and "FAILED test_inner.py::test_second" in out, out[-3000:]
+    assert "in its call:\nloopback guard: connect of 192.0.2.1:443 refused" in out, out[-3000:]
+    assert "DID NOT RAISE" not in out and "assert reached == []" not in out, out[-3000:]
+
+
 def test_a_refusal_outside_every_test_fails_the_run(tmp_path):
     """What no test phase reported (here: at collection, when the test module is imported) fails the run."""
     result = run_pytest(

@@ -135,6 +135,15 @@ def install() -> None:
         gethostbyname=socket.gethostbyname,
         gethostbyname_ex=socket.gethostbyname_ex,
     )
+    reinstall()
+
+
+def reinstall() -> None:
+    """Puts the guard back in front, wherever something put other functions in its place.
+
+    The test process calls it before each test: pytest-socket, for one, puts back after every test the
+    ``socket.socket.connect`` it saw when it was loaded, which is the one from before the guard.
+    """
     socket.socket.connect = _connect
     socket.socket.connect_ex = _connect_ex
     socket.socket.sendto = _sendto
