@@ -192,8 +192,9 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             self._hub_checksums = checksums
             if isinstance(dl_manager, datasets.StreamingDownloadManager):
                 self.info.download_checksums = checksums  # nothing is saved in streaming: the info is the record
+        token = getattr(dl_manager.download_config, "token", None)  # load_dataset(..., token=...) on 3.x
         return [
-            datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split]))
+            datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split], token))
             for split in _SPLIT_FILES
         ]
 
@@ -210,16 +211,17 @@ class AlignAnythingInstruction(datasets.ArrowBasedBuilder):
             self.info.download_checksums = checksums
         super()._save_info()
 
-    def _byte_ranges(self, filepath: str, origin: str) -> dict:
+    def _byte_ranges(self, filepath: str, origin: str, token: bool | str | None = None) -> dict:
         """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards.
 
         A file read over the network is split only where the server answers a byte range with exactly that range
-        (``_range_problem``); otherwise it is one shard, read from its first byte to its last with one request.
+        (``_range_problem``, asked with ``token`` as the download is); otherwise it is one shard, read from its
+        first byte to its last with one request.
         """
         size = _file_size(filepath, origin)  # in streaming, the size the server announces
         step = max(1, self.config.shard_bytes)
         if "://" in str(filepath) and size > step:
-            problem = _range_problem(origin, size, min(step, size - 1))
+            problem = _range_problem(origin, size, min(step, size - 1), token)
             if problem:
                 logger.warning(
                     f"{origin}: the server does not answer byte ranges as asked ({problem}), so the file is read "
@@ -383,17 +385,18 @@ def _read_blocks(f, start: int, end: int, reached: list):
 _RANGE_PROBE_BYTES = 16
 
 
-def _range_problem(url: str, size: int, start: int) -> str:
+def _range_problem(url: str, size: int, start: int, token: bool | str | None = None) -> str:
     """Asks ``url`` for a few bytes from ``start`` on: "" if the server answers with exactly those bytes' range,
     else what it did instead (ignored the Range header, answered fewer or more bytes, or another range).
 
     The readers of ``huggingface_hub`` and fsspec take whatever a ranged request returns as the bytes asked for,
-    so a server that ignores ``Range`` (some mirrors do) would hand every shard the file's first bytes.
+    so a server that ignores ``Range`` (some mirrors do) would hand every shard the file's first bytes. ``token``
+    is the download's (None: ``HF_TOKEN`` or the saved login, as `huggingface_hub` finds it).
     """
     end = min(start + _RANGE_PROBE_BYTES, size) - 1
     headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
     if url.startswith(hf_constants.ENDPOINT + "/"):  # the token goes to the Hub (or HF_ENDPOINT) only
-        headers.update(build_hf_headers())
+        headers.update(build_hf_headers(token=token))
     session = get_session()
     try:
         if hasattr(session, "stream"):  # huggingface_hub 1.x and later: an httpx client

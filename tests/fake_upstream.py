@@ -73,6 +73,8 @@ class FakeUpstream:
         self.hosted: dict[str, HostedRepo] = {}
         #: The Authorization header of every POST request, in order.
         self.authorizations: list[str | None] = []
+        #: Every GET and HEAD: (method, path, its Range header, its Authorization header), in order.
+        self.reads: list[tuple[str, str, str | None, str | None]] = []
         self.main: dict[str, str] = {}  # repo -> the commit main points to (REPO_COMMIT when absent)
         self.commits: dict[str, tuple[str, dict[str, bytes]]] = {}  # commit -> (repo, files it changes)
         self._landing: list[tuple[str, str, str]] = []  # (path suffix, repo, commit): move main after that GET
@@ -304,6 +306,9 @@ class FakeUpstream:
             def _answer(self, head):
                 path = self.path.split("?", 1)[0]
                 upstream.requests.append(("HEAD" if head else "GET", path))
+                upstream.reads.append(
+                    ("HEAD" if head else "GET", path, self.headers.get("Range"), self.headers.get("Authorization"))
+                )
                 fault = None if head else upstream._take_fault(path)
                 if fault == "404":
                     return self._send(404, b"Not Found")

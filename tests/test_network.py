@@ -4,13 +4,19 @@ Each load runs in a fresh process (tests/load_runner.py) with HF_ENDPOINT, HF_HO
 set as a user would set them; the rows are compared with what the same samples give from `data_dir`.
 """
 
+import os
+import subprocess
+import sys
+
 import pytest
-from conftest import run_fresh
+from conftest import RUNS_SCRIPTS, run_fresh
 from fake_upstream import ALPHA_PREFIX, HUB_REPOS
 from test_builders import EXPECTED_SPLITS
 
-from instruction_datasets import load
+from instruction_datasets import load, script_path
 from instruction_datasets.loading import sample_dir
+
+ALIGN = "align_anything_instruction"
 
 # Per script: the config a single-file fault test loads, and the served file it breaks.
 FAULT_TARGETS = {
@@ -128,3 +134,23 @@ def test_offline_a_warm_cache_loads_and_a_cold_one_says_how_to_fix_it(script, up
     assert status == 0, offline
     assert offline == online
     assert upstream.requests[before:] == []
+
+
+@pytest.mark.skipif(not RUNS_SCRIPTS, reason="datasets 4+ does not run scripts from load_dataset")
+def test_a_token_given_to_load_dataset_goes_with_every_read_of_the_hub_the_range_probe_included(upstream, tmp_path):
+    """``load_dataset(script, token=...)`` on 3.x: the probe asked without it, so a gated repo's probe got 401."""
+    code = (
+        "import datasets\n"
+        f"rows = datasets.load_dataset({str(script_path(ALIGN))!r}, 'en', split='train', streaming=True, "
+        "token='hf_given_by_keyword', shard_bytes=300, trust_remote_code=True)\n"
+        "print(sum(1 for _ in rows))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == [str(len(local_rows(ALIGN, "en", tmp_path / "c")["train"]))]
+    reads = [read for read in upstream.reads if "/resolve/" in read[1] and read[1].endswith("train.jsonl")]
+    probes = [read for read in reads if read[2] and len(range(*map(int, read[2][6:].split("-")))) == 15]
+    assert probes, reads
+    assert {authorization for *_, authorization in reads} == {"Bearer hf_given_by_keyword"}, reads
