@@ -8,12 +8,13 @@ Commands:
             dataset card
     push    upload an export folder to a Hub dataset repo in one commit (network; ``--dry-run`` lists only)
 
-``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless ``--data-dir``
-names a local copy. A known mistake (an unknown script or config, a missing folder, a bad size or format)
-prints one line ``error: ...`` that lists the valid choices, and exits with status 2; other failures print
-one line and exit with status 1. ``--debug`` shows the full traceback instead. Errors name the options as
-typed here (``--data-dir``), where the library's own errors name its parameters (``data_dir=``). Ctrl-C
-stops any command with one line, ``interrupted``, and exit status 130.
+``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless ``--data-dir`` names
+a local copy; ``--hub-revision`` (Align-Anything) and ``--base-url`` (alpha) set where from. A known mistake (an
+unknown script or config, a missing folder, a bad size or format) prints one line ``error: ...`` that lists the
+valid choices, and exits with status 2; other failures print one line and exit with status 1. ``--debug`` shows
+the full traceback instead. Errors name the options as typed here (``--data-dir``), where the library's own
+errors name its parameters (``data_dir=``). Ctrl-C stops any command with one line, ``interrupted``, and exit
+status 130.
 
 ``--help`` and ``--version`` import nothing heavy: each command imports `datasets`, pandas or
 `huggingface_hub` when it runs.
@@ -57,6 +58,9 @@ OPTIONS = {
     "create_pr": "--create-pr",
     "token": "--token",
 }
+#: Fields of a script's configs that stats and export offer as options (a script without the field refuses it).
+CONFIG_OPTIONS = {"hub_revision": "--hub-revision", "base_url": "--base-url"}
+OPTIONS.update(CONFIG_OPTIONS)
 
 
 class UsageError(Exception):
@@ -195,6 +199,7 @@ def run_export(args: argparse.Namespace) -> int:
             file_format=args.format,
             tokenizer=args.tokenizer,
             repo_id=args.repo_id,
+            **_config_settings(args),
         )
     for config, splits in summary.items():
         parts = [
@@ -259,6 +264,7 @@ def run_stats(args: argparse.Namespace) -> int:
             streaming=args.streaming,
             cache_dir=args.cache_dir,
             tokenizer=args.tokenizer,
+            **_config_settings(args),
         )
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(stats.display_table(figures).to_string())
@@ -287,11 +293,21 @@ def _check_source(args: argparse.Namespace) -> None:
         ) from None
     if args.config is not None and args.config not in cls.builder_configs:
         raise UsageError(f"{args.path} has no config {args.config!r}; configs: {', '.join(cls.builder_configs)}")
+    offered = [option for field, option in CONFIG_OPTIONS.items() if hasattr(cls.BUILDER_CONFIG_CLASS, field)]
+    for field in _config_settings(args):
+        if not hasattr(cls.BUILDER_CONFIG_CLASS, field):
+            takes = f"; it takes {', '.join(offered)}" if offered else ""
+            raise UsageError(f"{CONFIG_OPTIONS[field]}: {args.path} has no such setting{takes}")
     if args.data_dir is not None and "://" not in args.data_dir:
         for config in [args.config] if args.config is not None else list(cls.builder_configs):
             data_dir = args.data_dir.replace("{config}", config)  # export: {config} stands for each config
             if not os.path.isdir(data_dir):
                 raise UsageError(f"--data-dir {data_dir}: no such folder; give a local copy of the upstream files")
+
+
+def _config_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The config fields the user set with an option of `CONFIG_OPTIONS`."""
+    return {field: getattr(args, field) for field in CONFIG_OPTIONS if getattr(args, field, None) is not None}
 
 
 @contextlib.contextmanager
@@ -372,6 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
         parent.add_argument("config", help=config_help, **config_options)
         parent.add_argument(
             "--data-dir", help="read the upstream files from this local copy (default: download them from upstream)"
+        )
+        parent.add_argument(
+            "--hub-revision",
+            metavar="REVISION",
+            help="align_anything_instruction: the Hub branch, tag or commit to read (default: main)",
+        )
+        parent.add_argument(
+            "--base-url",
+            metavar="URL",
+            help="instruction_tuning_alpha: where to download the files from, such as a mirror (default: GitHub)",
         )
         return parent
 

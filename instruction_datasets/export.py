@@ -69,6 +69,7 @@ def export(
     file_format: str = "parquet",
     tokenizer=None,
     repo_id: str | None = None,
+    **config_kwargs,
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
 
@@ -78,7 +79,8 @@ def export(
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
     With a ``tokenizer`` (a name, a folder or a tokenizer object) the card also shows token lengths (see `tokens`).
     ``repo_id`` (``ORG/NAME``) names the dataset in the card's snippets; without it they name a marked placeholder,
-    which `push` fills in.
+    which `push` fills in. ``config_kwargs`` are fields of every config loaded (``hub_revision=...``,
+    ``base_url=...``), as in `load`.
     Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
     dataset or another file format, or a card the Hub would refuse (`card.CardError`, naming the folder's card).
     A YAML key of the folder's card that export replaces with another value is named in one warning line each.
@@ -128,9 +130,8 @@ def export(
     try:
         summary = {}
         for name in configs:
-            summary[name] = _write_config(
-                script, cls, name, staging, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer
-            )
+            settings = (data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs)
+            summary[name] = _write_config(script, cls, name, staging, card_data, *settings)
         replaced = _write_card(cls, staging, card_data, old_text, repo_id)
         card.check(staging)
         _swap_in(staging, out)
@@ -146,11 +147,13 @@ def export(
     return summary
 
 
-def _write_config(script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer):
+def _write_config(
+    script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs
+):
     """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
     if data_dir is not None:
         data_dir = os.fspath(data_dir).replace("{config}", config)
-    dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir)
+    dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
     config_dir = out / "data" / config
     shutil.rmtree(config_dir, ignore_errors=True)  # no stale shards from an earlier export of this config
     config_dir.mkdir(parents=True)

@@ -58,6 +58,7 @@ def collect(
     streaming: bool = False,
     cache_dir: str | os.PathLike | None = None,
     tokenizer: Any = None,
+    **config_kwargs,
 ) -> dict[str, Any]:
     """Figures per split, and per category and source where the rows have them.
 
@@ -65,9 +66,10 @@ def collect(
     "lengths": {"<split>": {"prompt": [...], "response": [...]}}}``. A duplicate pair is a row whose exact
     (prompt, response) appeared earlier in the same split. With a ``tokenizer`` (a name, a folder or a
     tokenizer object) the result also holds ``"tokens"``: token lengths in the same pass (see `tokens`).
+    ``config_kwargs`` are fields of the config (``hub_revision=...``, ``base_url=...``), as in `load`.
     """
     tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # before any reading
-    dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming)
+    dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming, **config_kwargs)
     return collect_from(dataset_dict, Path(str(path)).stem, config or "default", tokenizer=tokenizer)
 
 

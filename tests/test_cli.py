@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_upstream import ALPHA_PREFIX, REPO_COMMIT
 from huggingface_hub import DatasetCard
 
 import instruction_datasets
@@ -147,6 +148,14 @@ MISTAKES = {
     ),
     "repo id without ORG/": (["push", "{tmp}", "--repo-id", "name", "--dry-run"], "--repo-id 'name': give ORG/NAME"),
     "repo id with --": (["push", "{tmp}", "--repo-id", "org/a--b", "--dry-run"], "Cannot have -- or .. in --repo-id"),
+    "a setting the script does not have": (
+        ["stats", "instruction_tuning_alpha", "all", "--hub-revision", "v1"],
+        "--hub-revision: instruction_tuning_alpha has no such setting; it takes --base-url",
+    ),
+    "a setting the other script has": (
+        ["export", "align_anything_instruction", "en", "--out", "{out}", "--base-url", "http://127.0.0.1:9/x"],
+        "--base-url: align_anything_instruction has no such setting; it takes --hub-revision",
+    ),
     "empty commit message": (
         ["push", "{tmp}", "--repo-id", "o/n", "--commit-message", " ", "--dry-run"],
         "--commit-message is empty",
@@ -395,7 +404,7 @@ def test_a_layout_error_names_the_option_too(tmp_path, capsys):
 def test_option_names_replace_only_parameters_named_for_the_user():
     message = "check the revision (hub_revision=), or pass data_dir= with a copy; see https://h/x?revision=main"
     assert cli.in_option_names(message) == (
-        "check the revision (hub_revision=), or pass --data-dir with a copy; see https://h/x?revision=main"
+        "check the revision (--hub-revision), or pass --data-dir with a copy; see https://h/x?revision=main"
     )
     message = "data_dir='x' and cache_dir=, token=; /home/data_dir/f: the token and revision of repo_id"
     assert cli.in_option_names(message) == (
@@ -501,3 +510,36 @@ def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, mon
         export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "out", **samples)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "notes.txt"]
+
+
+def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_path, capsys, monkeypatch):
+    """The loopback server stands for a mirror of GitHub; it serves the samples, whose hashes are pinned here."""
+    module = sys.modules[builder_class("instruction_tuning_alpha").__module__]
+    pinned = {
+        part: (name, module.git_blob_sha1((ALPHA_SAMPLES / name).read_bytes()))
+        for part, (name, _) in module._PARTS.items()
+    }
+    monkeypatch.setattr(module, "_PARTS", pinned)
+    argv = ["export", "instruction_tuning_alpha", "part1", "--base-url", upstream.alpha_base_url]
+    status, out, err = run_cli([*argv, "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache"], capsys)
+    assert status == 0, err
+    assert f"exported part1 to {tmp_path / 'out'}: train 9 rows" in out
+    assert [path for method, path in upstream.requests if method == "GET"] == [f"{ALPHA_PREFIX}{pinned['part1'][0]}"]
+
+
+def test_export_reads_the_hub_revision_given(upstream, tmp_path):
+    """main has moved on to a commit with other rows; --hub-revision reads the commit the user names."""
+    repo = "PKU-Alignment/Align-Anything-Instruction-100K"
+    rows = "".join(f'{{"prompt": "p{i}", "response": "r{i}"}}\n' for i in range(3)).encode()
+    upstream.land_commit(repo, {"data/train.jsonl": rows})
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
+    exported = {}
+    for revision in (None, REPO_COMMIT):
+        out = tmp_path / f"out-{revision}"
+        command = [sys.executable, "-m", "instruction_datasets", "export", "align_anything_instruction", "en"]
+        command += ["--out", out, *(["--hub-revision", revision] if revision else [])]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr[-3000:]
+        exported[revision] = re.search(r"train (\d+) rows", run.stdout).group(1)
+    assert exported == {None: "3", REPO_COMMIT: "5"}
