@@ -256,18 +256,20 @@ def test_version_is_the_package_metadata_and_pyproject_says_it():
     result = subprocess.run([sys.executable, "-m", "instruction_datasets", "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    declared = re.search(r'^version = "(.+)"$', pyproject, re.M).group(1)
+    # pyproject.toml takes the version from meta.VERSION: it is written there only.
+    assert re.search(r'^dynamic = \["version"\]$', pyproject, re.M) and not re.search(r'^version = "', pyproject, re.M)
+    assert 'version = {attr = "instruction_datasets.meta.VERSION"}' in pyproject
+    declared = meta.VERSION
     assert result.stdout == f"instruction_datasets {declared}\n"
     assert instruction_datasets.__version__ == importlib.metadata.version("instruction_datasets") == declared
 
 
-def test_a_source_checkout_that_is_not_installed_reads_its_version_from_pyproject(monkeypatch):
+def test_a_source_checkout_that_is_not_installed_knows_its_version(monkeypatch):
     def not_installed(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(meta.metadata, "version", not_installed)
-    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert meta.version() == re.search(r'^version = "(.+)"$', pyproject, re.M).group(1)
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert meta.version() == meta.VERSION and re.fullmatch(r"\d+\.\d+\.\d+", meta.version())
 
 
 HEAVY = ("datasets", "pandas", "matplotlib", "huggingface_hub", "pyarrow")
