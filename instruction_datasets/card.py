@@ -1,20 +1,19 @@
 """The dataset card of an export folder: render its generated part, keep the user's text, check it as the Hub would.
 
 The generated body sits between two marker lines. Text a user writes above or below them (and YAML keys
-export does not set) survives every later export.
+export does not set) survives every later export. What the card shows of each config (rows, figures,
+provenance) is handed to `render_body` by `export`, which alone knows the folder's layout.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import inspect
-import json
 import re
 from pathlib import Path
 
 import datasets
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 import yaml
 
 from . import card_text, provenance, stats, tokens, training
@@ -45,14 +44,27 @@ SIZE_CATEGORIES = [
 TAGS = ["instruction-tuning", "sft", "chat", "conversational"]
 #: Entries a long table shows (the largest); the rest are summed in one line.
 TOP_ENTRIES = 8
-#: Columns whose value counts the card shows per split, where a config has them.
-COUNTED_COLUMNS = ("category", "source")
 #: What the Hub accepts as a split name.
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 #: Characters `datasets` refuses in a config name (it becomes a cache folder).
 BAD_CONFIG_CHARACTERS = set('<>:/\\|?*"')
 #: The keys a feature may have in card YAML that `datasets` 3.x and 4.x+ both read.
 FEATURE_KEYS = {"name", "dtype", "list", "sequence", "struct", "class_label", "length"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigFacts:
+    """What the card shows of one exported config; `export` measures it and hands it to `render_body`."""
+
+    #: Per split: ``"rows"``, and a ``Counter`` of the values of each column of `stats.GROUP_COLUMNS`.
+    counts: dict[str, dict[str, object]]
+    #: Where the rows came from (`provenance.record`); empty when the folder holds no record of it.
+    record: dict
+    #: The figures of `stats.collect_from` as written to JSON; None when the folder holds none.
+    figures: dict | None = None
+    #: The figures' JSON file and the picture, as paths relative to the card.
+    figures_file: str = ""
+    picture: str = ""
 
 
 class CardError(ValueError):
@@ -166,7 +178,9 @@ def data_files(config: dict) -> list[tuple[str, str]]:
 
 def problems(folder: Path) -> list[str]:
     """Everything in the folder's card that the Hub would reject or `datasets` (3.x or newer) could not load."""
-    card_path = folder / "README.md"
+    from .export import card_path as export_card  # export owns the folder's layout, and imports this module
+
+    card_path = export_card(folder)
     if not card_path.is_file():
         return [f"{folder} has no README.md card"]
     try:
@@ -240,28 +254,11 @@ def _feature_problems(features) -> list[str]:
 
 def check(folder: Path) -> None:
     """Raises `CardError` naming the card and every problem, if there is any."""
+    from .export import card_path  # export owns the folder's layout, and imports this module
+
     found = problems(Path(folder))
     if found:
-        raise CardError(f"{Path(folder) / 'README.md'} would be refused:\n  " + "\n  ".join(found))
-
-
-def _counts(config_dir: Path) -> dict[str, dict[str, object]]:
-    """Per split: rows, and value counts of the counted columns, read back from the exported shards."""
-    per_split: dict[str, dict[str, object]] = {}
-    for shard in sorted(config_dir.glob("*-of-*.*")):
-        split = shard.name.split("-", 1)[0]
-        entry = per_split.setdefault(
-            split, {"rows": 0, **{column: collections.Counter() for column in COUNTED_COLUMNS}}
-        )
-        if shard.suffix == ".parquet":
-            table = pq.read_table(shard)
-        else:
-            table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
-        entry["rows"] += table.num_rows
-        for column in COUNTED_COLUMNS:
-            if column in table.column_names:
-                entry[column].update(table.column(column).to_pylist())
-    return per_split
+        raise CardError(f"{card_path(folder)} would be refused:\n  " + "\n  ".join(found))
 
 
 def size_category(rows: int) -> str:
@@ -270,16 +267,20 @@ def size_category(rows: int) -> str:
 
 
 def render_body(
-    cls: type[datasets.DatasetBuilder], out: Path, configs: list[str], default: str, repo_id: str | None = None
+    cls: type[datasets.DatasetBuilder],
+    configs: list[str],
+    default: str,
+    facts: dict[str, ConfigFacts],
+    repo_id: str | None = None,
 ) -> str:
-    """The card's generated Markdown, from the dataset's words (`card_text`) and the exported files.
+    """The card's generated Markdown, from the dataset's words (`card_text`) and what export measured (``facts``).
 
     ``repo_id`` names the dataset in the snippets; without one they name ``PLACEHOLDER``, marked as such.
     """
     info = declared_info(cls, default)
     about = card_text.BY_BUILDER.get(cls.__name__)
-    counts = {config: _counts(out / "data" / config) for config in configs}
-    records = provenance_records(out, configs)
+    counts = {config: facts[config].counts for config in configs}
+    records = {config: facts[config].record for config in configs}
     repo = repo_id or PLACEHOLDER
     languages = sorted({getattr(cls.builder_configs[c], "language", "") or "en" for c in configs})
     lines = [f"# Dataset Card for {pretty_name(cls)}", ""]
@@ -315,20 +316,19 @@ def render_body(
         lines += ["### How each row is made", ""]
         for paragraph in about.how_made:
             lines += [paragraph, ""]
-    for column in COUNTED_COLUMNS:
+    for column in stats.GROUP_COLUMNS:
         lines += _value_table(column, configs, counts)
     lines += ["### A look at the rows", ""]
     for config in configs:
-        figures_path = out / "stats" / f"{config}.json"
-        if figures_path.is_file():
-            figures = json.loads(figures_path.read_text(encoding="utf-8"))
-            lines += [f"#### `{config}`", "", f"![Lengths and mix of {config}](stats/{config}.png)", ""]
+        figures = facts[config].figures
+        if figures is not None:
+            lines += [f"#### `{config}`", "", f"![Lengths and mix of {config}]({facts[config].picture})", ""]
             lines += [stats.to_markdown(figures, top=TOP_ENTRIES), ""]
-            lines += [f"All figures, for every group: `stats/{config}.json`.", ""]
+            lines += [f"All figures, for every group: `{facts[config].figures_file}`.", ""]
             if "tokens" in figures:
                 lines += [tokens.to_markdown(figures["tokens"]), ""]
     lines += ["## Dataset Creation", "", "### Source Data", ""]
-    lines += _where_from(cls, out, configs, records)
+    lines += _where_from(cls, records)
     if about:
         lines += ["#### Who are the source data producers?", "", about.producers, ""]
         lines += ["## Bias, Risks, and Limitations", ""]
@@ -339,15 +339,6 @@ def render_body(
     lines += [about.licence if about else f"`{info.license}`", ""]
     lines += ["## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
     return "\n".join(lines)
-
-
-def provenance_records(out: Path, configs: list[str]) -> dict[str, dict]:
-    """The provenance record export kept for each config (see `provenance.record_export`)."""
-    records = {}
-    for config in configs:
-        path = Path(out) / "provenance" / f"{config}.json"
-        records[config] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return records
 
 
 def _config_list(configs) -> str:
@@ -425,7 +416,7 @@ def _value_table(column: str, configs: list[str], counts: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _where_from(cls, out: Path, configs: list[str], records: dict[str, dict]) -> list[str]:
+def _where_from(cls, records: dict[str, dict]) -> list[str]:
     """Where each config's files came from: the samples, a local copy, a Hub commit or the pinned GitHub commit."""
     lines = ["Where the files of each config came from:", ""]
     by_text: dict[str, list[str]] = {}
@@ -448,7 +439,7 @@ def _where_from(cls, out: Path, configs: list[str], records: dict[str, dict]) ->
         lines.append(f"- {_config_list(hub)}: the Hub, at the commit and with the SHA-256 below.")
     lines.append("")
     if hub:
-        table = provenance.card_markdown(out, cls.__module__.rsplit(".", 1)[-1], hub)
+        table = provenance.card_markdown({config: records[config] for config in hub}, cls.__module__.rsplit(".", 1)[-1])
         lines += [table.replace("## Source files", "#### Hub files", 1), ""]
     return lines
 

@@ -1,7 +1,7 @@
 """What an exported card says in words, per dataset: written for a reader on the Hub, not taken from the code.
 
 The loading scripts' docstrings and descriptions speak to someone reading the script; a card's reader has only
-the card. `card.render_body` puts these texts together with what it measured in the exported files.
+the card. `card.render_body` puts these texts together with what export measured in the exported files.
 """
 
 from __future__ import annotations

@@ -28,12 +28,12 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from . import configs
 from .meta import SCRIPTS, version
 
 PROG = "python -m instruction_datasets"
@@ -59,7 +59,7 @@ OPTIONS = {
     "token": "--token",
 }
 #: Fields of a script's configs that stats and export offer as options (a script without the field refuses it).
-CONFIG_OPTIONS = {"hub_revision": "--hub-revision", "base_url": "--base-url"}
+CONFIG_OPTIONS = {field: f"--{field.replace('_', '-')}" for field in configs.SETTINGS}
 OPTIONS.update(CONFIG_OPTIONS)
 
 
@@ -87,57 +87,20 @@ def _print_row(row: dict, indent: str = "    ") -> None:
         print(f"{indent}{key}: {_short(value)}")
 
 
-@contextlib.contextmanager
-def _collected_warnings() -> Iterator[list[str]]:
-    """Collects the warnings the loading scripts log, instead of letting them reach stderr as they happen."""
-    collected: list[str] = []
+def _print_demo(cache_dir: str | None = None) -> int:
+    """Prints what `demo.demo` loads, config by config, as it goes."""
+    from .demo import configs
 
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            if message not in collected:
-                collected.append(message)
-
-    handler = Collect(logging.WARNING)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield collected
-    finally:
-        root.removeHandler(handler)
-
-
-def demo(cache_dir: str | None = None) -> int:
-    """Loads every config of every builder from the bundled samples, then streams one row of each.
-
-    Each config's warnings (blank lines, rows without a label, ...) are printed below its header.
-    """
-    import datasets
-
-    from . import provenance
-    from .loading import available_scripts, builder_class, load, sample_dir
-
-    datasets.disable_progress_bars()  # a few sample rows per split: the bars would only hide the output
-    with tempfile.TemporaryDirectory(prefix="instruction_datasets-demo-") as scratch:
-        cache_dir = cache_dir or scratch
-        for script in available_scripts():
-            cls = builder_class(script)
-            for config in cls.BUILDER_CONFIGS:
-                data_dir = sample_dir(script, config.name)
-                print(f"== {script} / {config.name}  (samples: {data_dir})", flush=True)
-                with _collected_warnings() as warnings:
-                    dataset_dict = load(script, config.name, data_dir=data_dir, cache_dir=cache_dir)
-                    streamed = load(script, config.name, data_dir=data_dir, streaming=True)
-                    split, iterable = next(iter(streamed.items()))
-                    first_streamed = next(iter(iterable))
-                print(f"  source: {provenance.describe(next(iter(dataset_dict.values())).info, local=True)}")
-                for warning in warnings:
-                    print(f"  warning: {warning}")
-                for name, dataset in dataset_dict.items():
-                    print(f"  {name}: {dataset.num_rows} rows; first row:")
-                    _print_row(dataset[0])
-                print(f"  streamed the first {split} row:")
-                _print_row(first_streamed)
+    for shown in configs(cache_dir):
+        print(f"== {shown.script} / {shown.config}  (samples: {shown.data_dir})", flush=True)
+        print(f"  source: {shown.source}")
+        for warning in shown.warnings:
+            print(f"  warning: {warning}")
+        for name, (num_rows, first_row) in shown.splits.items():
+            print(f"  {name}: {num_rows} rows; first row:")
+            _print_row(first_row)
+        print(f"  streamed the first {shown.streamed_split} row:")
+        _print_row(shown.streamed_row)
     return 0
 
 
@@ -167,7 +130,7 @@ def _size(n: float) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    return demo(args.cache_dir)
+    return _print_demo(args.cache_dir)
 
 
 def run_infos(args: argparse.Namespace) -> int:
@@ -213,7 +176,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
-    from .push import push, repo_id_problem, revision_problem
+    from . import push as push_module
+    from .push import repo_id_problem, revision_problem
 
     problem = repo_id_problem(args.repo_id)
     if problem:
@@ -222,21 +186,23 @@ def run_push(args: argparse.Namespace) -> int:
         raise UsageError(f"--revision {args.revision!r}: {problem}")
     if args.commit_message is not None and not args.commit_message.strip():
         raise UsageError("--commit-message is empty: give a message, or leave the option out for the default")
-    folder = Path(args.folder)
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such folder; give an export folder (made by {PROG} export)")
-    if not (folder / "README.md").is_file():
-        raise UsageError(f"{folder} is not an export folder: it has no README.md card (made by {PROG} export)")
-    push(
+    from .export import folder_problem
+
+    problem = folder_problem(args.folder)
+    if problem:
+        raise UsageError(f"{problem} (made by {PROG} export)")
+    plan = push_module.plan(
         args.folder,
         args.repo_id,
         revision=args.revision,
-        private=args.private,
         dry_run=args.dry_run,
         commit_message=args.commit_message,
         create_pr=args.create_pr,
-        token=args.token,
     )
+    print("\n".join(plan.lines()))
+    if not args.dry_run:
+        pushed = push_module.upload(plan, private=args.private, token=args.token, on_retry=print)
+        print("\n".join(pushed.lines()))
     return 0
 
 
@@ -291,16 +257,18 @@ def _check_source(args: argparse.Namespace) -> None:
         raise UsageError(
             f"unknown loading script {args.path!r}: give a path to an existing .py file, or one of {', '.join(SCRIPTS)}"
         ) from None
-    if args.config is not None and args.config not in cls.builder_configs:
-        raise UsageError(f"{args.path} has no config {args.config!r}; configs: {', '.join(cls.builder_configs)}")
-    offered = [option for field, option in CONFIG_OPTIONS.items() if hasattr(cls.BUILDER_CONFIG_CLASS, field)]
-    for field in _config_settings(args):
-        if not hasattr(cls.BUILDER_CONFIG_CLASS, field):
-            takes = f"; it takes {', '.join(offered)}" if offered else ""
-            raise UsageError(f"{CONFIG_OPTIONS[field]}: {args.path} has no such setting{takes}")
-    if args.data_dir is not None and "://" not in args.data_dir:
-        for config in [args.config] if args.config is not None else list(cls.builder_configs):
-            data_dir = args.data_dir.replace("{config}", config)  # export: {config} stands for each config
+    names = configs.selected(cls.builder_configs, args.config)
+    problem = configs.unknown_config(args.path, cls.builder_configs, names)
+    if problem:
+        raise UsageError(problem)
+    unknown = configs.unknown_settings(cls.BUILDER_CONFIG_CLASS, _config_settings(args))
+    if unknown:
+        offered = [CONFIG_OPTIONS[field] for field in configs.offered_settings(cls.BUILDER_CONFIG_CLASS)]
+        takes = f"; it takes {', '.join(offered)}" if offered else ""
+        raise UsageError(f"{CONFIG_OPTIONS[unknown[0]]}: {args.path} has no such setting{takes}")
+    if args.data_dir is not None and configs.is_local(args.data_dir):
+        for config in names:
+            data_dir = configs.data_dir_for(args.data_dir, config)  # {config} stands for each config
             if not os.path.isdir(data_dir):
                 raise UsageError(f"--data-dir {data_dir}: no such folder; give a local copy of the upstream files")
 

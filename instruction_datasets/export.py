@@ -1,10 +1,12 @@
 """Script-free export: data shards plus a dataset card whose YAML the Hub viewer and every `datasets` read.
 
-Layout of an export folder, one builder and one file format per folder:
+Layout of an export folder, one builder and one file format per folder (this module alone knows it: `card` is
+handed the facts it shows, and `push` asks `MIRRORED`):
 
     README.md                                   card: YAML (configs, dataset_info, ...) + generated part
     data/<config>/<split>-00000-of-00001.parquet
     stats/<config>.json, stats/<config>.png     figures the card shows
+    provenance/<config>.json                    where each config's rows came from, for the card
 
 Exporting a config replaces that config's shards and card entries and keeps the others, as
 ``push_to_hub(config_name=...)`` does. The whole export is written into a copy of the folder beside it
@@ -14,6 +16,7 @@ leaves no folder it made on the way (the parents of a new export folder included
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import logging
@@ -25,14 +28,15 @@ from pathlib import Path
 
 import datasets
 import jsonlines
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
 from huggingface_hub import DatasetCardData
 
-from . import card, provenance, stats, tokens
+from . import card, configs, provenance, stats, tokens
 from .loading import builder_class, declared_info, load, script_path
-from .push import repo_id_problem
 
 #: What `push_to_hub` uses by default: a split larger than this is written as several shards.
 DEFAULT_MAX_SHARD_SIZE = datasets.config.MAX_SHARD_SIZE
@@ -41,6 +45,109 @@ TASK_CATEGORIES = ["text-generation"]
 SAMPLES = Path(__file__).resolve().with_name("samples")
 
 logger = logging.getLogger(__name__)
+
+# --- The folder's layout: every path in an export folder is named here ----------------------------------------
+
+#: The dataset card, at the top of the folder (where the Hub reads it).
+CARD = "README.md"
+#: The data shards, one folder per config.
+DATA = "data"
+#: The figures the card shows, per config: JSON and PNG.
+STATS = "stats"
+#: Where each config's rows came from, per config (see `provenance.record`).
+PROVENANCE = "provenance"
+#: Remote files that an export folder mirrors: `push` deletes those the folder no longer holds.
+MIRRORED = [f"{DATA}/*", f"{STATS}/*"]
+
+
+def card_path(folder: str | os.PathLike) -> Path:
+    """The folder's dataset card."""
+    return Path(folder) / CARD
+
+
+def config_data(folder: str | os.PathLike, config: str) -> Path:
+    """The folder holding one config's shards."""
+    return Path(folder) / DATA / config
+
+
+def shard_path(folder: str | os.PathLike, config: str, split: str, index: int, count: int, file_format: str) -> Path:
+    """One shard of a split: ``data/<config>/<split>-<index>-of-<count>.<file_format>``."""
+    return config_data(folder, config) / f"{split}-{index:05d}-of-{count:05d}.{file_format}"
+
+
+def shards(folder: str | os.PathLike, config: str) -> list[Path]:
+    """The shards of one config the folder holds, by name."""
+    return sorted(config_data(folder, config).glob("*-of-*.*"))
+
+
+def split_of(shard: Path) -> str:
+    """The split a shard belongs to."""
+    return shard.name.split("-", 1)[0]
+
+
+def data_files_pattern(config: str, split: str) -> str:
+    """The card YAML's ``data_files`` pattern of a split's shards, relative to the card."""
+    return f"{DATA}/{config}/{split}-*"
+
+
+def stats_file(config: str, suffix: str) -> str:
+    """A config's figures (``json``) or picture (``png``), relative to the card."""
+    return f"{STATS}/{config}.{suffix}"
+
+
+def provenance_path(folder: str | os.PathLike, config: str) -> Path:
+    """A config's provenance record."""
+    return Path(folder) / PROVENANCE / f"{config}.json"
+
+
+def exported_configs(folder: str | os.PathLike) -> list[str]:
+    """The configs whose shards the folder holds, by name."""
+    data = Path(folder) / DATA
+    return sorted(path.name for path in data.iterdir() if path.is_dir()) if data.is_dir() else []
+
+
+def folder_problem(folder: str | os.PathLike) -> str | None:
+    """Why ``folder`` is not an export folder (it does not exist, or has no card), or None if it is one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return f"{folder}: no such folder; give an export folder"
+    if not card_path(folder).is_file():
+        return f"{folder} is not an export folder: it has no README.md card"
+    return None
+
+
+def read_counts(folder: str | os.PathLike, config: str) -> dict[str, dict[str, object]]:
+    """Per split: rows, and value counts of the columns of `stats.GROUP_COLUMNS`, read from the config's shards."""
+    per_split: dict[str, dict[str, object]] = {}
+    for shard in shards(folder, config):
+        entry = per_split.setdefault(
+            split_of(shard), {"rows": 0, **{column: collections.Counter() for column in stats.GROUP_COLUMNS}}
+        )
+        if shard.suffix == ".parquet":
+            table = pq.read_table(shard)
+        else:
+            table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
+        entry["rows"] += table.num_rows
+        for column in stats.GROUP_COLUMNS:
+            if column in table.column_names:
+                entry[column].update(table.column(column).to_pylist())
+    return per_split
+
+
+def read_facts(folder: str | os.PathLike, names: list[str]) -> dict[str, card.ConfigFacts]:
+    """What the card shows of each config, read from the folder: row counts, figures and provenance."""
+    facts = {}
+    for config in names:
+        figures_path = Path(folder) / stats_file(config, "json")
+        record_path = provenance_path(folder, config)
+        facts[config] = card.ConfigFacts(
+            counts=read_counts(folder, config),
+            record=json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {},
+            figures=json.loads(figures_path.read_text(encoding="utf-8")) if figures_path.is_file() else None,
+            figures_file=stats_file(config, "json"),
+            picture=stats_file(config, "png"),
+        )
+    return facts
 
 
 def _write_parquet(dataset: datasets.Dataset, path: Path) -> None:
@@ -91,18 +198,20 @@ def export(
         max_bytes = convert_file_size_to_int(max_shard_size)
     except ValueError as err:
         raise ValueError(f"max_shard_size {max_shard_size!r}: expected bytes or a size like 500MB or 1GiB") from err
+    from .push import repo_id_problem  # here: push asks this module for the folder's layout
+
     if repo_id is not None and (problem := repo_id_problem(repo_id)):
         raise ValueError(f"repo_id {repo_id!r}: {problem}")
     out = Path(out)
-    old_text = (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() else None
-    card.check_markers(out / "README.md", old_text)  # the user's card, named as such, before any work
+    old_text = card_path(out).read_text(encoding="utf-8") if card_path(out).is_file() else None
+    card.check_markers(card_path(out), old_text)  # the user's card, named as such, before any work
     tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
     script = script_path(path)
     cls = builder_class(script)
-    configs = list(cls.builder_configs) if config is None else [config] if isinstance(config, str) else list(config)
-    unknown = [name for name in configs if name not in cls.builder_configs]
-    if unknown:
-        raise ValueError(f"{script.name} has no config {unknown[0]!r}; configs: {', '.join(cls.builder_configs)}")
+    names = configs.selected(cls.builder_configs, config)
+    problem = configs.unknown_config(script.name, cls.builder_configs, names)
+    if problem:
+        raise ValueError(problem)
     card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
     exported_as = card.exported_dataset(old_text)
     if exported_as not in (None, card.pretty_name(cls)):
@@ -110,9 +219,9 @@ def export(
             f"{out} holds an export of {exported_as!r}, not of {card.pretty_name(cls)!r}: one folder holds one "
             "dataset; export into another folder"
         )
-    kept = {name: p for name, p in MetadataConfigs.from_dataset_card_data(card_data).items() if name not in configs}
+    kept = {name: p for name, p in MetadataConfigs.from_dataset_card_data(card_data).items() if name not in names}
     other_formats = {Path(pattern).suffix for p in kept.values() for _, pattern in card.data_files(p)}
-    other_formats |= {shard.suffix for name in kept for shard in (out / "data" / name).glob("*-of-*.*")}
+    other_formats |= {shard.suffix for name in kept for shard in shards(out, name)}
     other_formats -= {""}  # a pattern such as data/<config>/train-* names no format
     if other_formats - {f".{file_format}"}:
         raise ValueError(
@@ -129,7 +238,7 @@ def export(
         raise
     try:
         summary = {}
-        for name in configs:
+        for name in names:
             settings = (data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs)
             summary[name] = _write_config(script, cls, name, staging, card_data, *settings)
         replaced = _write_card(cls, staging, card_data, old_text, repo_id)
@@ -141,7 +250,7 @@ def export(
         raise
     for key, (old, new) in replaced.items():
         logger.warning(
-            f"{out / 'README.md'}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
+            f"{card_path(out)}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
             "from the builder; keep your own note on it outside the generated part)"
         )
     return summary
@@ -151,10 +260,9 @@ def _write_config(
     script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs
 ):
     """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
-    if data_dir is not None:
-        data_dir = os.fspath(data_dir).replace("{config}", config)
+    data_dir = configs.data_dir_for(data_dir, config)
     dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
-    config_dir = out / "data" / config
+    config_dir = config_data(out, config)
     shutil.rmtree(config_dir, ignore_errors=True)  # no stale shards from an earlier export of this config
     config_dir.mkdir(parents=True)
     splits = datasets.SplitDict(dataset_name=script.stem)
@@ -165,21 +273,25 @@ def _write_config(
         num_shards = max(1, min(int(nbytes / max_bytes) + 1, dataset.num_rows))
         file_bytes = 0
         for index in range(num_shards):
-            shard_path = config_dir / f"{split}-{index:05d}-of-{num_shards:05d}.{file_format}"
-            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard_path)
-            file_bytes += shard_path.stat().st_size
+            shard = shard_path(out, config, split, index, num_shards, file_format)
+            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard)
+            file_bytes += shard.stat().st_size
         splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
-        data_files.append({"split": split, "path": f"data/{config}/{split}-*"})
+        data_files.append({"split": split, "path": data_files_pattern(config, split)})
         summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
 
     figures = stats.collect_from(dataset_dict, script.stem, config, tokenizer=tokenizer)
-    (out / "stats").mkdir(exist_ok=True)
+    (out / STATS).mkdir(exist_ok=True)
     for suffix in ("json", "png"):
-        (out / "stats" / f"{config}.{suffix}").unlink(missing_ok=True)  # may be hard-linked to the original
-    stats.write_json(figures, out / "stats" / f"{config}.json")
-    stats.plot(figures, out / "stats" / f"{config}.png")
+        (out / stats_file(config, suffix)).unlink(missing_ok=True)  # may be hard-linked to the original
+    stats.write_json(figures, out / stats_file(config, "json"))
+    stats.plot(figures, out / stats_file(config, "png"))
     builder_info = next(iter(dataset_dict.values())).info
-    provenance.record_export(out, config, builder_info, local=data_dir is not None, origin=_origin(data_dir))
+    record = provenance.record(builder_info, local=data_dir is not None, origin=_origin(data_dir))
+    record_path = provenance_path(out, config)
+    record_path.parent.mkdir(exist_ok=True)
+    record_path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
+    record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
     info = datasets.DatasetInfo(
         features=builder_info.features,
@@ -189,9 +301,9 @@ def _write_config(
         config_name=config,
     )
     datasets.info.DatasetInfosDict({config: info}).to_dataset_card_data(card_data)
-    configs = MetadataConfigs.from_dataset_card_data(card_data)
-    configs[config] = {"data_files": data_files}
-    configs.to_dataset_card_data(card_data)
+    card_configs = MetadataConfigs.from_dataset_card_data(card_data)
+    card_configs[config] = {"data_files": data_files}
+    card_configs.to_dataset_card_data(card_data)
     return summary
 
 
@@ -199,7 +311,7 @@ def _origin(data_dir) -> str:
     """What a config's rows come from: ``samples`` (the bundled ones), ``data_dir`` (another copy) or ``download``."""
     if data_dir is None:
         return "download"
-    if "://" not in os.fspath(data_dir) and SAMPLES in Path(data_dir).resolve().parents:
+    if configs.is_local(data_dir) and SAMPLES in Path(data_dir).resolve().parents:
         return "samples"
     return "data_dir"
 
@@ -240,8 +352,8 @@ def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None
     # The default first, then the builder's order (a config the builder no longer has, by name).
     order = [default] + [name for name in cls.builder_configs if name in configs and name != default]
     order += sorted(name for name in configs if name not in order)
-    body = card.render_body(cls, out, order, default, repo_id)
-    card.write(out / "README.md", card_data.to_yaml(), body, old_text)
+    body = card.render_body(cls, order, default, read_facts(out, order), repo_id)
+    card.write(card_path(out), card_data.to_yaml(), body, old_text)
     return replaced
 
 

@@ -8,14 +8,14 @@ no hash). Loading with ``hub_revision=<that commit>`` reads the same bytes again
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import datasets
 
+from .stats import split_rank
+
 _RESOLVE = re.compile(r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<commit>[0-9a-f]{40})/(?P<path>.+)$")
-_FOLDER = "provenance"  # in an export folder: one JSON record per config, for the card
 
 
 def hub_files(info: datasets.DatasetInfo) -> list[dict]:
@@ -43,40 +43,30 @@ def describe(info: datasets.DatasetInfo, local: bool) -> str | None:
     return None
 
 
-def record_export(out: Path, config: str, info: datasets.DatasetInfo, local: bool, origin: str | None = None) -> None:
-    """Keeps one config's provenance in an export folder, so that the card shows every exported config's.
+def record(info: datasets.DatasetInfo, local: bool, origin: str | None = None) -> dict:
+    """One config's provenance, as export keeps it in its folder so that the card shows every exported config's.
 
     ``origin`` says what the rows were read from: ``"samples"`` (the bundled ones), ``"data_dir"`` (another local
     copy) or ``"download"``.
     """
-    path = Path(out) / _FOLDER / f"{config}.json"
-    path.parent.mkdir(exist_ok=True)
-    path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
-    record = {"source": describe(info, local), "files": hub_files(info), "origin": origin}
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return {"source": describe(info, local), "files": hub_files(info), "origin": origin}
 
 
-def _split_rank(path: str) -> tuple:
+def _file_rank(path: str) -> tuple:
     """Files in their splits' natural order (train, validation, test, then others by name)."""
-    natural = ["train", "validation", "test"]
-    stem = Path(path).name.split(".", 1)[0]
-    return (natural.index(stem) if stem in natural else len(natural), path)
+    return (split_rank(Path(path).name.split(".", 1)[0])[0], path)
 
 
-def card_markdown(out: Path, script: str, configs: list[str]) -> str:
-    """The card's "Source files" section, from the records in an export folder; empty if there are none."""
-    records = {}
-    for config in configs:
-        path = Path(out) / _FOLDER / f"{config}.json"
-        if path.is_file():
-            records[config] = json.loads(path.read_text(encoding="utf-8"))
+def card_markdown(records: dict[str, dict], script: str) -> str:
+    """The card's "Source files" section, from export's records per config (an empty one: none); may be empty."""
+    records = {config: entry for config, entry in records.items() if entry}
     if not any(record["source"] for record in records.values()):
         return ""
     lines = ["## Source files", ""]
     rows = [
         (config, file)
         for config, record in records.items()
-        for file in sorted(record["files"], key=lambda file: _split_rank(file["path"]))
+        for file in sorted(record["files"], key=lambda file: _file_rank(file["path"]))
     ]
     if rows:
         lines += ["| config | file | Hub commit | bytes | SHA-256 |", "|---|---|---|---|---|"]

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
+from collections.abc import Callable
 from fnmatch import fnmatch
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.utils import HfHubHTTPError, HFValidationError, validate_repo_id
 
-from . import card
+from . import card, export
 
 #: Seconds to wait before each new attempt when the Hub answers a server error (5xx or 429).
 RETRY_DELAYS = (1.0, 3.0)
-#: Remote files that the folder mirrors: those it no longer holds are deleted in the same commit.
-MIRRORED = ["data/*", "stats/*"]
 
 
 #: Folders never sent: a git clone's own files, and huggingface_hub's download cache.
@@ -29,6 +29,64 @@ class PushError(RuntimeError):
     """The Hub kept answering with a server error."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a push sends: the files, where to, and the commit message. Nothing has touched the network."""
+
+    folder: Path
+    repo_id: str
+    revision: str | None
+    #: ``datasets/ORG/NAME``, with ``@<revision>`` when a branch is given.
+    target: str
+    #: The folder's files, relative to it, in the order they are listed.
+    files: list[str]
+    message: str
+    create_pr: bool
+    dry_run: bool
+    #: The card as sent: its snippets name ``repo_id`` (the folder's own card is left as it is).
+    readme: bytes
+
+    def lines(self) -> list[str]:
+        """The plan as the command line prints it: a summary, one line per file, and what the snippets read."""
+        how = "one commit, as a new pull request" if self.create_pr else "one commit"
+        verb = "would upload" if self.dry_run else "uploading"
+        lines = [f"{verb} {len(self.files)} file(s) to {self.target} in {how}: {self.message!r}"]
+        lines += [f"  {name}" for name in self.files]
+        named = card.repo_id_in(self.readme.decode("utf-8"))
+        if named:
+            lines.append(f'the card\'s snippets read: datasets.load_dataset("{named}", ...)')
+        return lines
+
+
+@dataclasses.dataclass(frozen=True)
+class Pushed:
+    """What a push did: the commit it made (or that there was nothing to commit), after any retries."""
+
+    plan: Plan
+    #: The branch's commit before the push.
+    head: str
+    #: The commit made; ``head`` when the repo already held these files.
+    commit: str
+    commit_url: str | None = None
+    #: The pull request opened, with ``create_pr``.
+    pr_url: str | None = None
+    #: One line per attempt the Hub answered with a server error and that was tried again.
+    retries: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> list[str]:
+        """The folder's files, relative to it."""
+        return self.plan.files
+
+    def lines(self) -> list[str]:
+        """The outcome as the command line prints it."""
+        if self.commit == self.head:
+            return [f"nothing to commit: {self.plan.target} already holds these files (commit {self.head})"]
+        if self.pr_url:
+            return [f"opened pull request: {self.pr_url} (commit {self.commit})"]
+        return [f"committed: {self.commit_url}"]
+
+
 def push(
     folder: str | os.PathLike,
     repo_id: str,
@@ -39,8 +97,9 @@ def push(
     commit_message: str | None = None,
     create_pr: bool = False,
     token: str | None = None,
-) -> list[str]:
-    """Uploads an export folder to a Hub dataset repo in one commit; returns the files it holds.
+    on_retry: Callable[[str], None] | None = None,
+) -> Plan | Pushed:
+    """Uploads an export folder to a Hub dataset repo in one commit; returns what it did (`Pushed`).
 
     The card is checked as the Hub would before anything is sent (`card.CardError` names every problem).
     Files the repo already holds with the same bytes are not sent; shards and stats the folder no longer
@@ -48,11 +107,31 @@ def push(
     ``revision`` is a branch, created from ``main`` if needed. With ``create_pr`` the commit opens a pull
     request against that branch instead (as `huggingface_hub`'s ``create_commit(create_pr=True)``), for a repo
     you may not write to. ``commit_message`` replaces the default one (see `commit_message`). A server error is
-    retried twice. The ``token`` (default: where `huggingface_hub` looks, ``HF_TOKEN`` or the saved login) is
-    never printed. ``repo_id`` is checked first, as the Hub checks it, and ``revision`` as git checks a branch
-    name (``ValueError``). With ``dry_run`` nothing touches the network. The card sent names ``repo_id`` in its
-    snippets (`card.fill_repo_id`); the folder's own card is left as it is.
+    retried twice, each time calling ``on_retry`` with a line saying so. The ``token`` (default: where
+    `huggingface_hub` looks, ``HF_TOKEN`` or the saved login) is never shown. ``repo_id`` is checked first, as
+    the Hub checks it, and ``revision`` as git checks a branch name (``ValueError``). With ``dry_run`` nothing
+    touches the network, and the `Plan` is returned. The card sent names ``repo_id`` in its snippets
+    (`card.fill_repo_id`); the folder's own card is left as it is. Nothing is printed: `Plan.lines` and
+    `Pushed.lines` say it as the command line does.
     """
+    planned = plan(
+        folder, repo_id, revision=revision, dry_run=dry_run, commit_message=commit_message, create_pr=create_pr
+    )
+    if dry_run:
+        return planned
+    return upload(planned, private=private, token=token, on_retry=on_retry)
+
+
+def plan(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    dry_run: bool = False,
+    commit_message: str | None = None,
+    create_pr: bool = False,
+) -> Plan:
+    """Checks the arguments and the folder's card, and says what a push would send (see `push`); no network."""
     problem = repo_id_problem(repo_id)
     if problem:
         raise ValueError(f"repo_id {repo_id!r}: {problem}")
@@ -61,56 +140,64 @@ def push(
     if commit_message is not None and not commit_message.strip():
         raise ValueError("commit_message is empty: give a message, or None for the default")
     folder = Path(folder)
-    if not (folder / "README.md").is_file():
-        raise FileNotFoundError(f"{folder} is not an export folder: it has no README.md card")
+    problem = export.folder_problem(folder)
+    if problem:
+        raise FileNotFoundError(problem)
     card.check(folder)
     files = sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
         if path.is_file() and not NOT_SENT & set(path.relative_to(folder).parts)
     )
-    message = commit_message if commit_message is not None else default_commit_message(folder)
-    target = f"datasets/{repo_id}{f'@{revision}' if revision else ''}"
-    # The card sent names this repo in its snippets; the folder's own card is left as it is.
-    readme = card.fill_repo_id((folder / "README.md").read_text(encoding="utf-8"), repo_id).encode("utf-8")
-    how = "one commit, as a new pull request" if create_pr else "one commit"
-    print(f"{'would upload' if dry_run else 'uploading'} {len(files)} file(s) to {target} in {how}: {message!r}")
-    for name in files:
-        print(f"  {name}")
-    named = card.repo_id_in(readme.decode("utf-8"))
-    if named:
-        print(f'the card\'s snippets read: datasets.load_dataset("{named}", ...)')
-    if dry_run:
-        return files
+    return Plan(
+        folder=folder,
+        repo_id=repo_id,
+        revision=revision,
+        target=f"datasets/{repo_id}{f'@{revision}' if revision else ''}",
+        files=files,
+        message=commit_message if commit_message is not None else default_commit_message(folder),
+        create_pr=create_pr,
+        dry_run=dry_run,
+        # The card sent names this repo in its snippets; the folder's own card is left as it is.
+        readme=card.fill_repo_id(export.card_path(folder).read_text(encoding="utf-8"), repo_id).encode("utf-8"),
+    )
+
+
+def upload(
+    plan: Plan, *, private: bool = False, token: str | None = None, on_retry: Callable[[str], None] | None = None
+) -> Pushed:
+    """Sends what `plan` lists in one commit (see `push`), and returns what it did."""
+    repo_id, revision, files = plan.repo_id, plan.revision, plan.files
     api = HfApi(token=token)
 
-    def upload():
+    def attempt():
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
         head = api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
         remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
-        stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in MIRRORED)]
+        stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in export.MIRRORED)]
         operations = [CommitOperationDelete(name) for name in stale]
         operations += [
-            CommitOperationAdd(name, readme if name == "README.md" else str(folder / name)) for name in files
+            CommitOperationAdd(name, plan.readme if name == export.CARD else str(plan.folder / name)) for name in files
         ]
         # create_commit, not upload_folder: huggingface_hub 2.x splits a large or failing upload_folder into
         # several commits, and a failure half way would leave a half-pushed dataset.
         commit = api.create_commit(
             repo_id,
             operations,
-            commit_message=message,
+            commit_message=plan.message,
             repo_type="dataset",
             revision=revision,
             parent_commit=head,
-            create_pr=create_pr,
+            create_pr=plan.create_pr,
         )
         return head, commit
 
-    for attempt, delay in enumerate((*RETRY_DELAYS, None), start=1):
+    retries = []
+    for attempts, delay in enumerate((*RETRY_DELAYS, None), start=1):
         try:
-            head, commit = upload()
+            head, commit = attempt()
             break
         except HfHubHTTPError as err:
             status = getattr(err.response, "status_code", None)
@@ -118,18 +205,21 @@ def push(
                 raise
             if delay is None:
                 raise PushError(
-                    f"push to {target}: the Hub answered {status} to {attempt} attempts ({err.response.url}); "
+                    f"push to {plan.target}: the Hub answered {status} to {attempts} attempts ({err.response.url}); "
                     "the repo keeps what it held before. Push again later: only the files that differ are sent."
                 ) from err
-            print(f"the Hub answered {status}; trying again in {delay:.0f} s")
+            retries.append(f"the Hub answered {status}; trying again in {delay:.0f} s")
+            if on_retry is not None:
+                on_retry(retries[-1])
             time.sleep(delay)
-    if commit.oid == head:
-        print(f"nothing to commit: {target} already holds these files (commit {head})")
-    elif commit.pr_url:
-        print(f"opened pull request: {commit.pr_url} (commit {commit.oid})")
-    else:
-        print(f"committed: {commit.commit_url}")
-    return files
+    return Pushed(
+        plan=plan,
+        head=head,
+        commit=commit.oid,
+        commit_url=commit.commit_url,
+        pr_url=commit.pr_url,
+        retries=tuple(retries),
+    )
 
 
 def repo_id_problem(repo_id: str) -> str | None:
@@ -160,6 +250,4 @@ def revision_problem(revision: str) -> str | None:
 
 def default_commit_message(folder: Path) -> str:
     """A commit message that says which configs the folder holds."""
-    data = folder / "data"
-    configs = sorted(path.name for path in data.iterdir() if path.is_dir()) if data.is_dir() else []
-    return f"Upload {', '.join(configs) or 'card'} (export by instruction_datasets)"
+    return f"Upload {', '.join(export.exported_configs(folder)) or 'card'} (export by instruction_datasets)"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import tokens
+from . import configs, tokens
 from .loading import load
 
 #: Columns whose values group the rows (alpha has both; Align-Anything has neither).
@@ -67,8 +67,11 @@ def collect(
     (prompt, response) appeared earlier in the same split. With a ``tokenizer`` (a name, a folder or a
     tokenizer object) the result also holds ``"tokens"``: token lengths in the same pass (see `tokens`).
     ``config_kwargs`` are fields of the config (``hub_revision=...``, ``base_url=...``), as in `load`.
+    ``{config}`` in ``data_dir`` stands for the config's name, as in `export.export`.
     """
     tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # before any reading
+    if config is not None:
+        data_dir = configs.data_dir_for(data_dir, config)
     dataset_dict = load(path, config, data_dir=data_dir, cache_dir=cache_dir, streaming=streaming, **config_kwargs)
     return collect_from(dataset_dict, Path(str(path)).stem, config or "default", tokenizer=tokenizer)
 
@@ -110,10 +113,18 @@ def collect_from(dataset_dict, dataset_name: str, config: str, tokenizer: Any = 
     return figures
 
 
+#: Splits in the order a reader expects them; any other split follows these, by name.
+NATURAL_SPLITS = ("train", "validation", "test")
+
+
+def split_rank(split: str) -> tuple[int, str]:
+    """A sort key that puts splits in their natural order: train, validation, test, then any other by name."""
+    return (NATURAL_SPLITS.index(split) if split in NATURAL_SPLITS else len(NATURAL_SPLITS), split)
+
+
 def split_order(splits) -> list[str]:
     """Splits in their natural order: train, validation, test, then any other by name."""
-    natural = ["train", "validation", "test"]
-    return sorted(splits, key=lambda split: (natural.index(split) if split in natural else len(natural), split))
+    return sorted(splits, key=split_rank)
 
 
 def table(stats: dict[str, Any]) -> pd.DataFrame:
@@ -121,7 +132,7 @@ def table(stats: dict[str, Any]) -> pd.DataFrame:
     splits = split_order({key.split(" / ")[0] for key in stats["groups"]})
     order = sorted(
         stats["groups"],
-        key=lambda key: (splits.index(key.split(" / ")[0]), _GROUP_RANK.get(key.split(" / ")[-1][:4], 0)),
+        key=lambda key: (splits.index(key.split(" / ")[0]), _group_rank(key)),
     )
     frame = pd.DataFrame.from_dict({key: stats["groups"][key] for key in order}, orient="index")
     frame.index.name = "group"
@@ -140,7 +151,10 @@ def display_table(stats: dict[str, Any]) -> pd.DataFrame:
     return frame.round(0).astype("int64")
 
 
-_GROUP_RANK = {"cate": 1, "sour": 2}
+def _group_rank(key: str) -> int:
+    """0 for a split's own row, then 1, 2, ... for its groups by the column of `GROUP_COLUMNS` they are of."""
+    column = key.split(" / ")[-1].split("=", 1)[0] if " / " in key else None
+    return GROUP_COLUMNS.index(column) + 1 if column in GROUP_COLUMNS else 0
 
 
 def to_markdown(stats: dict[str, Any], top: int | None = None) -> str:

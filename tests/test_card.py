@@ -73,8 +73,7 @@ def test_push_fills_in_the_repo_id_and_its_dry_run_shows_it(script, exported, tm
     folder = tmp_path / "out"
     shutil.copytree(exported[script], folder)
     before = (folder / "README.md").read_text(encoding="utf-8")
-    push(folder, "someone/instructions", dry_run=True)
-    out = capsys.readouterr().out
+    out = "\n".join(push(folder, "someone/instructions", dry_run=True).lines())  # what the command line prints
     assert 'the card\'s snippets read: datasets.load_dataset("someone/instructions", ...)' in out
     assert (folder / "README.md").read_text(encoding="utf-8") == before  # the folder's card is left as it is
     filled = card.fill_repo_id(before, "someone/instructions")

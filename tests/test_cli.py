@@ -182,6 +182,8 @@ def test_a_known_mistake_is_one_line_with_the_choices_and_status_2(case, tmp_pat
     monkeypatch.setattr(stats, "collect", lambda *a, **k: pytest.fail("collected before checking"))
     monkeypatch.setattr(export_module, "export", lambda *a, **k: pytest.fail("exported before checking"))
     monkeypatch.setattr(push_module, "push", lambda *a, **k: pytest.fail("pushed before checking"))
+    monkeypatch.setattr(push_module, "plan", lambda *a, **k: pytest.fail("planned a push before checking"))
+    monkeypatch.setattr(push_module, "upload", lambda *a, **k: pytest.fail("pushed before checking"))
     status, out, err = run_cli([str(arg).format(**fill) for arg in argv], capsys)
     assert status == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -234,6 +236,17 @@ def test_stats_plot_without_extension_writes_and_prints_a_png(tmp_path, capsys):
     assert f"picture: {tmp_path / 'a_noext.png'}\n" in out
     assert (tmp_path / "a_noext.png").read_bytes().startswith(b"\x89PNG")
     assert not (tmp_path / "a_noext").exists()
+
+
+def test_stats_reads_the_folder_config_names_in_data_dir(tmp_path, capsys):
+    """``{config}`` in ``--data-dir`` stands for the config in stats as in export: the folder checked is read."""
+    data_dir = sample_dir("align_anything_instruction", "zh").parent / "{config}"
+    argv = ["stats", "align_anything_instruction", "zh", "--data-dir", data_dir, "--cache-dir", tmp_path / "c"]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0, err
+    named = run_cli([*argv[:3], "--data-dir", data_dir.with_name("zh"), *argv[5:]], capsys)
+    assert named[0] == 0 and out == named[1]
+    assert re.search(r"^train\s+\d+", out, re.M), out
 
 
 def test_a_reader_that_stops_early_gets_no_error_line():
@@ -302,7 +315,7 @@ INTERRUPTIONS = {
     "infos": (["infos", "--check"], infos, "is_current"),
     "stats": (["stats", "instruction_tuning_alpha", "all", "--data-dir", ALPHA_SAMPLES], stats, "collect"),
     "export": (["export", "instruction_tuning_alpha", "all", "--out", "{tmp}/out"], export_module, "export"),
-    "push": (["push", "{tmp}", "--repo-id", "o/n"], push_module, "push"),
+    "push": (["push", "{tmp}", "--repo-id", "o/n"], push_module, "plan"),
 }
 
 

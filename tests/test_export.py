@@ -112,8 +112,9 @@ def test_a_folder_holds_one_dataset(tmp_path):
 def test_push_dry_run_lists_files_and_never_shows_the_token(exported, monkeypatch, capsys):
     monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    files = push(exported["instruction_tuning_alpha"], "someone/alpha", dry_run=True)
-    out = capsys.readouterr().out
+    plan = push(exported["instruction_tuning_alpha"], "someone/alpha", dry_run=True)
+    files, out = plan.files, "\n".join(plan.lines())  # what the command line prints
+    assert capsys.readouterr().out == ""  # the library prints nothing
     assert "README.md" in files and "data/harmless/train-00000-of-00001.parquet" in files
     assert "would upload" in out and "datasets/someone/alpha" in out and "harmless" in out
     assert "hf_secretvalue123" not in out
@@ -341,5 +342,5 @@ def test_push_never_sends_a_git_clones_own_files(exported, tmp_path):
     shutil.copytree(exported[ALPHA], folder)
     (folder / ".git").mkdir()
     (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
-    files = push(folder, "someone/alpha", dry_run=True)
+    files = push(folder, "someone/alpha", dry_run=True).files
     assert "README.md" in files and not [name for name in files if ".git" in name]

@@ -152,8 +152,10 @@ def test_the_token_is_sent_and_never_shown(hub, exported):
 def test_a_server_error_on_commit_is_retried(hub, exported, monkeypatch, capsys):
     in_process(hub, monkeypatch)
     hub.add_fault("/api/datasets/org/retried/commit/main", "500")
-    push(exported["instruction_tuning_alpha"], "org/retried")
-    assert "the Hub answered 500; trying again" in capsys.readouterr().out
+    told = []
+    pushed = push(exported["instruction_tuning_alpha"], "org/retried", on_retry=told.append)
+    assert "the Hub answered 500; trying again" in "\n".join(pushed.retries)
+    assert told == list(pushed.retries) and capsys.readouterr().out == ""  # told as it happens; nothing printed
     commits = hub.hosted["org/retried"].commits
     assert len(commits) == 2 and "data/all/train-00000-of-00001.parquet" in commits[head(hub, "org/retried")]
 
