@@ -177,6 +177,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
     from . import push as push_module
+    from .export import folder_problem
     from .push import repo_id_problem, revision_problem
 
     problem = repo_id_problem(args.repo_id)
@@ -186,8 +187,6 @@ def run_push(args: argparse.Namespace) -> int:
         raise UsageError(f"--revision {args.revision!r}: {problem}")
     if args.commit_message is not None and not args.commit_message.strip():
         raise UsageError("--commit-message is empty: give a message, or leave the option out for the default")
-    from .export import folder_problem
-
     problem = folder_problem(args.folder)
     if problem:
         raise UsageError(f"{problem} (made by {PROG} export)")
