@@ -1,0 +1,213 @@
+"""What CONTRIBUTING.md and benchmarks/README.md claim, and the links between the project's Markdown files.
+
+The README's own claims are checked by the tests of their concerns; here: every path, command, option, marker
+and session these pages name exists, and every benchmark figure they show is the one `bench.py --show` prints.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from instruction_datasets import meta
+from instruction_datasets.loading import PROJECT_ROOT
+
+CONTRIBUTING = PROJECT_ROOT / "CONTRIBUTING.md"
+BENCHMARKS = PROJECT_ROOT / "benchmarks" / "README.md"
+PAGES = [PROJECT_ROOT / "README.md", CONTRIBUTING, BENCHMARKS]
+#: Where a bare file name in the pages may live (`loading.py` is the package's, `conftest.py` the tests').
+FOLDERS = ["", "instruction_datasets/", "tests/"]
+
+
+def text(page) -> str:
+    return page.read_text(encoding="utf-8")
+
+
+def code_spans(page) -> list[str]:
+    """The `inline code` of a page, fenced blocks left out."""
+    prose = re.sub(r"```.*?```", "", text(page), flags=re.S)
+    return re.findall(r"`([^`\n]+)`", prose)
+
+
+def shell_lines(page) -> list[str]:
+    """The lines of a page's ```sh blocks, comments cut off."""
+    blocks = re.findall(r"```sh\n(.*?)```", text(page), flags=re.S)
+    return [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def named_paths(page) -> set[str]:
+    """Files and folders of this repository a page names in code spans (placeholders such as `<name>` left out)."""
+    paths = set()
+    for span in code_spans(page) + shell_lines(page):
+        for word in span.split():
+            word = word.strip("',\"()")
+            if "<" in word or "{" in word or "*" in word or word.startswith(("/", "-", "http")):
+                continue
+            if re.fullmatch(r"[\w./-]+\.(py|md|json|ipynb|toml|png)", word) or re.match(
+                r"(tests|benchmarks|docs|examples|instruction_datasets|\.ci)/", word
+            ):
+                paths.add(word.rstrip("/").split("#")[0])
+    return paths
+
+
+@pytest.mark.parametrize("page", [CONTRIBUTING, BENCHMARKS], ids=lambda page: page.relative_to(PROJECT_ROOT).as_posix())
+def test_every_path_a_page_names_exists(page):
+    paths = named_paths(page)
+    assert paths, f"{page.name} names no file?"
+    folders = [*FOLDERS, page.parent.relative_to(PROJECT_ROOT).as_posix() + "/"]  # `bench.py` beside its page
+    missing = sorted(
+        path for path in paths if not any((PROJECT_ROOT / f"{folder}{path}").exists() for folder in folders)
+    )
+    assert not missing, f"{page.name} names files this tree lacks: {', '.join(missing)}"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(PROJECT_ROOT).as_posix())
+def test_every_link_between_the_pages_leads_somewhere(page):
+    links = re.findall(r"\]\(([^)\s]+)\)", text(page))
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    for link in local:
+        target, _, anchor = link.partition("#")
+        path = (page.parent / target).resolve() if target else page
+        assert path.exists(), f"{page.name} links to {link}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.M)
+            assert anchor in {slug(heading) for heading in headings}, f"{page.name}: no heading for {link}"
+
+
+def test_the_readme_points_to_the_two_other_pages():
+    readme = text(PROJECT_ROOT / "README.md")
+    assert "](CONTRIBUTING.md" in readme and "](benchmarks/README.md)" in readme
+
+
+def test_contributing_answers_where_a_test_a_dataset_and_a_command_go():
+    headings = re.findall(r"^#+ (.+)$", text(CONTRIBUTING), flags=re.M)
+    for needed in ("A quick check", "Where things live", "A new test", "A new dataset", "A new command", "Testing"):
+        assert needed in headings
+
+
+def test_every_nox_session_the_pages_name_exists():
+    noxfile = text(PROJECT_ROOT / "noxfile.py")
+    sessions = {
+        node.name
+        for node in ast.walk(ast.parse(noxfile))
+        if isinstance(node, ast.FunctionDef)
+        and any("session" in ast.unparse(decorator) for decorator in node.decorator_list)
+    }
+    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
+    named = set()
+    for page in PAGES:
+        named |= set(re.findall(r"nox -s (\"[^\"]+\"|[\w()='.]+)", text(page)))
+    assert named
+    for name in named:
+        session, _, line = name.strip('"').partition("(datasets=")
+        assert session in sessions, f"no nox session {session!r}"
+        if line:
+            assert line.strip("')") in lines
+
+
+def test_every_pytest_marker_contributing_names_is_registered():
+    pyproject = text(PROJECT_ROOT / "pyproject.toml")
+    registered = set(re.findall(r'^\s*"(\w+):', pyproject.split("markers = [", 1)[1].split("]", 1)[0], flags=re.M))
+    named = set(
+        re.findall(r"marked `(\w+)`|`@pytest\.mark\.(\w+)`|`-m \"not (\w+)\"`|`(\w+)` marks", text(CONTRIBUTING))
+    )
+    named = {name for group in named for name in group if name}
+    assert named >= {"slow", "network", "clients"}
+    assert named <= registered, f"not registered in pyproject.toml: {', '.join(sorted(named - registered))}"
+
+
+def test_every_command_contributing_names_is_a_command_of_the_package():
+    help_text = subprocess.run(
+        [sys.executable, "-m", "instruction_datasets", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    commands = set(re.findall(r"python -m instruction_datasets (\w+)", text(CONTRIBUTING)))
+    assert commands
+    for command in commands:
+        assert re.search(rf"\b{command}\b", help_text), f"--help lists no command {command!r}"
+
+
+def test_a_new_dataset_is_a_script_beside_the_others_named_in_meta_scripts():
+    scripts = {path.stem for path in PROJECT_ROOT.glob("*.py") if not path.name.startswith("_")} - {"noxfile"}
+    assert set(meta.SCRIPTS) == scripts
+    for script in meta.SCRIPTS:
+        assert (PROJECT_ROOT / "instruction_datasets" / "samples" / script).is_dir()
+
+
+def test_each_fixture_is_defined_once():
+    where: dict[str, list[str]] = {}
+    for path in sorted((PROJECT_ROOT / "tests").glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and any(
+                "fixture" in ast.unparse(decorator) for decorator in node.decorator_list
+            ):
+                where.setdefault(node.name, []).append(path.name)
+    twice = {name: files for name, files in where.items() if len(files) > 1}
+    assert not twice, f"fixtures defined more than once: {twice}"
+
+
+# --- benchmarks/README.md -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def shown(bench):
+    """What `bench.py --show` prints for each results file, line by line."""
+    import contextlib
+    import io
+
+    lines = set()
+    for name in ("results.json", "results_range_check.json"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            bench.show(json.loads((PROJECT_ROOT / "benchmarks" / name).read_text(encoding="utf-8")))
+        lines |= set(out.getvalue().splitlines())
+    return lines
+
+
+def test_every_benchmark_table_row_is_what_bench_show_prints(shown):
+    rows = [line for line in text(BENCHMARKS).splitlines() if line.startswith("| ") or line.startswith("**x")]
+    assert len(rows) > 30
+    missing = [row for row in rows if row not in shown]
+    assert not missing, "rows bench.py --show does not print:\n" + "\n".join(missing)
+    growth = [line for line in text(BENCHMARKS).splitlines() if line.startswith("- peak memory ")]
+    assert growth and set(growth) <= shown
+
+
+def test_the_readme_summary_quotes_figures_bench_show_prints(shown):
+    readme = text(PROJECT_ROOT / "README.md")
+    summary = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    figures = re.findall(r"\d+\.\d\dx", summary)
+    assert len(figures) >= 6
+    printed = set(re.findall(r"\d+\.\d\dx", "\n".join(shown)))
+    assert set(figures) <= printed, set(figures) - printed
+
+
+def test_every_bench_option_the_page_uses_is_one_bench_takes(bench):
+    source = (PROJECT_ROOT / "benchmarks" / "bench.py").read_text(encoding="utf-8")
+    taken = set(re.findall(r'add_argument\(\s*"(--[\w-]+)"', source))
+    taken.add("--help")  # argparse adds it
+    used = set()
+    for line in shell_lines(BENCHMARKS):
+        used |= set(re.findall(r"(?<!\S)(--[\w-]+)", line))
+    used |= {span.split()[0] for span in code_spans(BENCHMARKS) if span.startswith("--")}
+    assert used and used <= taken, used - taken
+    groups = re.findall(r'--groups "([^"]+)"', text(BENCHMARKS))
+    assert groups and set(groups) <= set(bench.GROUPS)
