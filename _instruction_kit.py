@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import time
+from typing import Optional, Union
 
 import datasets
 import fsspec.caching
@@ -617,7 +618,7 @@ class HubInstructionBuilder(InstructionBuilder):
             f.write(commit)
         os.replace(partial, ref)
 
-    def _range_problem(self, url: str, size: int, start: int, token: bool | str | None = None) -> str:
+    def _range_problem(self, url: str, size: int, start: int, token: Optional[Union[bool, str]] = None) -> str:
         """Asks ``url`` for a few bytes from ``start`` on: "" if the server answers with exactly those bytes' range,
         else what it did instead (ignored the Range header, answered fewer or more bytes, or another range).
 

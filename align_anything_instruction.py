@@ -18,6 +18,7 @@ import io
 import json
 import mmap
 import os
+from typing import Optional, Union
 
 import datasets
 import numpy as np
@@ -166,7 +167,7 @@ class AlignAnythingInstruction(HubInstructionBuilder):
             for split in _SPLIT_FILES
         ]
 
-    def _byte_ranges(self, filepath: str, origin: str, token: bool | str | None = None) -> dict:
+    def _byte_ranges(self, filepath: str, origin: str, token: Optional[Union[bool, str]] = None) -> dict:
         """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards.
 
         A file read over the network is split only where the server answers a byte range with exactly that range

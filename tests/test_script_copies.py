@@ -6,8 +6,10 @@ beside the script it is given, or else the shipped one, hashes both, and imports
 and streaming find them.
 """
 
+import filecmp
 import os
 import sys
+from pathlib import Path
 
 import datasets
 import pytest
@@ -55,8 +57,13 @@ def test_load_dataset_copies_the_kit_beside_a_script_installed_elsewhere(script,
         assert rows(theirs[split]) == rows(ours[split]), split
         assert rows(streamed[split]) == rows(ours[split]), split
     # What load_dataset ran: the script and the kit copied beside it in its modules cache.
-    copied = list((datasets.config.HF_MODULES_CACHE / "datasets_modules" / "datasets" / script).glob(f"*/{KIT}.py"))
-    assert copied and all(copy.read_bytes() == SHIPPED_KIT.read_bytes() for copy in copied), copied
+    copies = Path(datasets.config.HF_MODULES_CACHE) / "datasets_modules" / "datasets" / script
+    ran = [
+        folder
+        for folder in copies.iterdir()
+        if (folder / path.name).is_file() and filecmp.cmp(folder / path.name, path)
+    ]
+    assert ran and all((folder / f"{KIT}.py").read_bytes() == SHIPPED_KIT.read_bytes() for folder in ran), ran
 
 
 def test_an_edited_copy_of_a_script_elsewhere_runs_with_the_shipped_kit(tmp_path, cache_dir):
