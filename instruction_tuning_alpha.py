@@ -8,23 +8,29 @@ Upstream layout (GitHub, pinned commit): two files, each one JSON array of ``[so
 where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See ``parse_text`` for the rule.
 """
 
-# This file is self-contained (no imports from our package): it is what `datasets.load_dataset` (3.x) runs
-# and what a user uploads.
+# What this file declares is the dataset and its row rule; the machinery both loading scripts share (downloads,
+# errors) is in _instruction_kit.py. `datasets.load_dataset` (3.x) copies that file beside this one when it finds
+# the import below, so the two files travel together (a user uploads both).
 
 import codecs
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import re
-import time
 from typing import Optional
 
 import datasets
-import numpy as np
 import pyarrow as pa
-from datasets.iterable_dataset import ArrowExamplesIterable
+
+from ._instruction_kit import (
+    InstructionBuilder,
+    git_blob_sha1,
+    is_unicode,
+    json_problem,
+    json_type,
+    messages_column,
+)
 
 _HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
 
@@ -52,6 +58,8 @@ inspect and filter before training.\
 # The commit that still has the files (they were deleted from the branch on 2023-01-30).
 _COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"
 _BASE_URL = f"https://github.com/Rallio67/language-model-agents/raw/{_COMMIT}"
+# A base_url on GitHub: the repo and the commit it serves (cards name them).
+_GITHUB_RAW = re.compile(re.escape("https://github.com/") + r"([^/]+/[^/]+)/raw/([0-9a-f]{40})/?$")
 
 # Part name -> (file name, git blob SHA-1 of the file at the pinned commit).
 _PARTS = {
@@ -91,6 +99,17 @@ _END_OF_TEXT = re.compile(r"<\|endoftext\|>[ \t\r\n]*\Z")
 _USER_LABEL = "User:"
 _WHITESPACE = " \t\r\n\f\v"  # ASCII only: U+2028, U+2029 and NBSP are text
 
+# What to do about each kind of failed transfer (see `failure` in _instruction_kit.py): only parameters this script has.
+_HINTS = {
+    "not found": f"check the address (base_url=): it must serve the files of commit {_COMMIT}, or pass data_dir= "
+    "with a local copy of the files",
+    "cannot connect": "check the network and the address (base_url=), or pass data_dir= with a local copy of the files",
+    "server error": "the server is down or busy: try again later, use a mirror (base_url=), or pass data_dir= with a "
+    "local copy of the files",
+    "access denied": "check the address (base_url=), or pass data_dir= with a local copy of the files",
+}
+
+
 logger = datasets.logging.get_logger(__name__)
 
 
@@ -107,7 +126,7 @@ class InstructionTuningAlphaConfig(datasets.BuilderConfig):
     """Which files to read and which rows to keep.
 
     Attributes:
-        parts: names of the upstream files to read, in order (keys of ``_PARTS``).
+        parts: names of the upstream files to read, in order (keys of ``InstructionTuningAlpha.PARTS``).
         category: keep only rows of this category; ``None`` keeps every row.
         base_url: where the files are downloaded from (a mirror, or a test server).
         verify_hashes: check each file against its pinned git blob SHA-1; ``None`` means
@@ -126,39 +145,22 @@ def _config(name, description, parts=("part1", "part2"), category=None):
     )
 
 
-class _StreamedTables(ArrowExamplesIterable):
-    """The builder's tables in streaming mode, declaring the features they already have.
+class InstructionTuningAlpha(InstructionBuilder):
+    """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category.
 
-    ``datasets`` wraps a stream whose declared features differ from the dataset's in a cast and decode of
-    every row, one row at a time. Every feature here is a string (or a list of structs of strings), which
-    decodes to itself, so declaring them changes no value, type or order: rows then come from whole batches.
-    A cast by the user (``cast_column``, ``features=``) still makes the features differ and is applied.
+    Attributes (besides those of ``InstructionBuilder`` in _instruction_kit.py):
+        COMMIT: the upstream commit whose files are read (the default ``base_url`` serves them).
+        PARTS: part name -> (file name, git blob SHA-1 of the file at ``COMMIT``), the hash a download is checked
+            against.
     """
 
-    @property
-    def features(self):
-        return _FEATURES
-
-    # datasets builds shuffled, sharded and resharded copies as the base class: keep them declared.
-    def shuffle_data_sources(self, *args, **kwargs):
-        return _streamed(super().shuffle_data_sources(*args, **kwargs))
-
-    def shard_data_sources(self, *args, **kwargs):
-        return _streamed(super().shard_data_sources(*args, **kwargs))
-
-    def reshard_data_sources(self, *args, **kwargs):  # datasets 4+
-        return _streamed(super().reshard_data_sources(*args, **kwargs))
-
-
-def _streamed(tables):
-    """Declares the features of a builder's plain table stream (anything else is returned as it is)."""
-    if type(tables) is ArrowExamplesIterable:
-        tables.__class__ = _StreamedTables
-    return tables
-
-
-class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
-    """instruction_tuning_dataset_alpha as clean prompt/response rows, whole, per file or per category."""
+    PRETTY_NAME = "instruction_tuning_dataset_alpha"
+    DESCRIPTION, HOMEPAGE, LICENSE, CITATION = _DESCRIPTION, _HOMEPAGE, _LICENSE, _CITATION
+    FEATURES = _FEATURES
+    HINTS = _HINTS
+    FormatError, IntegrityError = AlphaFormatError, AlphaIntegrityError
+    COMMIT = _COMMIT
+    PARTS = _PARTS
 
     VERSION = _VERSION
     RELEASE_NOTES = {"1.0.0": "First release: parts, categories, Rosey-label parse rule, pinned hashes."}
@@ -175,37 +177,31 @@ class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
     ]
     DEFAULT_CONFIG_NAME = "all"
 
-    def _info(self) -> datasets.DatasetInfo:
-        return datasets.DatasetInfo(
-            description=f"{_DESCRIPTION}\n\n{self.config.description}",
-            features=_FEATURES,
-            homepage=_HOMEPAGE,
-            license=_LICENSE,
-            citation=_CITATION,
+    @classmethod
+    def download_origin(cls, config_name: str) -> Optional[str]:
+        """Where a download of ``config_name`` comes from, for a card: the commit on GitHub (or the address given as
+        ``base_url``), and each file with the git blob SHA-1 it is checked against."""
+        settings = cls.builder_configs[config_name]
+        if not settings.base_url:
+            return None
+        files = " and ".join(
+            f"`{cls.PARTS[part][0]}` (git blob SHA-1 `{cls.PARTS[part][1]}`)" for part in settings.parts
         )
-
-    def _get_examples_iterable_for_split(self, split_generator):
-        """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
-        return _streamed(super()._get_examples_iterable_for_split(split_generator))
+        github = _GITHUB_RAW.match(settings.base_url)
+        where = f"GitHub, `{github.group(1)}` at commit `{github.group(2)}`" if github else f"`{settings.base_url}`"
+        return f"downloaded from {where}: {files}, each checked against that SHA-1"
 
     def _split_generators(self, dl_manager):
-        names = [_PARTS[part][0] for part in self.config.parts]
+        names = [self.PARTS[part][0] for part in self.config.parts]
         if self.config.data_dir:
-            data_dir = self.config.data_dir
-            if "://" not in data_dir:
-                data_dir = os.path.abspath(data_dir)
-            origins = [os.path.join(data_dir, name) for name in names]
-            for origin in origins:
-                if not os.path.exists(origin):
-                    raise FileNotFoundError(f"{origin} not found: data_dir must hold {', '.join(names)}")
-            files = origins
+            files = origins = self._local_files(names, ", ".join(names))
             verify = bool(self.config.verify_hashes)
         else:
             origins = [f"{self.config.base_url.rstrip('/')}/{name}" for name in names]
-            downloaded = _download(dl_manager, dict(zip(names, origins)))
+            downloaded = self._download(dl_manager, dict(zip(names, origins)))
             files = [downloaded[name] for name in names]
             verify = self.config.verify_hashes is not False
-        expected = [_PARTS[part][1] if verify else None for part in self.config.parts]
+        expected = [self.PARTS[part][1] if verify else None for part in self.config.parts]
         return [
             datasets.SplitGenerator(
                 name=datasets.Split.TRAIN,
@@ -220,7 +216,7 @@ class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
         fallbacks = {"blank_line": 0, "none": 0}
         for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
             batch = []
-            for index, source, text in _checked_pairs(filepath, origin, blob_sha1):
+            for index, source, text in self._checked_pairs(filepath, origin, blob_sha1):
                 category = _CATEGORIES.get(source, _OTHER)
                 if category == _OTHER:
                     unknown_sources[source] = unknown_sources.get(source, 0) + 1
@@ -244,6 +240,49 @@ class InstructionTuningAlpha(datasets.ArrowBasedBuilder):
                 f"{read}: {fallbacks['none']} row(s) had neither a 'Rosey:' line nor a blank line; "
                 "kept with the whole text as prompt and an empty response"
             )
+
+    def _checked_pairs(self, filepath: str, origin: str, blob_sha1):
+        """Yields (index, source, text) of one file as it is read, then checks its size and pinned hash.
+
+        The fast path reads incrementally; on anything irregular, the whole file is read, its size and hash
+        are checked, and ``_read_pairs`` raises the precise error (or, should the file be valid, the rest is
+        yielded).
+        """
+        yielded = 0
+        with self._reading(origin):
+            expected_size = self._file_size(filepath, origin)  # in streaming, the size the server announces
+            digest = hashlib.sha1(b"blob %d\0" % expected_size)
+            size = 0
+
+            def chunks():
+                nonlocal size
+                decoder = codecs.getincrementaldecoder("utf-8-sig")()
+                with open(filepath, "rb") as f:
+                    while True:
+                        data = f.read(_CHUNK_BYTES)
+                        size += len(data)
+                        digest.update(data)
+                        try:
+                            text = decoder.decode(data, final=not data)
+                        except UnicodeDecodeError as err:
+                            raise _Irregular from err
+                        if not data:
+                            return
+                        yield text
+
+            try:
+                for pair in _iter_pairs(chunks()):
+                    yield yielded, *pair
+                    yielded += 1
+            except _Irregular:
+                with open(filepath, "rb") as f:
+                    content = f.read()
+                _check_integrity(filepath, origin, len(content), expected_size, git_blob_sha1(content), blob_sha1)
+                for index, (source, text) in enumerate(_read_pairs(content, origin)):
+                    if index >= yielded:
+                        yield index, source, text
+                return
+        _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
 
 
 def parse_text(text: str) -> tuple:
@@ -288,16 +327,8 @@ def _table(batch: list, fallbacks: dict) -> pa.Table:
         responses.append(response)
         if boundary in fallbacks:
             fallbacks[boundary] += 1
-    n = len(batch)
     prompt_array, response_array = pa.array(prompts, pa.string()), pa.array(responses, pa.string())
-    order = np.empty(2 * n, dtype=np.int64)  # prompt 0, response 0, prompt 1, ...
-    order[0::2] = np.arange(n)
-    order[1::2] = order[0::2] + n
-    # A take over both arrays as chunks gathers the contents in one copy, with no concatenation first.
-    contents = pa.chunked_array([prompt_array, response_array]).take(order).combine_chunks()
-    roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
-    turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
-    messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
+    messages = messages_column([prompt_array], [response_array])
     columns = [
         pa.array([row[1] for row in batch], pa.string()),
         pa.array([row[2] for row in batch], pa.string()),
@@ -311,50 +342,6 @@ def _table(batch: list, fallbacks: dict) -> pa.Table:
 
 class _Irregular(Exception):
     """The incremental reader met something it does not handle: the whole-file check decides."""
-
-
-def _checked_pairs(filepath: str, origin: str, blob_sha1):
-    """Yields (index, source, text) of one file as it is read, then checks its size and pinned hash.
-
-    The fast path reads incrementally; on anything irregular, the whole file is read, its size and hash
-    are checked, and ``_read_pairs`` raises the precise error (or, should the file be valid, the rest is
-    yielded).
-    """
-    yielded = 0
-    with _reading(origin):
-        expected_size = _file_size(filepath, origin)  # in streaming, the size the server announces
-        digest = hashlib.sha1(b"blob %d\0" % expected_size)
-        size = 0
-
-        def chunks():
-            nonlocal size
-            decoder = codecs.getincrementaldecoder("utf-8-sig")()
-            with open(filepath, "rb") as f:
-                while True:
-                    data = f.read(_CHUNK_BYTES)
-                    size += len(data)
-                    digest.update(data)
-                    try:
-                        text = decoder.decode(data, final=not data)
-                    except UnicodeDecodeError as err:
-                        raise _Irregular from err
-                    if not data:
-                        return
-                    yield text
-
-        try:
-            for pair in _iter_pairs(chunks()):
-                yield yielded, *pair
-                yielded += 1
-        except _Irregular:
-            with open(filepath, "rb") as f:
-                content = f.read()
-            _check_integrity(filepath, origin, len(content), expected_size, git_blob_sha1(content), blob_sha1)
-            for index, (source, text) in enumerate(_read_pairs(content, origin)):
-                if index >= yielded:
-                    yield index, source, text
-            return
-    _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
 
 
 def _check_integrity(filepath: str, origin: str, size: int, expected_size: int, blob: str, expected_blob) -> None:
@@ -431,7 +418,7 @@ def _iter_pairs(chunks):
             for item in items:
                 if not (type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is str):
                     raise _Irregular
-                if escaped and not (_is_unicode(item[0]) and _is_unicode(item[1])):
+                if escaped and not (is_unicode(item[0]) and is_unicode(item[1])):
                     raise _Irregular
                 yield item[0], item[1]
             pos = end
@@ -464,13 +451,6 @@ def _whole_items(buffer: str, pos: int) -> tuple:
     return items, cut + 1, "\\ud" in text or "\\uD" in text
 
 
-def git_blob_sha1(content: bytes) -> str:
-    """The SHA-1 that git gives a file with these bytes (``git hash-object``)."""
-    digest = hashlib.sha1(b"blob %d\0" % len(content))
-    digest.update(content)
-    return digest.hexdigest()
-
-
 def _read_pairs(content: bytes, origin: str) -> list:
     """Decodes one upstream file and checks it is a JSON array of [source, text] string pairs."""
     if content.startswith(b"\xef\xbb\xbf"):
@@ -485,211 +465,24 @@ def _read_pairs(content: bytes, origin: str) -> list:
     except json.JSONDecodeError as err:
         raise AlphaFormatError(
             f"{origin}: invalid JSON at line {err.lineno}, column {err.colno} (character {err.pos}): "
-            f"{_json_problem(err)}"
+            f"{json_problem(err)}"
         ) from None
     except RecursionError:
         raise AlphaFormatError(f"{origin}: JSON nested too deeply to parse; {expected}") from None
     if not isinstance(document, list):
-        raise AlphaFormatError(f"{origin}: the top level is a JSON {_json_type(document)}; {expected}")
+        raise AlphaFormatError(f"{origin}: the top level is a JSON {json_type(document)}; {expected}")
     for index, item in enumerate(document):
         if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
-            shape = f"a JSON {_json_type(item)}" + (f" of {len(item)} items" if isinstance(item, list) else "")
+            shape = f"a JSON {json_type(item)}" + (f" of {len(item)} items" if isinstance(item, list) else "")
             raise AlphaFormatError(
                 f"{origin}: item {index} (0-based) is {shape}: {json.dumps(item)[:80]}; "
                 "expected a [source, text] pair of strings"
             )
     if b"\\ud" in content or b"\\uD" in content:  # only \uD800-\uDFFF escapes can make a lone surrogate
         for index, item in enumerate(document):
-            if not all(_is_unicode(part) for part in item):
+            if not all(is_unicode(part) for part in item):
                 raise AlphaFormatError(
                     f"{origin}: item {index} (0-based) holds a lone UTF-16 surrogate escape, "
                     "which is not a Unicode character"
                 )
     return document
-
-
-# What to do about each kind of failed transfer (see `_failure`): only parameters this script has.
-_HINTS = {
-    "not found": f"check the address (base_url=): it must serve the files of commit {_COMMIT}, or pass data_dir= "
-    "with a local copy of the files",
-    "cannot connect": "check the network and the address (base_url=), or pass data_dir= with a local copy of the files",
-    "server error": "the server is down or busy: try again later, use a mirror (base_url=), or pass data_dir= with a "
-    "local copy of the files",
-    "access denied": "check the address (base_url=), or pass data_dir= with a local copy of the files",
-}
-
-
-# --- Shared by both loading scripts, kept identical (tests/test_script_policy.py checks): errors, downloads. ---
-
-
-def _json_type(value) -> str:
-    """The JSON name of a parsed value's type, for error messages."""
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
-def _json_problem(err: json.JSONDecodeError) -> str:
-    """What the JSON parser objected to, without the dangling "at" some of its messages end with."""
-    message = err.msg
-    return message[: -len(" at")] if message.endswith(" at") else message
-
-
-@contextlib.contextmanager
-def _reading(origin: str):
-    """Names the file in errors of the transfer itself (streaming reads over the network), and says what to do."""
-    try:
-        yield
-    except Exception as err:
-        if str(err).startswith(f"{origin}: "):  # already says which file and what went wrong
-            raise
-        failure = _network_error(origin, err)
-        if failure is not None:
-            raise failure from err
-        if isinstance(err, OSError):
-            raise ConnectionError(f"{origin}: reading failed: {err}") from err
-        raise
-
-
-def _file_size(filepath: str, origin: str) -> int:
-    """The size of a file; in streaming, the size the server announces, asked again after a transient failure."""
-    for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
-        try:
-            return os.path.getsize(filepath)
-        except Exception as err:
-            if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
-                failure = _network_error(origin, err, attempt)
-                if failure is None:
-                    raise
-                raise failure from err
-            _wait_before_retry(origin, err, attempt)
-    raise AssertionError("the loop above returns or raises")
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-_DOWNLOAD_ATTEMPTS = 3
-_RETRY_SECONDS = 1.0  # the first wait between attempts; each later wait doubles it
-_TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
-
-
-def _download(dl_manager, urls: dict) -> dict:
-    """Downloads each URL, retrying transient failures; errors name the URL and say what to do."""
-    offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
-    if offline and isinstance(dl_manager, datasets.StreamingDownloadManager):
-        raise ConnectionError(
-            "streaming reads from the network, but offline mode is on (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE): "
-            "load without streaming from a warm cache, or pass data_dir= with a local copy"
-        )
-    files = {}
-    for key, url in urls.items():
-        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
-            try:
-                files[key] = dl_manager.download(url)
-                break
-            except Exception as err:
-                if offline:
-                    raise ConnectionError(
-                        f"{url}: not in the cache, and offline mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids "
-                        "downloading it: run once with the network to fill the cache, or pass data_dir= with a "
-                        "local copy of the files"
-                    ) from err
-                if not _is_transient(err) or attempt == _DOWNLOAD_ATTEMPTS:
-                    failure = _network_error(url, err, attempt)
-                    raise failure or ConnectionError(f"{url}: download failed: {err}") from err
-                _wait_before_retry(url, err, attempt)
-    return files
-
-
-def _wait_before_retry(url: str, err: BaseException, attempt: int) -> None:
-    kind, detail = _failure(err)
-    logger.warning(f"{url}: {kind} ({detail}), retrying [{attempt}/{_DOWNLOAD_ATTEMPTS}]")
-    time.sleep(_RETRY_SECONDS * 2 ** (attempt - 1))
-
-
-def _network_error(url: str, err: BaseException, attempts: int = 1):
-    """A one-line error for a failed transfer, naming the URL, what happened and what to do; None otherwise."""
-    kind, detail = _failure(err)
-    if not kind:
-        return None
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    message = f"{url}: {kind} ({detail}){tried}; {_HINTS[kind]}"
-    return FileNotFoundError(message) if kind == "not found" else ConnectionError(message)
-
-
-def _failure(err: BaseException) -> tuple:
-    """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
-
-    Kinds: "not found" (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), "cannot connect" (refused, reset,
-    timed out, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
-    "access denied" (other 4xx, such as 401 and 403).
-    The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
-    of causes is read, the innermost connection problem first.
-    """
-    chain = []
-    while err is not None and all(err is not seen for seen in chain):
-        chain.append(err)
-        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
-    for link in chain:
-        status = _http_status(link)
-        if status == 404:
-            return "not found", "HTTP 404"
-        if status == 401 and _error_code(link) == "RepoNotFound":  # olah's answer for a missing file
-            return "not found", "HTTP 401 RepoNotFound"
-        if status is not None and (status >= 500 or status == 429):
-            return "server error", f"HTTP {status}"
-        if status is not None and status >= 400:
-            return "access denied", f"HTTP {status}"
-    for link in reversed(chain):
-        detail = _connection_problem(link)
-        if detail:
-            return "cannot connect", detail
-    if any(isinstance(link, FileNotFoundError) for link in chain):
-        return "not found", "no such file on the server"
-    return "", ""
-
-
-def _connection_problem(err: BaseException) -> str:
-    """What went wrong with a connection, from the error types of socket, requests, httpx and aiohttp; or ""."""
-    if isinstance(err, ValueError):  # bad bytes, not a bad connection (their text may quote any words)
-        return ""
-    name, text = type(err).__name__, str(err)
-    if name == "gaierror" or "DNS" in name or "Name or service not known" in text:
-        return "the host name could not be resolved"
-    if isinstance(err, ConnectionRefusedError) or "Connection refused" in text or "Connect call failed" in text:
-        return "connection refused"
-    if isinstance(err, TimeoutError) or name == "timeout" or "Timeout" in name or "timed out" in text:
-        return "timed out"
-    if isinstance(err, (ConnectionResetError, BrokenPipeError)) or any(
-        word in name for word in ("Disconnected", "RemoteProtocol", "ReadError", "ConnectionClosed")
-    ):
-        return "the connection was reset"
-    if any(word in name for word in ("Payload", "Incomplete", "ChunkedEncoding", "ContentLength")):
-        return "the connection dropped before the whole file arrived"
-    if isinstance(err, ConnectionError) or "Connect" in name:
-        return f"{type(err).__name__}: {err}"
-    return ""
-
-
-def _is_transient(err: BaseException) -> bool:
-    """Connection failures, server errors and rate limits are worth another try; a 404 is not."""
-    return _failure(err)[0] in _TRANSIENT
-
-
-def _error_code(err: BaseException):
-    """The ``X-Error-Code`` header of a failed Hub request (what the Hub and its mirrors say went wrong), or None."""
-    headers = getattr(getattr(err, "response", None), "headers", None)
-    return headers.get("X-Error-Code") if hasattr(headers, "get") else None
-
-
-def _http_status(err: BaseException):
-    """The HTTP status of a failed request, from the error types of requests, httpx and aiohttp."""
-    status = getattr(err, "status", None)
-    if status is None:
-        status = getattr(getattr(err, "response", None), "status_code", None)
-    return status if isinstance(status, int) else None

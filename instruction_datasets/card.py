@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import inspect
 import re
 from pathlib import Path
 
@@ -75,8 +74,8 @@ class CardError(ValueError):
 
 
 def pretty_name(cls: type[datasets.DatasetBuilder]) -> str:
-    """The dataset's name: the first words of its script's docstring, before the colon."""
-    return (inspect.getdoc(inspect.getmodule(cls)) or cls.__name__).split(":", 1)[0].strip()
+    """The dataset's name, as its builder declares it (``PRETTY_NAME``); the class name if it declares none."""
+    return getattr(cls, "PRETTY_NAME", "") or cls.__name__
 
 
 def split_text(text: str) -> tuple[str, str]:
@@ -445,18 +444,11 @@ def _where_from(cls, records: dict[str, dict]) -> list[str]:
 
 
 def _download_origin(cls, config: str) -> str | None:
-    """Where a download of ``config`` comes from when the builder names its files by URL (alpha: GitHub)."""
-    settings = cls.builder_configs[config]
-    parts = getattr(inspect.getmodule(cls), "_PARTS", None)
-    base_url = getattr(settings, "base_url", None)
-    if not parts or not base_url:
-        return None
-    files = " and ".join(
-        f"`{parts[part][0]}` (git blob SHA-1 `{parts[part][1]}`)" for part in getattr(settings, "parts", parts)
-    )
-    github = re.match(r"https://github\.com/([^/]+/[^/]+)/raw/([0-9a-f]{40})/?$", base_url)
-    where = f"GitHub, `{github.group(1)}` at commit `{github.group(2)}`" if github else f"`{base_url}`"
-    return f"downloaded from {where}: {files}, each checked against that SHA-1"
+    """Where a download of ``config`` comes from when the builder names its files by URL (alpha: GitHub), as the
+    builder says it (``download_origin``); None for a builder that does not (Align-Anything: its Hub files have
+    their own table)."""
+    download_origin = getattr(cls, "download_origin", None)
+    return download_origin(config) if download_origin is not None else None
 
 
 def _type_name(feature) -> str:

@@ -1,8 +1,9 @@
 """Run the loading scripts on every supported `datasets` version, with or without script support.
 
 `datasets` 4.0 removed scripts from `load_dataset`, but its builder classes still work when used
-directly. `load()` does here what `load_dataset` did for a script: copy it into the modules cache,
-import it, instantiate its builder with a hash of its code, prepare and return the splits.
+directly. `load()` does here what `load_dataset` did for a script: copy it (and the module it imports,
+`_instruction_kit.py`) into the modules cache, import it, instantiate its builder with a hash of the code it
+runs, prepare and return the splits.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Files that `load_dataset` copies beside a script; the builder reads dataset infos from them (3.x).
 _RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")
+
+#: The module both shipped scripts import (``from ._instruction_kit import ...``): the builder machinery they share.
+KIT = "_instruction_kit"
 
 #: Where `load()` keeps its module copies inside `HF_MODULES_CACHE`. `datasets` 3.x puts that cache on
 #: `sys.path`; a name with a hyphen cannot be imported, so nothing in it can shadow a package a user imports.
@@ -73,9 +77,25 @@ def _find_script(name: str) -> Path | None:
 
 
 def builder_class(path: str | os.PathLike) -> type[datasets.DatasetBuilder]:
-    """The builder class defined by a loading script (imported once per script content)."""
+    """The builder class defined by a loading script (imported once per content of the script and its kit)."""
     script = script_path(path)
     return _builder_class(script, _code_hash(script))
+
+
+def kit_path(script: Path) -> Path | None:
+    """The `_instruction_kit.py` a script runs with: the one beside it if there is one (an edited copy of a script
+    may come with its own), else the one installed with this package (beside it in a checkout, or in site-packages).
+    """
+    beside = script.parent / f"{KIT}.py"
+    if beside.is_file():
+        return beside
+    shipped = PROJECT_ROOT / f"{KIT}.py"
+    if shipped.is_file():
+        return shipped
+    spec = importlib.util.find_spec(KIT)
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        return Path(spec.origin)
+    return None
 
 
 def declared_info(cls: type[datasets.DatasetBuilder], config_name: str) -> datasets.DatasetInfo:
@@ -83,7 +103,10 @@ def declared_info(cls: type[datasets.DatasetBuilder], config_name: str) -> datas
 
     An instance would create cache folders, and on 3.x merge in `dataset_infos.json`, which is generated from this.
     """
-    return cls._info(_ConfigOnly(cls.builder_configs[config_name]))
+    config = cls.builder_configs[config_name]
+    if hasattr(cls, "info_for"):  # the kit's builders say it themselves
+        return cls.info_for(config)
+    return cls._info(_ConfigOnly(config))
 
 
 class _ConfigOnly:
@@ -93,8 +116,21 @@ class _ConfigOnly:
         self.config = config
 
 
+def _code_files(script: Path) -> dict[str, bytes]:
+    """The code a script runs, by file name: the script and, if one is found, its kit (see `kit_path`)."""
+    files = {script.name: script.read_bytes()}
+    kit = kit_path(script)
+    if kit is not None:
+        files[kit.name] = kit.read_bytes()
+    return files
+
+
 def _code_hash(script: Path) -> str:
-    return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+    """A hash of every file the builder runs: the script and its kit."""
+    files = _code_files(script)
+    if len(files) == 1:  # a script alone hashes as it always did
+        return hashlib.sha256(files[script.name]).hexdigest()[:16]
+    return _content_hash(files)
 
 
 @functools.cache
@@ -111,22 +147,26 @@ def _builder_class(script: Path, code_hash: str) -> type[datasets.DatasetBuilder
 
 
 def _import_copy(script: Path, code_hash: str) -> ModuleType:
-    """Imports a copy of the script from the modules cache, as `load_dataset` does.
+    """Imports a copy of the script, with its kit beside it, from the modules cache, as `load_dataset` does.
 
     The builder's name is the module's last dotted part, so cache folders match `load_dataset`'s;
-    streaming patches `open` in that module only, so it must sit in `sys.modules`.
+    streaming patches `open` in the modules of the builder's classes, so they must sit in `sys.modules`. The
+    copy's package is registered first, with the copy's folder as its path, so that the script's
+    ``from ._instruction_kit import ...`` imports the kit copied beside it.
     """
     stem = script.stem
-    files = {script.name: script.read_bytes()}
+    files = _code_files(script)
     for name in _RESOURCES_BESIDE_SCRIPT:
         if (script.parent / name).is_file():
             files[name] = (script.parent / name).read_bytes()
     _warn_of_old_copies(Path(datasets.config.HF_MODULES_CACHE))
     target_dir = Path(datasets.config.HF_MODULES_CACHE) / MODULES_FOLDER / stem / _content_hash(files)
     _write_once(target_dir, files)
-    module_name = f"instruction_datasets_modules.{stem}.h{code_hash}.{stem}"
+    package = f"instruction_datasets_modules.{stem}.h{code_hash}"
+    module_name = f"{package}.{stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
+    _register_package(package, target_dir)
     spec = importlib.util.spec_from_file_location(module_name, target_dir / script.name)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -137,6 +177,17 @@ def _import_copy(script: Path, code_hash: str) -> ModuleType:
         raise
     _register_parents(module_name)
     return module
+
+
+def _register_package(name: str, folder: Path) -> None:
+    """Makes ``name`` an importable package whose modules are the files in ``folder`` (and its parents packages)."""
+    package = sys.modules.get(name)
+    if package is None:
+        package = ModuleType(name)
+        sys.modules[name] = package
+    package.__path__ = [str(folder)]
+    package.__package__ = name
+    _register_parents(name)
 
 
 @functools.cache
@@ -200,6 +251,7 @@ def _register_parents(module_name: str) -> None:
         if parent is None:
             parent = ModuleType(parent_name)
             parent.__path__ = []
+            parent.__package__ = parent_name
             sys.modules[parent_name] = parent
         setattr(parent, child, sys.modules[".".join(parts[: depth + 1])])
 

@@ -1,9 +1,9 @@
 """Where a loaded dataset's bytes came from, read back from what its builder recorded.
 
 Align-Anything downloads record, in ``info.download_checksums``, each file's ``resolve`` URL at the Hub
-commit the load used, its size, and its SHA-256 once checked against the hash its server published (``None``:
-not checked, because the file was streamed, ``verification_mode="no_checks"`` was given, or the server published
-no hash). Loading with ``hub_revision=<that commit>`` reads the same bytes again.
+commit the load used, with its ``repo``, ``commit`` and ``path``, its size, and its SHA-256 once checked against the
+hash its server published (``None``: not checked, because the file was streamed, ``verification_mode="no_checks"``
+was given, or the server published no hash). Loading with ``hub_revision=<that commit>`` reads the same bytes again.
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ import datasets
 
 from .stats import split_rank
 
-_RESOLVE = re.compile(r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<commit>[0-9a-f]{40})/(?P<path>.+)$")
+_HUB_FILE = ("repo", "commit", "path")  # what a Hub file's entry in download_checksums names, beside its bytes
 
 
 def hub_files(info: datasets.DatasetInfo) -> list[dict]:
     """The Hub files a load recorded: ``repo``, ``commit``, ``path``, ``num_bytes``, ``sha256`` (None: not checked)."""
     files = []
-    for url, entry in sorted((info.download_checksums or {}).items()):
-        match = _RESOLVE.search(url)
-        if match and isinstance(entry, dict):
-            files.append({**match.groupdict(), "num_bytes": entry.get("num_bytes"), "sha256": entry.get("checksum")})
+    for _, entry in sorted((info.download_checksums or {}).items()):
+        if isinstance(entry, dict) and all(entry.get(key) for key in _HUB_FILE):
+            files.append(
+                {
+                    **{key: entry[key] for key in _HUB_FILE},
+                    "num_bytes": entry.get("num_bytes"),
+                    "sha256": entry.get("checksum"),
+                }
+            )
     return files
 
 

@@ -44,15 +44,15 @@ def main(request):
         socket.getaddrinfo = loopback_only
     if "retry_seconds" in request:
         for script in ("align_anything_instruction", "instruction_tuning_alpha"):
-            sys.modules[builder_class(script).__module__]._RETRY_SECONDS = request["retry_seconds"]
+            builder_class(script).retry_seconds = request["retry_seconds"]
     if request.get("pin_samples"):
-        module = sys.modules[builder_class(request["script"]).__module__]
+        cls = builder_class(request["script"])
+        module = sys.modules[cls.__module__]
         from instruction_datasets.loading import sample_dir
 
         samples = sample_dir(request["script"], "all")
-        module._PARTS = {
-            part: (name, module.git_blob_sha1((samples / name).read_bytes()))
-            for part, (name, _) in module._PARTS.items()
+        cls.PARTS = {
+            part: (name, module.git_blob_sha1((samples / name).read_bytes())) for part, (name, _) in cls.PARTS.items()
         }
     rows, checksums = {}, {}
     for config in request["configs"]:

@@ -26,7 +26,7 @@ def main(request: dict) -> dict:
         if hasattr(datasets.config, name):
             setattr(datasets.config, name, 0.1)
     if "block_bytes" in request:  # smaller reads, so that small files take many (as real ones do)
-        sys.modules[builder_class("align_anything_instruction").__module__]._BLOCK_BYTES = request["block_bytes"]
+        builder_class("align_anything_instruction").block_bytes = request["block_bytes"]
     loaded = load(
         "align_anything_instruction",
         request["config"],

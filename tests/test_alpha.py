@@ -10,18 +10,20 @@ import json
 import logging
 import shutil
 import subprocess
+import sys
 import threading
 
 import pytest
 from conftest import error_text
 
-import instruction_tuning_alpha as alpha
-from instruction_datasets import load
+from instruction_datasets import builder_class, load
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "instruction_tuning_alpha"
+alpha = sys.modules[builder_class(SCRIPT).__module__]  # the script as load() runs it, its kit beside it
+PARTS, COMMIT = alpha.InstructionTuningAlpha.PARTS, alpha.InstructionTuningAlpha.COMMIT
 SAMPLES = sample_dir(SCRIPT, "all")
-PART_FILES = {part: SAMPLES / name for part, (name, _) in alpha._PARTS.items()}
+PART_FILES = {part: SAMPLES / name for part, (name, _) in PARTS.items()}
 CATEGORY_CONFIGS = ["python_code", "helpful", "harmless", "synthetic_qa"]
 
 
@@ -115,8 +117,8 @@ def test_unknown_sources_and_unsplit_rows_are_reported_once(cache_dir, streaming
 
 def write_parts(root, part1: bytes, part2: bytes | None = None):
     root.mkdir(parents=True, exist_ok=True)
-    (root / alpha._PARTS["part1"][0]).write_bytes(part1)
-    (root / alpha._PARTS["part2"][0]).write_bytes(part2 if part2 is not None else PART_FILES["part2"].read_bytes())
+    (root / PARTS["part1"][0]).write_bytes(part1)
+    (root / PARTS["part2"][0]).write_bytes(part2 if part2 is not None else PART_FILES["part2"].read_bytes())
     return root
 
 
@@ -141,7 +143,7 @@ def test_a_bad_file_fails_naming_file_and_item(content, expected, tmp_path, cach
     with pytest.raises(Exception) as excinfo:
         load_rows("part1", data_dir, cache_dir, streaming)
     message = error_text(excinfo.value)
-    assert f"{data_dir / alpha._PARTS['part1'][0]}: " in message
+    assert f"{data_dir / PARTS['part1'][0]}: " in message
     assert expected in message
 
 
@@ -167,27 +169,27 @@ def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streamin
         load_rows("part1", SAMPLES, tmp_path / "verified", streaming, verify_hashes=True)
     message = error_text(excinfo.value)
     assert str(PART_FILES["part1"]) in message
-    assert alpha._PARTS["part1"][1] in message  # the pinned hash
+    assert PARTS["part1"][1] in message  # the pinned hash
     assert alpha.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
 
 
 def test_downloads_from_base_url_are_verified_against_the_pinned_hashes(cache_dir, tmp_path, streaming):
     root = tmp_path / "served"
-    (root / "raw" / alpha._COMMIT).mkdir(parents=True)
+    (root / "raw" / COMMIT).mkdir(parents=True)
     for path in PART_FILES.values():
-        shutil.copy(path, root / "raw" / alpha._COMMIT / path.name)
+        shutil.copy(path, root / "raw" / COMMIT / path.name)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        base_url = f"http://127.0.0.1:{server.server_address[1]}/raw/{alpha._COMMIT}"
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/raw/{COMMIT}"
         # Our samples are not the upstream bytes: the default download path must refuse them.
         with pytest.raises(Exception) as excinfo:
             load_rows("part1", None, cache_dir, streaming, base_url=base_url)
         message = error_text(excinfo.value)
-        assert f"{base_url}/{alpha._PARTS['part1'][0]}: content differs from the pinned upstream file" in message
+        assert f"{base_url}/{PARTS['part1'][0]}: content differs from the pinned upstream file" in message
         # With verification off, the same download gives exactly the local rows.
         downloaded = load_rows("all", None, tmp_path / "c2", streaming, base_url=base_url, verify_hashes=False)
         assert downloaded == load_rows("all", SAMPLES, tmp_path / "c3")

@@ -87,7 +87,8 @@ def test_module_copies_are_whole_written_once_and_readable_by_all(tmp_path, monk
     (folder,) = [path for path in (tmp_path / loading.MODULES_FOLDER / SCRIPT).iterdir() if path.is_dir()]
     copies = sorted(folder.iterdir())
     beside = [name for name in ("dataset_infos.json", "README.md") if (script.parent / name).is_file()]
-    assert sorted(path.name for path in copies) == sorted([script.name, *beside])  # no temporary files left
+    code = [script.name, f"{loading.KIT}.py"]  # the script and the kit it imports
+    assert sorted(path.name for path in copies) == sorted([*code, *beside])  # no temporary files left
     for path in copies:
         assert path.read_bytes() == (script.parent / path.name).read_bytes()
     written = [(path.stat().st_ino, path.stat().st_mtime_ns) for path in copies]

@@ -529,12 +529,12 @@ def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, mon
 
 def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_path, capsys, monkeypatch):
     """The loopback server stands for a mirror of GitHub; it serves the samples, whose hashes are pinned here."""
-    module = sys.modules[builder_class("instruction_tuning_alpha").__module__]
+    cls = builder_class("instruction_tuning_alpha")
+    module = sys.modules[cls.__module__]
     pinned = {
-        part: (name, module.git_blob_sha1((ALPHA_SAMPLES / name).read_bytes()))
-        for part, (name, _) in module._PARTS.items()
+        part: (name, module.git_blob_sha1((ALPHA_SAMPLES / name).read_bytes())) for part, (name, _) in cls.PARTS.items()
     }
-    monkeypatch.setattr(module, "_PARTS", pinned)
+    monkeypatch.setattr(cls, "PARTS", pinned)
     argv = ["export", "instruction_tuning_alpha", "part1", "--base-url", upstream.alpha_base_url]
     status, out, err = run_cli([*argv, "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache"], capsys)
     assert status == 0, err

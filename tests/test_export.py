@@ -283,7 +283,10 @@ def test_a_script_given_by_path_is_exported_from_that_path(name, tmp_path):
     shipped = script_path(ALIGN).read_text(encoding="utf-8")
     edited = tmp_path / "edited" / name
     edited.parent.mkdir()
-    edited.write_text(shipped.replace("Align-Anything-Instruction-100K:", "Our edited Align-Anything:", 1), "utf-8")
+    edited.write_text(
+        shipped.replace('PRETTY_NAME = "Align-Anything-Instruction-100K"', 'PRETTY_NAME = "Our edited Align-Anything"'),
+        "utf-8",
+    )
     zh = sample_dir(ALIGN, "zh")
     export(str(edited), "zh", tmp_path / "out", data_dir=zh, cache_dir=tmp_path / "cache")
     assert DatasetCard.load(tmp_path / "out" / "README.md").data.pretty_name == "Our edited Align-Anything"

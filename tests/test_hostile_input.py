@@ -4,14 +4,16 @@ Nothing is lost, added or reordered; what cannot be loaded fails naming the file
 """
 
 import json
+import sys
 
 import pytest
 from conftest import error_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import instruction_tuning_alpha as alpha
 from instruction_datasets import builder_class, load
+
+alpha = sys.modules[builder_class("instruction_tuning_alpha").__module__]  # the script as load() runs it
 
 BIG = "x" * (10 * 1024 * 1024)
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -40,7 +42,7 @@ def align_rows(tmp_path, lines: list[bytes], cache_dir, streaming):
 
 def alpha_rows(tmp_path, document: bytes, cache_dir, streaming):
     (tmp_path / "d").mkdir()
-    (tmp_path / "d" / alpha._PARTS["part1"][0]).write_bytes(document)
+    (tmp_path / "d" / alpha.InstructionTuningAlpha.PARTS["part1"][0]).write_bytes(document)
     dataset = load(
         "instruction_tuning_alpha",
         "part1",
@@ -103,7 +105,7 @@ def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_p
     with pytest.raises(Exception) as excinfo:
         alpha_rows(tmp_path, document, cache_dir, streaming)
     message = error_text(excinfo.value)
-    assert f"{tmp_path / 'd' / alpha._PARTS['part1'][0]}: " in message
+    assert f"{tmp_path / 'd' / alpha.InstructionTuningAlpha.PARTS['part1'][0]}: " in message
     assert expected in message
 
 

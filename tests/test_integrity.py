@@ -47,13 +47,15 @@ def sample_bytes(path: str) -> bytes:
 
 
 def expected_checksums(upstream, commit, verified=True, files=None):
-    """download_checksums of a load of ``en`` at ``commit``: the resolve URL, size and (verified) SHA-256."""
+    """download_checksums of a load of ``en`` at ``commit``: the resolve URL, size, (verified) SHA-256, and which
+    file of which commit it is."""
     files = files or {}
     record = {}
     for path in SPLIT_FILES.values():
         data = files.get(path, sample_bytes(path))
         url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{commit}/{path}"
-        record[url] = {"num_bytes": len(data), "checksum": hashlib.sha256(data).hexdigest() if verified else None}
+        checksum = hashlib.sha256(data).hexdigest() if verified else None
+        record[url] = {"num_bytes": len(data), "checksum": checksum, "repo": REPO, "commit": commit, "path": path}
     return record
 
 

@@ -14,13 +14,16 @@ import collections
 import io
 import json
 import os
+import sys
 
 import fsspec.caching
 import pytest
 from conftest import run_fresh
 from olah_mirror import OLAH_VERSION, OlahMirror, make_repo, olah_command
 
-import align_anything_instruction as align
+from instruction_datasets import builder_class
+
+align = sys.modules[builder_class("align_anything_instruction").__module__]  # the script as load() runs it
 
 EN_REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
 ZH_REPO = "PKU-Alignment/Align-Anything-Instruction-100K-zh"
@@ -187,7 +190,9 @@ def test_a_resumed_transfer_that_starts_the_file_again_fails_naming_the_url(upst
 def test_a_streamed_file_whose_ranges_cannot_be_checked_is_refused_not_read_unchecked():
     """The per-read check needs fsspec's buffered file; any other file object fails in one line, saying what to do."""
     with pytest.raises(align.AlignAnythingIntegrityError) as caught:
-        align._check_ranges(io.BytesIO(b'{"prompt": "p", "response": "r"}\n'), "https://mirror.test/train.jsonl")
+        align.AlignAnythingInstruction._check_ranges(
+            io.BytesIO(b'{"prompt": "p", "response": "r"}\n'), "https://mirror.test/train.jsonl"
+        )
     assert str(caught.value) == (
         "https://mirror.test/train.jsonl: the byte ranges read from this file cannot be checked (BytesIO is not an "
         "fsspec buffered file); load without streaming, or pass data_dir= with a local copy"
@@ -207,7 +212,7 @@ def test_a_cache_that_would_bypass_the_check_is_replaced_by_one_that_reads_throu
             return content[start:end] if sent == "right" else content[start : end - 1]
 
     f = File()
-    align._check_ranges(f, "https://mirror.test/train.jsonl")
+    align.AlignAnythingInstruction._check_ranges(f, "https://mirror.test/train.jsonl")
     assert isinstance(f.cache, fsspec.caching.ReadAheadCache)
     if sent == "right":
         assert f.cache._fetch(10, 30) == content[10:30]

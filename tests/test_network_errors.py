@@ -174,10 +174,10 @@ CLIENT_ERRORS = {
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("case", sorted(CLIENT_ERRORS))
 def test_each_client_error_is_sorted_into_its_kind(script, case):
-    module = sys.modules[builder_class(script).__module__]
+    kit = sys.modules[builder_class(script).__module__.rsplit(".", 1)[0] + "._instruction_kit"]  # the script's kit
     error, kind, detail = CLIENT_ERRORS[case]
-    assert module._failure(error) == (kind, detail)
-    assert module._is_transient(error) == (kind in ("cannot connect", "server error"))
+    assert kit.failure(error) == (kind, detail)
+    assert kit.is_transient(error) == (kind in ("cannot connect", "server error"))
 
 
 def test_a_file_a_mirror_lists_but_answers_401_repo_not_found_is_named_as_not_found(upstream, tmp_path, streaming):
@@ -194,7 +194,7 @@ def test_a_file_a_mirror_lists_but_answers_401_repo_not_found_is_named_as_not_fo
 
 def suggested(script: str) -> set:
     """The parameters and environment variables a script's hints tell users to set."""
-    text = " ".join(sys.modules[builder_class(script).__module__]._HINTS.values())
+    text = " ".join(builder_class(script).HINTS.values())
     return set(re.findall(r"\b([a-z_]+)=", text)) | set(re.findall(r"\bHF_[A-Z_]+\b", text))
 
 

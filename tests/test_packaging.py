@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import guard_env
 
 import instruction_datasets
-from instruction_datasets.loading import SCRIPTS, sample_dir, script_path
+from instruction_datasets.loading import SCRIPTS, kit_path, sample_dir, script_path
 
 
 def test_samples_are_package_data():
@@ -30,6 +30,7 @@ def _installed_layout(tmp_path) -> Path:
     shutil.copytree(package, site / "instruction_datasets", ignore=shutil.ignore_patterns("__pycache__"))
     for script in SCRIPTS:
         shutil.copyfile(script_path(script), site / f"{script}.py")
+    shutil.copyfile(kit_path(script_path(SCRIPTS[0])), site / "_instruction_kit.py")
     return site
 
 
@@ -47,5 +48,5 @@ def test_infos_refuses_to_write_outside_a_source_checkout(tmp_path):
         assert run.returncode == 2, run.stderr
         assert f"{site} is not a source checkout" in run.stderr
     assert sorted(path.name for path in site.iterdir()) == sorted(
-        ["instruction_datasets", *(f"{s}.py" for s in SCRIPTS)]
+        ["instruction_datasets", "_instruction_kit.py", *(f"{s}.py" for s in SCRIPTS)]
     )

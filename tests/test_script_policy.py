@@ -1,18 +1,21 @@
 """What a loading script may do: the scripts run with the user's rights, so they stay small and plain.
 
-They import only what they need, never run code from strings or other programs, open no sockets, and
-name no hosts but their homepages and the pinned GitHub commit (the Hub URL comes from huggingface_hub).
-The loopback tests (test_network.py) check the same from the other side: what the loaders fetched.
+They (and _instruction_kit.py, the module both import) import only what they need, never run code from strings or
+other programs, open no sockets, and name no hosts but their homepages and the pinned GitHub commit (the Hub URL
+comes from huggingface_hub). The loopback tests (test_network.py) check the same from the other side: what the
+loaders fetched. What both builders need is written once, in the kit: no block of code is carried by both scripts,
+and each imports the kit in the one form `datasets.load_dataset` (3.x) copies beside a script.
 """
 
 import ast
 import re
 import sys
 
+import datasets
 import pytest
 
-from instruction_datasets import script_path
-from instruction_datasets.loading import PROJECT_ROOT, SCRIPTS
+from instruction_datasets import builder_class, script_path
+from instruction_datasets.loading import KIT, PROJECT_ROOT, SCRIPTS, kit_path
 
 ALLOWED_IMPORTS = {
     "codecs",
@@ -46,6 +49,7 @@ FORBIDDEN_CALLS = {
 }
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 ALLOWED_URLS = {
+    "https://github.com/",  # the host of both homepages: alpha recognises a base_url there, to name it in a card
     "https://github.com/PKU-Alignment/align-anything",
     "https://arxiv.org/abs/2412.15838",
     "https://github.com/Rallio67/language-model-agents",
@@ -53,9 +57,19 @@ ALLOWED_URLS = {
 }
 
 
-@pytest.fixture(params=SCRIPTS)
+#: Longest run of lines that both scripts may hold (`duplicates` counts blocks of 6 lines and more).
+SHARED_LINES = 5
+#: Each script reads as its dataset: declarations, the row rule, the builder; the machinery is in the kit.
+SCRIPT_LINES = 500
+
+
+def code_path(name: str):
+    return kit_path(script_path(SCRIPTS[0])) if name == KIT else script_path(name)
+
+
+@pytest.fixture(params=[*SCRIPTS, KIT])
 def source(request):
-    return script_path(request.param).read_text(encoding="utf-8")
+    return code_path(request.param).read_text(encoding="utf-8")
 
 
 def imports(source: str) -> set:
@@ -64,7 +78,9 @@ def imports(source: str) -> set:
         if isinstance(node, ast.Import):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "a script is self-contained: no relative imports"
+            if node.level:  # the one module a script may import from beside it
+                assert (node.level, node.module) == (1, KIT), ast.unparse(node)
+                continue
             imported.add(node.module.split(".")[0])
     return imported
 
@@ -78,7 +94,7 @@ def test_the_readme_names_every_package_the_scripts_import_beyond_the_standard_l
     claim = re.search(r"They import only the standard library, (.+?)\.", " ".join(README.split()))
     assert claim, "README must say what the scripts import"
     named = set(re.findall(r"`(\w+)`", claim.group(1)))
-    used = set().union(*(imports(script_path(name).read_text(encoding="utf-8")) for name in SCRIPTS))
+    used = set().union(*(imports(code_path(name).read_text(encoding="utf-8")) for name in [*SCRIPTS, KIT]))
     assert named == used - sys.stdlib_module_names
     assert named == ALLOWED_IMPORTS - sys.stdlib_module_names
 
@@ -103,8 +119,40 @@ def test_names_no_hosts_but_its_homepages_and_the_pinned_commit(source):
         assert 'raw/{_COMMIT}"' in source and '_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"' in source
 
 
-def test_the_helpers_both_scripts_carry_are_the_same_text():
-    # Each script must stand alone, so the download and error helpers are copied, not imported: never apart.
-    marker = "# --- Shared by both loading scripts"
-    tails = [script_path(name).read_text(encoding="utf-8").split(marker, 1)[1] for name in SCRIPTS]
-    assert tails[0] == tails[1]
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_script_imports_the_kit_in_the_form_load_dataset_copies_beside_it(script):
+    """One ``from ._instruction_kit import (...)`` at column 0: datasets 3.x's get_imports finds only that form."""
+    path = script_path(script)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    assert [(node.module, node.col_offset) for node in relative] == [(KIT, 0)]
+    assert relative[0] in tree.body  # at the top level, run on import
+    get_imports = getattr(getattr(datasets.utils, "py_utils", None), "get_imports", None)
+    if get_imports is not None:  # 3.x: what load_dataset copies beside the script it runs
+        internal = [found[1] for found in get_imports(str(path)) if found[0] == "internal"]
+        assert internal == [KIT]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_script_builds_on_the_kit_and_declares_its_dataset(script):
+    cls = builder_class(script)
+    kit = sys.modules[cls.__module__.rsplit(".", 1)[0] + f".{KIT}"]
+    assert issubclass(cls, kit.InstructionBuilder)
+    for name in ("PRETTY_NAME", "DESCRIPTION", "HOMEPAGE", "LICENSE", "CITATION", "FEATURES", "HINTS"):
+        assert name in vars(cls) and getattr(cls, name), name  # declared by the script, not inherited
+    assert cls.FormatError is not ValueError and cls.IntegrityError is not ValueError
+    lines = len(script_path(script).read_text(encoding="utf-8").splitlines())
+    assert lines <= SCRIPT_LINES, f"{script}.py has {lines} lines"
+
+
+def _runs(path, size: int) -> set:
+    """Every run of ``size`` consecutive non-blank lines of a file, each line without its indentation."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {tuple(lines[i : i + size]) for i in range(len(lines) - size + 1)}
+
+
+def test_no_code_is_carried_by_both_scripts():
+    """What both builders need is in the kit, once: no run of lines longer than SHARED_LINES is in both scripts."""
+    first, second = (script_path(name) for name in SCRIPTS)
+    shared = _runs(first, SHARED_LINES + 1) & _runs(second, SHARED_LINES + 1)
+    assert not shared, sorted(shared)[:3]
