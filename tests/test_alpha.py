@@ -13,7 +13,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import error_text
+from helpers import error_text
 
 import instruction_tuning_alpha as alpha
 from instruction_datasets import load
@@ -23,11 +23,6 @@ SCRIPT = "instruction_tuning_alpha"
 SAMPLES = sample_dir(SCRIPT, "all")
 PART_FILES = {part: SAMPLES / name for part, (name, _) in alpha._PARTS.items()}
 CATEGORY_CONFIGS = ["python_code", "helpful", "harmless", "synthetic_qa"]
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def load_rows(config, data_dir, cache_dir, streaming=False, **config_kwargs):

@@ -6,7 +6,7 @@ Nothing is lost, added or reordered; what cannot be loaded fails naming the file
 import json
 
 import pytest
-from conftest import error_text
+from helpers import error_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,11 +16,6 @@ from instruction_datasets import builder_class, load
 BIG = "x" * (10 * 1024 * 1024)
 DEEP = "[" * 100_000 + "]" * 100_000
 NESTED = "[" * 50 + '"p"' + "]" * 50
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def align_rows(tmp_path, lines: list[bytes], cache_dir, streaming):

@@ -14,8 +14,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import loopback_guard
 from fake_upstream import FakeUpstream, HostedRepo
+from helpers import loopback_guard
 
 # Run in a process a test starts: the guard is there as `sitecustomize`; the real functions behind it are
 # replaced by recorders, so nothing can leave even if the guard let the call through.
@@ -90,7 +90,7 @@ def test_a_process_a_test_starts_is_guarded_too(loopback_only):
 # Look-ups whose refusal the code swallows, as libraries do for their optional requests.
 _SWALLOWED = """
 import socket, subprocess, sys
-from conftest import loopback_guard
+from helpers import loopback_guard
 
 def look_up(name):
     try:

@@ -17,7 +17,7 @@ import os
 
 import fsspec.caching
 import pytest
-from conftest import run_fresh
+from helpers import run_fresh
 from olah_mirror import OLAH_VERSION, OlahMirror, make_repo, olah_command
 
 import align_anything_instruction as align

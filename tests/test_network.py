@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import RUNS_SCRIPTS, run_fresh
 from fake_upstream import ALPHA_PREFIX, HUB_REPOS
+from helpers import RUNS_SCRIPTS, run_fresh
 from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import load, script_path
