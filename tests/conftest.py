@@ -93,6 +93,16 @@ def streaming(request):
     return request.param
 
 
+#: Fixtures that run a loopback server: a test that takes one is marked `network` (pyproject.toml).
+SERVER_FIXTURES = {"upstream", "hub", "read_back", "olah"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.network)
+
+
 _refused_outside_tests: list[str] = []
 
 

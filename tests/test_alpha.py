@@ -166,6 +166,7 @@ def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streamin
     assert alpha.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
 
 
+@pytest.mark.network
 def test_downloads_from_base_url_are_verified_against_the_pinned_hashes(cache_dir, tmp_path, streaming):
     root = tmp_path / "served"
     (root / "raw" / alpha._COMMIT).mkdir(parents=True)

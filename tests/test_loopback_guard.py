@@ -58,6 +58,7 @@ def test_an_outside_name_look_up_is_refused_and_written_down(loopback_only, monk
     assert [line for line in loopback_only.take() if "look-up of huggingface.co refused" in line]
 
 
+@pytest.mark.network
 def test_loopback_stays_open(loopback_only):
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -262,6 +263,7 @@ def test_the_benchmark_contenders_are_guarded_too(monkeypatch, loopback_only, tm
     loopback_only.take()  # the contender's log was its own; nothing reached this test's log
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("reader", ["hub_runner", "user"])
 def test_a_hub_load_asks_nothing_outside_as_the_tests_run(reader, tmp_path, loopback_only):
     """`load_dataset("ORG/NAME")` asks `datasets-server.<HF_ENDPOINT's host>` for a Parquet export: with the

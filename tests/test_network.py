@@ -85,6 +85,7 @@ def test_a_server_error_is_retried(script, upstream, tmp_path, streaming):
     assert upstream.gets(target) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
 def test_a_body_cut_short_never_gives_a_short_dataset(script, upstream, tmp_path, streaming):
     config, target = FAULT_TARGETS[script]
