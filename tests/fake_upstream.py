@@ -429,7 +429,8 @@ class FakeUpstream:
                         self._send(404, b"Not Found", head=head)
                     return None
                 headers = [("Accept-Ranges", "bytes"), ("X-Repo-Commit", sha)]
-                headers += _resolve_hash_headers(upstream, data, upstream._lfs(repo, name))
+                published = "hub" if hosted else upstream.resolve_headers
+                headers += _resolve_hash_headers(published, data, upstream._lfs(repo, name))
                 return data, headers, upstream.chunked and not hosted
 
             def _file(self, path, data, headers, fault, head, chunked):
@@ -497,12 +498,12 @@ def _sibling(name: str, data: bytes, lfs: bool = True) -> dict:
     return sibling
 
 
-def _resolve_hash_headers(upstream: FakeUpstream, data: bytes, lfs: bool) -> list:
-    """What ``resolve`` (HEAD and GET) says about a Hub file's hash, per ``upstream.resolve_headers``."""
-    if upstream.resolve_headers == "none":  # as nginx makes them: modification time and size, no hash
+def _resolve_hash_headers(published: str, data: bytes, lfs: bool) -> list:
+    """What ``resolve`` (HEAD and GET) says about a Hub file's hash, as ``FakeUpstream.resolve_headers`` says."""
+    if published == "none":  # as nginx makes them: modification time and size, no hash
         return [("ETag", f'"65a1b2c3-{len(data):x}"')]
     sha256 = hashlib.sha256(data).hexdigest()
-    if upstream.resolve_headers == "etag":  # olah: bare, unquoted
+    if published == "etag":  # olah: bare, unquoted
         return [("ETag", sha256 if lfs else git_blob_sha1(data))]
     if not lfs:
         return [("ETag", f'"{git_blob_sha1(data)}"')]
