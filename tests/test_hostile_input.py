@@ -106,6 +106,7 @@ def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_p
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.tuples(TEXT, TEXT), max_size=12),
