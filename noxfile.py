@@ -3,6 +3,7 @@
 nox                       # lint, tests on both lines, clients, then the wheel and sdist
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
+nox -s smoke              # a quick check of the core on the newest line (not in the default list)
 """
 
 import json
@@ -35,6 +36,21 @@ def tests(session: nox.Session, datasets: str) -> None:
     # pytest exits 5 when it collects nothing; nox treats every non-zero exit as a failure. The mirror tests must
     # run here, not skip: OLAH_REQUIRED turns a missing olah into a failure.
     session.run("pytest", *session.posargs, env={"OLAH_CLI": _olah_cli(session), "OLAH_REQUIRED": "1"})
+
+
+#: The core, for a quick check: both scripts load plain and streaming, their configs and splits, export, and the
+#: command line, with neither the slow tests nor the clients'.
+SMOKE_FILES = ["test_builders.py", "test_align_anything.py", "test_alpha.py", "test_export.py", "test_cli.py"]
+
+
+@nox.session
+def smoke(session: nox.Session) -> None:
+    """The core of the suite on the newest `datasets`, in under 2 minutes: ``pytest -m "not slow and not clients"``
+    over SMOKE_FILES (posargs go to pytest)."""
+    session.install("-e", ".", "pytest", "datasets")
+    files = [f"tests/{name}" for name in SMOKE_FILES]
+    # pytest exits 5 when it collects nothing; nox fails on it, as on any non-zero exit.
+    session.run("pytest", "-m", "not slow and not clients", "-x", "-q", *files, *session.posargs)
 
 
 #: The Hub mirror tests/test_mirror.py serves the data through. It gets a venv of its own: its dependency

@@ -7,10 +7,12 @@ It serves the bundled samples in the upstream layouts:
     {endpoint}/datasets/{repo}/resolve/{revision}/{path}        file bytes (HEAD, GET, Range)
     {endpoint}/Rallio67/language-model-agents/raw/{commit}/{file}   the alpha files
 
-Hub repos have commits: at first every revision is ``REPO_COMMIT`` (the samples); ``land_commit`` adds a
-commit that changes some files and moves ``main`` to it, at once or right after a stated request. Hub answers
-carry what the Hub publishes about LFS files: ``X-Linked-Etag`` (SHA-256), ``X-Linked-Size`` and
-``X-Repo-Commit`` on ``resolve``, ``lfs`` in tree entries and in the revision API's ``siblings``.
+Every Hub repo is a `Repo`: its files at each commit, its branches and each commit's message. The sample repos
+(``FakeUpstream.repos``, from ``HUB_REPOS``) start at ``REPO_COMMIT`` with the samples, in LFS, and read any
+branch or tag name as ``main``; ``land_commit`` adds a commit that changes some files and moves ``main`` to it, at
+once or right after a stated request. Hub answers carry what the Hub publishes about LFS files: ``X-Linked-Etag``
+(SHA-256), ``X-Linked-Size`` and ``X-Repo-Commit`` on ``resolve``, ``lfs`` in tree entries and in the revision
+API's ``siblings``.
 
 Faults are queued per request path and consumed one request at a time (HEAD requests skip them), or
 kept for every request (``sticky``): "404", "500", "cut" (announce the full length, send half, close) and
@@ -25,16 +27,17 @@ and every later one has the fault ("range-long-later": 4 KiB more than asked), a
 probe says nothing of the next.
 Every request is logged as (method, path).
 
-Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them, each off by
-default: ``revision_metadata`` (file metadata always, only with ``?blobs=true``, or never), ``paths_info``
-(``POST paths-info`` answered or 404), ``resolve_headers`` (the Hub's, olah's bare ``ETag``, or an ``ETag`` that is
-no hash), ``plain_git`` (files kept in git rather than LFS), ``missing_is_401``, ``unservable`` (files listed
-but not served) and ``chunked`` (``GET`` without ``Content-Length``). ``like_olah()`` sets them as olah's mirror
-mode answers; ``publishing_no_hash()`` as a server that publishes no hash at all.
+Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them for the sample
+repos, each off by default: ``revision_metadata`` (file metadata always, only with ``?blobs=true``, or never),
+``paths_info`` (``POST paths-info`` answered or 404), ``resolve_headers`` (the Hub's, olah's bare ``ETag``, or an
+``ETag`` that is no hash), ``plain_git`` (files kept in git rather than LFS), ``missing_is_401``, ``unservable``
+(files listed but not served) and ``chunked`` (``GET`` without ``Content-Length``). ``like_olah()`` sets them as
+olah's mirror mode answers; ``publishing_no_hash()`` as a server that publishes no hash at all.
 
-It also takes pushes, as the Hub's write API does (see `HostedRepo`): repos made with ``POST
-/api/repos/create`` keep their files per commit and answer the read calls above for any branch or commit.
-POST requests take faults as GET requests do ("404", "500"); the body of every request is read.
+It also takes pushes, as the Hub's write API does: repos made with ``POST /api/repos/create`` (``hosted``) are
+`Repo`s too, start empty, keep their files in git (no LFS), know only their own branches, and answer the read
+calls above for any branch or commit. POST requests take faults as GET requests do ("404", "500"); the body of
+every request is read.
 """
 
 from __future__ import annotations
@@ -60,6 +63,74 @@ HUB_REPOS = {
 }
 
 
+def git_blob_sha1(data: bytes) -> str:
+    """The id git (and the Hub's ``oid``) gives a file's bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _is_commit_sha(revision: str) -> bool:
+    return len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)
+
+
+class Repo:
+    """A dataset repo of the fake Hub: its files at every commit (each commit holds all of them), its branches, and
+    each commit's message.
+
+    A repo made through the write API starts with an empty "initial commit" and knows only its own branches.
+    A sample repo (``FakeUpstream.repos``) starts at ``commit`` with ``files`` and reads any branch or tag name it
+    does not have as ``main`` (``any_ref_is_main``); its files are in LFS (``lfs``) unless listed in
+    ``FakeUpstream.plain_git``.
+    """
+
+    def __init__(
+        self,
+        repo_id: str,
+        files: dict[str, bytes] | None = None,
+        commit: str | None = None,
+        any_ref_is_main: bool = False,
+        lfs: bool = False,
+    ):
+        self.repo_id = repo_id
+        self.any_ref_is_main = any_ref_is_main
+        self.lfs = lfs
+        self.commits: dict[str, dict[str, bytes]] = {}
+        self.messages: dict[str, str] = {}  # commit -> its message (the commit header's summary)
+        if commit is None:
+            commit = self.add_commit(None, files or {}, "initial commit")
+        else:
+            self.commits[commit], self.messages[commit] = dict(files or {}), "initial commit"
+        self.branches: dict[str, str] = {"main": commit}
+
+    def add_commit(self, parent: str | None, files: dict[str, bytes], summary: str) -> str:
+        """Records a commit that holds ``files`` (all of them, not only those it changes); returns its sha. No
+        branch moves."""
+        digest = hashlib.sha1(f"{parent}\n{summary}\n".encode())
+        for path in sorted(files):
+            digest.update(f"{path}\0{git_blob_sha1(files[path])}\n".encode())
+        sha = digest.hexdigest()
+        self.commits[sha] = dict(files)
+        self.messages[sha] = summary
+        return sha
+
+    def resolve(self, revision: str) -> str | None:
+        """The commit a branch name or a commit sha stands for (None: no such revision)."""
+        if revision in self.branches:
+            return self.branches[revision]
+        if revision in self.commits:
+            return revision
+        if self.any_ref_is_main and not _is_commit_sha(revision):
+            return self.branches["main"]
+        return None
+
+
+#: The name tests and older code know the pushed repos by.
+HostedRepo = Repo
+
+
+def _read_samples(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 class FakeUpstream:
     """Runs the server in a thread; ``endpoint`` and ``alpha_base_url`` say where it listens."""
 
@@ -69,14 +140,17 @@ class FakeUpstream:
         #: Paths that had a ranged GET (the "-later" Range faults spare the first one).
         self.ranged_paths: set[str] = set()
         self.requests: list[tuple[str, str]] = []
+        #: The sample repos (HUB_REPOS), by "org/name".
+        self.repos: dict[str, Repo] = {
+            repo_id: Repo(repo_id, _read_samples(root), commit=REPO_COMMIT, any_ref_is_main=True, lfs=True)
+            for repo_id, root in HUB_REPOS.items()
+        }
         #: Repos created through the write API, by "org/name".
-        self.hosted: dict[str, HostedRepo] = {}
+        self.hosted: dict[str, Repo] = {}
         #: The Authorization header of every POST request, in order.
         self.authorizations: list[str | None] = []
         #: Every GET and HEAD: (method, path, its Range header, its Authorization header), in order.
         self.reads: list[tuple[str, str, str | None, str | None]] = []
-        self.main: dict[str, str] = {}  # repo -> the commit main points to (REPO_COMMIT when absent)
-        self.commits: dict[str, tuple[str, dict[str, bytes]]] = {}  # commit -> (repo, files it changes)
         self._landing: list[tuple[str, str, str]] = []  # (path suffix, repo, commit): move main after that GET
         #: The revision API's file metadata (size, blob id, LFS SHA-256): "always" sends it whatever the query,
         #: "blobs" only when asked with ``?blobs=true`` (the Hub), "never" (bare ``rfilename`` siblings, olah).
@@ -100,6 +174,11 @@ class FakeUpstream:
         self._thread.start()
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.alpha_base_url = self.endpoint + ALPHA_PREFIX.rstrip("/")
+
+    @property
+    def main(self) -> dict[str, str]:
+        """The commit ``main`` points to, per sample repo."""
+        return {repo_id: repo.branches["main"] for repo_id, repo in self.repos.items()}
 
     def like_olah(self) -> None:
         """Answers as olah 0.5.4 does in mirror mode (FORMATS.md §7): bare siblings whatever the query, paths-info
@@ -135,38 +214,23 @@ class FakeUpstream:
         return sum(1 for method, path in self.requests if method == "GET" and path.endswith(path_suffix))
 
     def land_commit(self, repo: str, files: dict[str, bytes], after: str | None = None) -> str:
-        """Adds a commit to ``repo`` that changes ``files``; ``main`` moves to it now, or right after the
-        first GET whose path ends with ``after`` has been answered. Returns the commit's sha."""
-        parent = self.main.get(repo, REPO_COMMIT)
-        commit = hashlib.sha1(repr((parent, sorted(files.items()))).encode()).hexdigest()
-        self.commits[commit] = (repo, {**self.commits.get(parent, (repo, {}))[1], **files})
+        """Adds a commit to the sample repo ``repo`` that changes ``files``; ``main`` moves to it now, or right after
+        the first GET whose path ends with ``after`` has been answered. Returns the commit's sha."""
+        sample = self.repos[repo]
+        parent = sample.branches["main"]
+        commit = sample.add_commit(parent, {**sample.commits[parent], **files}, "")
         if after is None:
-            self.main[repo] = commit
+            sample.branches["main"] = commit
         else:
             self._landing.append((after, repo, commit))
         return commit
-
-    def _commit(self, repo: str, revision: str) -> str | None:
-        """The commit a revision names: a known commit, or (any branch or tag) the one main points to."""
-        if revision == REPO_COMMIT or self.commits.get(revision, ("",))[0] == repo:
-            return revision
-        if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision):
-            return None  # an unknown commit
-        return self.main.get(repo, REPO_COMMIT)
-
-    def _files(self, repo: str, commit: str) -> dict[str, bytes]:
-        """Every file of ``repo`` at ``commit``: the samples, with what later commits changed."""
-        root = HUB_REPOS[repo]
-        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-        files.update(self.commits.get(commit, (repo, {}))[1])
-        return files
 
     def _land(self, path: str) -> None:
         for landing in list(self._landing):
             suffix, repo, commit = landing
             if path.endswith(suffix):
                 self._landing.remove(landing)
-                self.main[repo] = commit
+                self.repos[repo].branches["main"] = commit
 
     def _take_fault(self, path: str) -> str | None:
         for suffix, fault in self.sticky.items():
@@ -177,21 +241,32 @@ class FakeUpstream:
                 return queue.popleft()
         return None
 
-    def _locate(self, path: str) -> tuple[bytes | None, str | None]:
-        """The bytes a GET of ``path`` gives, and the Hub commit they come from (None for GitHub's files)."""
-        if path.startswith(ALPHA_PREFIX):
-            file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
-            return (file.read_bytes() if file.is_file() else None), None
-        for repo in HUB_REPOS:
-            prefix = f"/datasets/{repo}/resolve/"
-            if path.startswith(prefix):
-                revision, _, name = path[len(prefix) :].partition("/")
-                commit = self._commit(repo, urllib.parse.unquote(revision))
-                if commit is None:
-                    return None, None
-                name = urllib.parse.unquote(name)
-                return (None if name in self.unservable else self._files(repo, commit).get(name)), commit
-        return None, None
+    def _lfs(self, repo: Repo, name: str) -> bool:
+        """Whether a file of ``repo`` is kept in LFS (a sample repo's, unless listed in ``plain_git``)."""
+        return repo.lfs and name not in self.plain_git
+
+    def _target(self, raw_path: str) -> tuple[Repo, str, str, str] | None:
+        """(repo, "resolve" | "revision" | "tree" | "paths-info", revision, the rest) for a read of a Hub repo, else
+        None. The client quotes the revision and the path, so the raw path is split first, then each part unquoted.
+        The bare repo info (``/api/datasets/<repo>``, at main) is answered for pushed repos only."""
+        parts = raw_path.split("/")
+        if raw_path.startswith("/api/datasets/") and len(parts) == 5:
+            repo_id, kind, rest = f"{parts[3]}/{parts[4]}", "info", ["main"]
+        elif raw_path.startswith("/api/datasets/") and len(parts) >= 7:
+            repo_id, kind, rest = f"{parts[3]}/{parts[4]}", parts[5], parts[6:]
+        elif raw_path.startswith("/datasets/") and len(parts) >= 6 and parts[4] == "resolve":
+            repo_id, kind, rest = f"{parts[2]}/{parts[3]}", "resolve", parts[5:]
+        else:
+            return None
+        repo = self.hosted.get(repo_id)
+        if kind == "info" and repo is not None:
+            kind = "revision"
+        elif repo is None:
+            repo = self.repos.get(repo_id)
+        if repo is None or kind not in ("resolve", "revision", "tree", "paths-info"):
+            return None
+        revision, inner = urllib.parse.unquote(rest[0]), urllib.parse.unquote("/".join(rest[1:]))
+        return repo, kind, revision, inner
 
     def _handler(self):
         upstream = self
@@ -216,11 +291,9 @@ class FakeUpstream:
                 fault = upstream._take_fault(path)
                 if fault in ("404", "500"):
                     return self._send(int(fault), json.dumps({"error": f"injected {fault}"}).encode())
-                repo_id = "/".join(path.split("/")[3:5])
-                if "/paths-info/" in path and repo_id not in upstream.hosted:
-                    if not upstream.paths_info:
-                        return self._send(404, b"Not Found")
-                    return self._paths_info(body)  # the read side of the sample repos (HUB_REPOS)
+                target = upstream._target(path)
+                if target is not None and target[1] == "paths-info":
+                    return self._paths_info(*target, body)
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 status, answer, headers = _write_call(upstream, path, body, query)
                 return self._send(status, json.dumps(answer).encode(), [("Content-Type", "application/json"), *headers])
@@ -236,55 +309,48 @@ class FakeUpstream:
                             return b"".join(chunks)
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def _hosted_read(self, repo, kind, rest, head):
-                """resolve/<rev>/<file>, and the revision and tree API calls, on a repo made by a push."""
-                revision, _, inner = rest.partition("/")
+            def _paths_info(self, repo, kind, revision, inner, body: bytes):
+                """The entries (as the tree API gives them) of the paths asked for, at a revision."""
+                hosted = repo.repo_id in upstream.hosted
+                if not hosted and not upstream.paths_info:
+                    return self._send(404, b"Not Found")
+                sha = repo.resolve(revision)
+                if sha is None and hosted:
+                    answer = json.dumps({"error": f"Revision Not Found: {revision}"}).encode()
+                    headers = [("Content-Type", "application/json"), ("X-Error-Code", "RevisionNotFound")]
+                    return self._send(404, answer, headers)
+                if sha is None:
+                    return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
+                asked = urllib.parse.parse_qs(body.decode()).get("paths", [])
+                if body.startswith(b"{"):
+                    asked = json.loads(body).get("paths", [])
+                entries = _tree(repo.commits[sha], "", True, lambda name: upstream._lfs(repo, name)) or []
+                answer = [entry for entry in entries if entry["path"] in asked]
+                return self._send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
+
+            def _api(self, repo, kind, revision, folder, head):
+                """The revision (repo info) and tree API calls on a Hub repo."""
+                hosted = repo.repo_id in upstream.hosted
                 sha = repo.resolve(revision)
                 if sha is None:
                     return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")], head)
                 files = repo.commits[sha]
-                if kind == "resolve":
-                    if inner not in files:
-                        return self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
-                    data, status = files[inner], 200
-                    headers = [("ETag", f'"{git_blob_sha1(data)}"'), ("X-Repo-Commit", sha), ("Accept-Ranges", "bytes")]
-                    byte_range = self.headers.get("Range")
-                    if byte_range and byte_range.startswith("bytes="):
-                        first, _, last = byte_range[len("bytes=") :].partition("-")
-                        start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
-                        headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
-                        data, status = data[start : end + 1], 206
-                    return self._send(status, data, headers, head)
                 if kind == "revision":
-                    answer = {"id": repo.repo_id, "sha": sha, "private": False, "siblings": repo.siblings(sha)}
-                else:  # tree
-                    recursive = "recursive=true" in self.path.lower()
-                    answer = repo.tree(sha, inner, recursive)
-                    if answer is None:
+                    blobs = "blobs=true" in self.path.partition("?")[2].lower().split("&")
+                    metadata = not hosted and (
+                        upstream.revision_metadata == "always" or (upstream.revision_metadata == "blobs" and blobs)
+                    )
+                    siblings = [
+                        _sibling(name, data, upstream._lfs(repo, name)) if metadata else {"rfilename": name}
+                        for name, data in (sorted(files.items()) if hosted else files.items())
+                    ]
+                    answer = {"id": repo.repo_id, "sha": sha, "private": False, "siblings": siblings}
+                else:
+                    recursive = hosted and "recursive=true" in self.path.lower()
+                    answer = _tree(files, folder, recursive, lambda name: upstream._lfs(repo, name))
+                    if answer is None and hosted:
                         return self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
-                return self._send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head)
-
-            def _paths_info(self, body: bytes):
-                rest = self.path.split("?", 1)[0][len("/api/datasets/") :]
-                for repo in HUB_REPOS:
-                    if rest.startswith(f"{repo}/paths-info/"):
-                        revision = urllib.parse.unquote(rest[len(f"{repo}/paths-info/") :])
-                        commit = upstream._commit(repo, revision)
-                        if commit is None:
-                            return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
-                        files = upstream._files(repo, commit)
-                        asked = urllib.parse.parse_qs(body.decode()).get("paths", [])
-                        if body.startswith(b"{"):
-                            asked = json.loads(body).get("paths", [])
-                        entries = [
-                            entry
-                            for path in asked
-                            for entry in _tree(files, path.rpartition("/")[0], upstream.plain_git)
-                        ]
-                        answer = [entry for entry in entries if entry["path"] in asked]
-                        headers = [("Content-Type", "application/json")]
-                        return self._send(200, json.dumps(answer).encode(), headers)
-                return self._send(404, b"Not Found")
+                return self._send(200, json.dumps(answer or []).encode(), [("Content-Type", "application/json")], head)
 
             def _send(self, status, body, headers=(), head=False, length=None, chunked=False):
                 self.send_response(status)
@@ -321,24 +387,54 @@ class FakeUpstream:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     return None
-                hosted = _hosted_target(upstream, path)
-                if hosted is not None:
-                    return self._hosted_read(*hosted, head)
-                if path.startswith("/api/datasets/"):
-                    return self._api(path, head)
-                data, commit = upstream._locate(path)
-                if data is None:
-                    if commit is not None and upstream.missing_is_401:
-                        return self._send(401, b"Repo Not Found", [("X-Error-Code", "RepoNotFound")], head)
+                target = upstream._target(path)
+                if target is not None and target[1] in ("revision", "tree"):
+                    return self._api(*target, head)
+                if target is not None and target[1] == "resolve":
+                    found = self._resolve(*target, head)
+                    if found is None:
+                        return None  # answered: no such revision or file
+                    data, headers, chunked = found
+                elif path.startswith(ALPHA_PREFIX):
+                    file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
+                    if not file.is_file():
+                        return self._send(404, b"Not Found", head=head)
+                    data, chunked = file.read_bytes(), False
+                    headers = [("ETag", f'"{hashlib.sha256(data).hexdigest()}"'), ("Accept-Ranges", "bytes")]
+                else:
                     return self._send(404, b"Not Found", head=head)
                 if not head:
                     upstream._land(path)
-                sha256 = hashlib.sha256(data).hexdigest()
-                headers = [("ETag", f'"{sha256}"'), ("Accept-Ranges", "bytes")]
-                if commit is not None:  # the Hub: upstream files are in LFS unless listed in plain_git
-                    headers = [("Accept-Ranges", "bytes"), ("X-Repo-Commit", commit)]
-                    headers += _resolve_hash_headers(upstream, path, data, sha256)
-                status, start = 200, 0
+                return self._file(path, data, headers, fault, head, chunked)
+
+            def _resolve(self, repo, kind, revision, name, head):
+                """(bytes, headers, whether to answer chunked) of a file of a Hub repo, or None once a 404 (or,
+                with ``missing_is_401``, 401) is sent."""
+                hosted = repo.repo_id in upstream.hosted
+                sha = repo.resolve(revision)
+                if sha is None and hosted:
+                    self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")], head)
+                    return None
+                if sha is None:
+                    self._send(404, b"Not Found", head=head)
+                    return None
+                data = repo.commits[sha].get(name)
+                if hosted and data is None:
+                    self._send(404, b"Entry Not Found", [("X-Error-Code", "EntryNotFound")], head)
+                    return None
+                if data is None or name in upstream.unservable:
+                    if upstream.missing_is_401:
+                        self._send(401, b"Repo Not Found", [("X-Error-Code", "RepoNotFound")], head)
+                    else:
+                        self._send(404, b"Not Found", head=head)
+                    return None
+                headers = [("Accept-Ranges", "bytes"), ("X-Repo-Commit", sha)]
+                published = "hub" if hosted else upstream.resolve_headers
+                headers += _resolve_hash_headers(published, data, upstream._lfs(repo, name))
+                return data, headers, upstream.chunked and not hosted
+
+            def _file(self, path, data, headers, fault, head, chunked):
+                """Sends a file's bytes, or the part a ``Range`` header asks for, with the fault queued for it."""
                 byte_range = self.headers.get("Range")
                 if fault and fault.endswith("-later"):  # the first ranged GET of the path is answered right
                     first = byte_range and path not in upstream.ranged_paths
@@ -346,54 +442,30 @@ class FakeUpstream:
                         upstream.ranged_paths.add(path)
                     later = {"range-long-later": "range-over"}.get(fault, fault[: -len("-later")])
                     fault = None if first or not byte_range else later
-                if (
-                    byte_range
-                    and byte_range.startswith("bytes=")
-                    and fault not in ("range-ignored", "range-ignored-cut")
-                ):
-                    first, _, last = byte_range[len("bytes=") :].partition("-")
-                    start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
-                    end = _range_fault_end(fault, start, end, len(data))
-                    headers.append(("Content-Range", f"bytes {start}-{end}/{len(data)}"))
-                    data, status = data[start : end + 1], 206
+                status = 200
+                if fault not in ("range-ignored", "range-ignored-cut"):
+                    status, data, headers = _ranged(data, byte_range, headers, fault)
                 if fault == "corrupt":
                     data = corrupted(data)
                 if fault == "cut" or (fault == "range-ignored-cut" and not byte_range):
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
                     return None
-                return self._send(status, data, headers, head, chunked=upstream.chunked and commit is not None)
-
-            def _api(self, path, head):
-                rest = path[len("/api/datasets/") :]
-                for repo in HUB_REPOS:
-                    for kind in ("revision", "tree"):
-                        if rest.startswith(f"{repo}/{kind}/"):
-                            revision, _, folder = rest[len(f"{repo}/{kind}/") :].partition("/")
-                            commit = upstream._commit(repo, urllib.parse.unquote(revision))
-                            if commit is None:
-                                return self._send(404, b"Revision Not Found", [("X-Error-Code", "RevisionNotFound")])
-                            files = upstream._files(repo, commit)
-                            if kind == "revision":
-                                blobs = "blobs=true" in self.path.partition("?")[2].lower().split("&")
-                                metadata = upstream.revision_metadata == "always" or (
-                                    upstream.revision_metadata == "blobs" and blobs
-                                )
-                                siblings = [
-                                    _sibling(name, data, name not in upstream.plain_git)
-                                    if metadata
-                                    else {"rfilename": name}
-                                    for name, data in files.items()
-                                ]
-                                answer = {"id": repo, "sha": commit, "private": False, "siblings": siblings}
-                            else:
-                                answer = _tree(files, urllib.parse.unquote(folder), upstream.plain_git)
-                            return self._send(
-                                200, json.dumps(answer).encode(), [("Content-Type", "application/json")], head
-                            )
-                return self._send(404, b"Not Found", head=head)
+                return self._send(status, data, headers, head, chunked=chunked)
 
         return Handler
+
+
+def _ranged(data: bytes, byte_range: str | None, headers: list, fault: str | None = None) -> tuple[int, bytes, list]:
+    """(status, body, headers) of a GET with ``byte_range`` (the ``Range`` header, or None): the whole file (200),
+    or the bytes asked for (206, with ``Content-Range``) as ``fault`` ("range-short", "range-long", "range-over")
+    may change them."""
+    if not (byte_range and byte_range.startswith("bytes=")):
+        return 200, data, headers
+    first, _, last = byte_range[len("bytes=") :].partition("-")
+    start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+    end = _range_fault_end(fault, start, end, len(data))
+    return 206, data[start : end + 1], [*headers, ("Content-Range", f"bytes {start}-{end}/{len(data)}")]
 
 
 def _range_fault_end(fault: str | None, start: int, end: int, size: int) -> int:
@@ -420,94 +492,45 @@ def _lfs(data: bytes) -> dict:
 
 def _sibling(name: str, data: bytes, lfs: bool = True) -> dict:
     """A file in the revision API's answer (``?blobs=true``): the LFS entry names its SHA-256 ``sha256``."""
-    blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-    sibling = {"rfilename": name, "size": len(data), "blobId": blob}
+    sibling = {"rfilename": name, "size": len(data), "blobId": git_blob_sha1(data)}
     if lfs:
         sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), **_lfs(data)}
     return sibling
 
 
-def _resolve_hash_headers(upstream: FakeUpstream, path: str, data: bytes, sha256: str) -> list:
-    """What ``resolve`` (HEAD and GET) says about a sample repo file's hash, per ``upstream.resolve_headers``."""
-    lfs = path.partition("/resolve/")[2].partition("/")[2] not in upstream.plain_git
-    if upstream.resolve_headers == "none":  # as nginx makes them: modification time and size, no hash
+def _resolve_hash_headers(published: str, data: bytes, lfs: bool) -> list:
+    """What ``resolve`` (HEAD and GET) says about a Hub file's hash, as ``FakeUpstream.resolve_headers`` says."""
+    if published == "none":  # as nginx makes them: modification time and size, no hash
         return [("ETag", f'"65a1b2c3-{len(data):x}"')]
-    if upstream.resolve_headers == "etag":  # olah: bare, unquoted
+    sha256 = hashlib.sha256(data).hexdigest()
+    if published == "etag":  # olah: bare, unquoted
         return [("ETag", sha256 if lfs else git_blob_sha1(data))]
     if not lfs:
         return [("ETag", f'"{git_blob_sha1(data)}"')]
     return [("ETag", f'"{sha256}"'), ("X-Linked-Etag", f'"{sha256}"'), ("X-Linked-Size", str(len(data)))]
 
 
-def git_blob_sha1(data: bytes) -> str:
-    """The id git (and the Hub's ``oid``) gives a file's bytes."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-class HostedRepo:
-    """A dataset repo made through the write API: its files at every commit, and its branches."""
-
-    def __init__(self, repo_id: str):
-        self.repo_id = repo_id
-        self.commits: dict[str, dict[str, bytes]] = {}
-        self.messages: dict[str, str] = {}  # commit -> its message (the commit header's summary)
-        self.branches: dict[str, str] = {"main": self.add_commit(None, {}, "initial commit")}
-
-    def add_commit(self, parent: str | None, files: dict[str, bytes], summary: str) -> str:
-        digest = hashlib.sha1(f"{parent}\n{summary}\n".encode())
-        for path in sorted(files):
-            digest.update(f"{path}\0{git_blob_sha1(files[path])}\n".encode())
-        sha = digest.hexdigest()
-        self.commits[sha] = dict(files)
-        self.messages[sha] = summary
-        return sha
-
-    def resolve(self, revision: str) -> str | None:
-        """The commit a branch name or a commit sha stands for."""
-        return self.branches.get(revision) or (revision if revision in self.commits else None)
-
-    def siblings(self, sha: str) -> list[dict]:
-        return [{"rfilename": path} for path in sorted(self.commits[sha])]
-
-    def tree(self, sha: str, folder: str, recursive: bool) -> list[dict] | None:
-        """Entries under a folder (with ``oid``, as the Hub gives them); None if there is no such folder."""
-        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
-        entries = {}
-        for path, data in self.commits[sha].items():
-            if not path.startswith(prefix):
-                continue
-            parts = path[len(prefix) :].split("/")
-            if recursive:
-                for depth in range(1, len(parts)):
-                    name = prefix + "/".join(parts[:depth])
-                    entries[name] = {"type": "directory", "oid": "0" * 40, "size": 0, "path": name}
-            if recursive or len(parts) == 1:
-                entries[path] = {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
-            else:
-                name = prefix + parts[0]
-                entries[name] = {"type": "directory", "oid": "0" * 40, "size": 0, "path": name}
-        return [entries[name] for name in sorted(entries)] if entries or not prefix else None
-
-
-def _hosted_target(upstream: FakeUpstream, raw_path: str):
-    """(repo, "resolve" | "revision" | "tree", rest) for a read on a hosted repo, else None.
-
-    The client quotes the revision and the folder, so the raw path is split first, then each part unquoted.
-    """
-    parts = raw_path.split("/")
-    if raw_path.startswith("/api/datasets/") and len(parts) == 5:  # repo info, at main
-        repo_id, kind, rest = f"{parts[3]}/{parts[4]}", "revision", []
-    elif raw_path.startswith("/api/datasets/") and len(parts) >= 6:
-        repo_id, kind, rest = f"{parts[3]}/{parts[4]}", parts[5], parts[6:]
-    elif raw_path.startswith("/datasets/") and len(parts) >= 5 and parts[4] == "resolve":
-        repo_id, kind, rest = f"{parts[2]}/{parts[3]}", "resolve", parts[5:]
-    else:
+def _tree(files: dict[str, bytes], folder: str, recursive: bool, lfs) -> list[dict] | None:
+    """The tree API's listing of a folder: its subfolders, then its files (with what is under the subfolders too,
+    if ``recursive``); each file with its git blob ``oid``, and for a file in LFS (``lfs(name)``) an ``lfs`` entry
+    that names its SHA-256. None if there is no such folder."""
+    prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+    listing, folders = [], set()
+    for name, data in sorted(files.items()):
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split("/")
+        for depth in range(1, len(parts) if recursive else min(2, len(parts))):
+            folders.add(prefix + "/".join(parts[:depth]))
+        if not recursive and len(parts) > 1:
+            continue
+        entry = {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": name}
+        if lfs(name):
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+        listing.append(entry)
+    if prefix and not listing and not folders:
         return None
-    repo = upstream.hosted.get(repo_id)
-    if repo is None or kind not in ("resolve", "revision", "tree"):
-        return None
-    rest = [urllib.parse.unquote(part) for part in rest]
-    return repo, kind, "/".join(rest or ["main"])
+    return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": path} for path in sorted(folders)] + listing
 
 
 def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes, query: dict) -> tuple[int, object, list]:
@@ -524,7 +547,7 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes, query: dict)
         url = f"{upstream.endpoint}/datasets/{repo_id}"
         if repo_id in upstream.hosted:
             return 409, {"error": "You already created this dataset repo", "url": url}, []
-        upstream.hosted[repo_id] = HostedRepo(repo_id)
+        upstream.hosted[repo_id] = Repo(repo_id)
         return 200, {"url": url, "name": repo_id}, []
     parts = raw_path.split("/")
     if not raw_path.startswith("/api/datasets/") or len(parts) < 7:
@@ -554,10 +577,6 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes, query: dict)
             for entry in json.loads(body)["files"]
         ]
         return 200, {"files": answer}, []
-    if kind == "paths-info":
-        request = json.loads(body) if body.startswith(b"{") else urllib.parse.parse_qs(body.decode())
-        paths = request.get("paths", [])
-        return 200, [e for e in repo.tree(sha, "", True) or [] if e["path"] in paths], []
     if kind != "commit" or revision not in repo.branches:
         return 404, {"error": f"cannot {kind} at {revision}"}, []
     new_files, summary = dict(files), ""
@@ -584,23 +603,3 @@ def _write_call(upstream: FakeUpstream, raw_path: str, body: bytes, query: dict)
     else:
         repo.branches[revision] = new_sha
     return 200, answer, []
-
-
-def _tree(files: dict[str, bytes], folder: str, plain_git=frozenset()) -> list[dict]:
-    """The tree API's listing of one folder: its files (the LFS entry names the SHA-256 ``oid``; files in
-    ``plain_git`` have none) and subfolders."""
-    prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
-    listing, folders = [], set()
-    for name, data in sorted(files.items()):
-        if not name.startswith(prefix):
-            continue
-        head, sep, _ = name[len(prefix) :].partition("/")
-        if sep:
-            folders.add(prefix + head)
-            continue
-        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        entry = {"type": "file", "oid": blob, "size": len(data), "path": name}
-        if name not in plain_git:
-            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
-        listing.append(entry)
-    return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": path} for path in sorted(folders)] + listing

@@ -12,7 +12,7 @@ import json
 import sys
 
 import datasets
-from conftest import error_text  # this folder is on sys.path: the runner is run as a script
+from helpers import error_text  # this folder is on sys.path: the runner is run as a script
 
 
 def main(request):

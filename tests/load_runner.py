@@ -15,7 +15,7 @@ import socket
 import sys
 
 import datasets
-from conftest import error_text  # this folder is on sys.path: the runner is run as a script
+from helpers import error_text  # this folder is on sys.path: the runner is run as a script
 
 from instruction_datasets import builder_class, load
 

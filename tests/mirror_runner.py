@@ -13,8 +13,8 @@ import json
 import sys
 
 import datasets
-from conftest import error_text  # this folder is on sys.path: the runner is run as a script
 from datasets.distributed import split_dataset_by_node
+from helpers import error_text  # this folder is on sys.path: the runner is run as a script
 
 from instruction_datasets import builder_class, load
 

@@ -9,18 +9,13 @@ import logging
 
 import jsonlines
 import pytest
-from conftest import error_text
+from helpers import error_text
 
 from instruction_datasets import load
 from instruction_datasets.loading import sample_dir
 
 SCRIPT = "align_anything_instruction"
 GOOD_LINE = b'{"prompt": "Hi?", "response": "Hello."}\n'
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def write_data_dir(root, train: bytes, test: bytes = GOOD_LINE):

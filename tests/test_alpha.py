@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from conftest import error_text
+from helpers import error_text
 
 from instruction_datasets import builder_class, load
 from instruction_datasets.loading import sample_dir
@@ -25,11 +25,6 @@ PARTS, COMMIT = alpha.InstructionTuningAlpha.PARTS, alpha.InstructionTuningAlpha
 SAMPLES = sample_dir(SCRIPT, "all")
 PART_FILES = {part: SAMPLES / name for part, (name, _) in PARTS.items()}
 CATEGORY_CONFIGS = ["python_code", "helpful", "harmless", "synthetic_qa"]
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def load_rows(config, data_dir, cache_dir, streaming=False, **config_kwargs):
@@ -173,6 +168,7 @@ def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streamin
     assert alpha.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
 
 
+@pytest.mark.network
 def test_downloads_from_base_url_are_verified_against_the_pinned_hashes(cache_dir, tmp_path, streaming):
     root = tmp_path / "served"
     (root / "raw" / COMMIT).mkdir(parents=True)

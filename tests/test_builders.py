@@ -5,7 +5,7 @@ Adding a config adds a line to EXPECTED_SPLITS (the row counts of its bundled sa
 
 import datasets
 import pytest
-from conftest import RUNS_SCRIPTS
+from helpers import RUNS_SCRIPTS
 
 from instruction_datasets import builder_class, load, script_path
 from instruction_datasets.loading import available_scripts, sample_dir

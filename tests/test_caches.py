@@ -9,7 +9,7 @@ import sys
 
 import datasets
 import pytest
-from conftest import RUNS_SCRIPTS
+from helpers import RUNS_SCRIPTS
 
 from instruction_datasets import load, loading, script_path
 from instruction_datasets.loading import sample_dir

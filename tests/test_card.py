@@ -398,6 +398,7 @@ def test_the_readme_says_what_the_card_does():
     assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
 
 
+@pytest.mark.network
 def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tmp_path):
     from fake_upstream import FakeUpstream
     from test_hub_roundtrip import in_process

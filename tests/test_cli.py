@@ -334,6 +334,7 @@ def test_ctrl_c_in_any_command_is_one_line_and_status_130(command, tmp_path, cap
     assert err == "interrupted\n"
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_an_export_leaves_nothing_behind(tmp_path):
     """A real SIGINT while export reads its input (a pipe nobody writes to): one line, status 130, no new folders."""
     data = tmp_path / "data"

@@ -17,6 +17,9 @@ import pytest
 from instruction_datasets import builder_class, load
 from instruction_datasets.loading import available_scripts, sample_dir
 
+#: Many processes at once: over 10 s on a busy machine.
+pytestmark = pytest.mark.slow
+
 RANKS = 8
 
 # One rank: import, say "ready", wait for the start file, load every config, print a digest of its rows.

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import error_text
+from helpers import error_text
 
 from instruction_datasets import load
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from conftest import error_text
+from helpers import error_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,11 +18,6 @@ alpha = sys.modules[builder_class("instruction_tuning_alpha").__module__]  # the
 BIG = "x" * (10 * 1024 * 1024)
 DEEP = "[" * 100_000 + "]" * 100_000
 NESTED = "[" * 50 + '"p"' + "]" * 50
-
-
-@pytest.fixture(params=[False, True], ids=["plain", "streaming"])
-def streaming(request):
-    return request.param
 
 
 def align_rows(tmp_path, lines: list[bytes], cache_dir, streaming):
@@ -113,6 +108,7 @@ def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_p
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.tuples(TEXT, TEXT), max_size=12),

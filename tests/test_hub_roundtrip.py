@@ -23,6 +23,9 @@ from instruction_datasets.export import export
 from instruction_datasets.loading import sample_dir
 from instruction_datasets.push import PushError, push
 
+#: One export, then pushes and reads back in fresh processes: the suite's longest file.
+pytestmark = pytest.mark.slow
+
 RUNNER = Path(__file__).with_name("hub_runner.py")
 SECRET = "hf_roundTripSecret0123456789abcdef"
 REPOS = {"align_anything_instruction": "org/align", "instruction_tuning_alpha": "org/alpha"}

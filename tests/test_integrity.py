@@ -14,8 +14,8 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import run_fresh
 from fake_upstream import REPO_COMMIT, corrupted
+from helpers import run_fresh
 
 from instruction_datasets import load, provenance
 from instruction_datasets.loading import sample_dir

@@ -14,8 +14,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import loopback_guard
 from fake_upstream import FakeUpstream, HostedRepo
+from helpers import loopback_guard
 
 # Run in a process a test starts: the guard is there as `sitecustomize`; the real functions behind it are
 # replaced by recorders, so nothing can leave even if the guard let the call through.
@@ -58,6 +58,7 @@ def test_an_outside_name_look_up_is_refused_and_written_down(loopback_only, monk
     assert [line for line in loopback_only.take() if "look-up of huggingface.co refused" in line]
 
 
+@pytest.mark.network
 def test_loopback_stays_open(loopback_only):
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -90,7 +91,7 @@ def test_a_process_a_test_starts_is_guarded_too(loopback_only):
 # Look-ups whose refusal the code swallows, as libraries do for their optional requests.
 _SWALLOWED = """
 import socket, subprocess, sys
-from conftest import loopback_guard
+from helpers import loopback_guard
 
 def look_up(name):
     try:
@@ -262,6 +263,7 @@ def test_the_benchmark_contenders_are_guarded_too(monkeypatch, loopback_only, tm
     loopback_only.take()  # the contender's log was its own; nothing reached this test's log
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("reader", ["hub_runner", "user"])
 def test_a_hub_load_asks_nothing_outside_as_the_tests_run(reader, tmp_path, loopback_only):
     """`load_dataset("ORG/NAME")` asks `datasets-server.<HF_ENDPOINT's host>` for a Parquet export: with the

@@ -18,7 +18,7 @@ import sys
 
 import fsspec.caching
 import pytest
-from conftest import run_fresh
+from helpers import run_fresh
 from olah_mirror import OLAH_VERSION, OlahMirror, make_repo, olah_command
 
 from instruction_datasets import builder_class

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import RUNS_SCRIPTS, run_fresh
 from fake_upstream import ALPHA_PREFIX, HUB_REPOS
+from helpers import RUNS_SCRIPTS, run_fresh
 from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import load, script_path
@@ -85,6 +85,7 @@ def test_a_server_error_is_retried(script, upstream, tmp_path, streaming):
     assert upstream.gets(target) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
 def test_a_body_cut_short_never_gives_a_short_dataset(script, upstream, tmp_path, streaming):
     config, target = FAULT_TARGETS[script]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import run_fresh
+from helpers import run_fresh
 from test_network import FAULT_TARGETS, local_rows
 
 from instruction_datasets import builder_class, load

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import guard_env
+from helpers import guard_env
 
 import instruction_datasets
 from instruction_datasets.loading import SCRIPTS, kit_path, sample_dir, script_path
