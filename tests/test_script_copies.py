@@ -13,7 +13,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import RUNS_SCRIPTS
+from helpers import RUNS_SCRIPTS
 
 from instruction_datasets import builder_class, load, loading, script_path
 from instruction_datasets.loading import KIT, kit_path, sample_dir

@@ -2,7 +2,8 @@
 
 The tests put this folder first on PYTHONPATH, so every Python process they start (load runners, the CLI,
 notebook kernels, olah, the benchmark's contenders) imports it at start-up, as Python imports any
-``sitecustomize``; the test process installs it from conftest. Standard library only, so importing it is cheap.
+``sitecustomize``; the test process installs it from conftest's ``pytest_configure`` (``helpers.load_guard``).
+Standard library only, so importing it is cheap.
 
 What is refused: ``connect``/``connect_ex``/``sendto`` of an IPv4 or IPv6 socket to an address outside
 127.0.0.0/8 and ::1, and ``getaddrinfo``/``gethostbyname``/``gethostbyname_ex`` of any name but ``localhost``,
