@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import nox
+import tomllib
 
 nox.options.sessions = ["lint", "tests", "clients", "package"]
 nox.options.error_on_missing_interpreters = True
@@ -78,7 +79,15 @@ def lint(session: nox.Session) -> None:
 
 
 #: What the sdist must hold besides the package, so that it builds the wheel and runs `nox` on its own.
-SDIST_FILES = ["README.md", "pyproject.toml", "MANIFEST.in", "noxfile.py", ".ci/run", "dataset_infos.json"]
+SDIST_FILES = [
+    "README.md",
+    "CONTRIBUTING.md",
+    "pyproject.toml",
+    "MANIFEST.in",
+    "noxfile.py",
+    ".ci/run",
+    "dataset_infos.json",
+]
 SDIST_FOLDERS = ["instruction_datasets", "tests", "examples", "docs", "benchmarks"]
 
 
@@ -88,6 +97,11 @@ def _tree(root: Path, folder: str) -> set[str]:
         for path in (root / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
+
+
+def _top_level_modules(root: Path) -> list[str]:
+    """The loading scripts and their shared module, as pyproject.toml lists them for the wheel."""
+    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["py-modules"]
 
 
 @nox.session
@@ -104,7 +118,7 @@ def package(session: nox.Session) -> None:
     with tarfile.open(sdist) as archive:
         held = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     wanted = set(SDIST_FILES).union(*(_tree(root, folder) for folder in SDIST_FOLDERS))
-    wanted |= {f"{name}.py" for name in ("align_anything_instruction", "instruction_tuning_alpha")}
+    wanted |= {f"{name}.py" for name in _top_level_modules(root)}
     if missing := sorted(wanted - held):
         session.error(f"{sdist.name} lacks {', '.join(missing)}")
 

@@ -17,7 +17,7 @@ import sys
 import datasets
 from helpers import error_text  # this folder is on sys.path: the runner is run as a script
 
-from instruction_datasets import builder_class, load
+from instruction_datasets import SCRIPTS, builder_class, load
 
 
 def main(request):
@@ -43,7 +43,7 @@ def main(request):
 
         socket.getaddrinfo = loopback_only
     if "retry_seconds" in request:
-        for script in ("align_anything_instruction", "instruction_tuning_alpha"):
+        for script in SCRIPTS:
             builder_class(script).retry_seconds = request["retry_seconds"]
     if request.get("pin_samples"):
         cls = builder_class(request["script"])
