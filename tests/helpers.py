@@ -5,14 +5,19 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 - `run_fresh`: runs a runner of this folder in a new process, as a user's load would run;
 - `guard_env`: the environment a process started with an environment of its own needs to stay guarded;
 - `RUNS_SCRIPTS`: whether the installed `datasets` still runs loading scripts;
+- `EXPECTED_SPLITS`: the rows per split each config gives from the bundled samples (a new config adds a line);
+- `run_cli`: runs the command line in this process and returns its exit status and output;
+- `readme_blocks`, `imports`: the ```python blocks of a README section; the packages a script's source imports;
 - the loopback guard (tests/loopback_only/sitecustomize.py): `load_guard()`, `GuardLog`, and `loopback_guard`,
   the guard module, loaded (and so installed) when first asked for.
 """
 
+import ast
 import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +33,23 @@ NO_CALLS_HOME = {"HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "
 #: distribution, so that asking imports nothing (`datasets` reads HF_MODULES_CACHE when imported).
 RUNS_SCRIPTS = int(importlib.metadata.version("datasets").split(".")[0]) < 4
 
+#: The repository root (the scripts, README.md, examples/), found without importing the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Rows per split that each config gives from the bundled samples: tests/test_builders.py checks every config of
+#: every script against it, and other files take their cases from it. A new config adds a line here, no test code.
+EXPECTED_SPLITS = {
+    ("align_anything_instruction", "en"): {"train": 5, "test": 2},
+    ("align_anything_instruction", "zh"): {"train": 4, "test": 2},
+    ("instruction_tuning_alpha", "all"): {"train": 17},
+    ("instruction_tuning_alpha", "part1"): {"train": 9},
+    ("instruction_tuning_alpha", "part2"): {"train": 8},
+    ("instruction_tuning_alpha", "python_code"): {"train": 4},
+    ("instruction_tuning_alpha", "helpful"): {"train": 7},
+    ("instruction_tuning_alpha", "harmless"): {"train": 2},
+    ("instruction_tuning_alpha", "synthetic_qa"): {"train": 3},
+}
+
 
 def error_text(exc: BaseException) -> str:
     """The message of an error and of every error that caused it.
@@ -39,6 +61,39 @@ def error_text(exc: BaseException) -> str:
         parts.append(f"{type(exc).__name__}: {exc}")
         exc = exc.__cause__ or exc.__context__
     return "\n".join(parts)
+
+
+def run_cli(argv, capsys):
+    """Runs the command line in this process; returns (exit status, stdout, stderr)."""
+    from instruction_datasets import cli
+
+    try:
+        status = cli.main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse's own mistakes
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The ```python blocks of one `## ` section of the README, as written."""
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
+
+
+def imports(source: str, kit: str) -> set:
+    """The top-level packages a script's (or the kit's) source imports; a relative import must be of `kit`."""
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # the one module a script may import from beside it
+                assert (node.level, node.module) == (1, kit), ast.unparse(node)
+                continue
+            imported.add(node.module.split(".")[0])
+    return imported
 
 
 def guard_env(*paths: str) -> dict:

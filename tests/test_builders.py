@@ -1,27 +1,15 @@
 """One harness for every builder and config: declare what must hold, and let the harness check it.
 
-Adding a config adds a line to EXPECTED_SPLITS (the row counts of its bundled samples), no test code.
+Adding a config adds a line to EXPECTED_SPLITS in helpers.py (the row counts of its bundled samples), no test
+code.
 """
 
 import datasets
 import pytest
-from helpers import RUNS_SCRIPTS
+from helpers import EXPECTED_SPLITS, RUNS_SCRIPTS
 
 from instruction_datasets import builder_class, load, script_path
 from instruction_datasets.loading import available_scripts, sample_dir
-
-#: Rows per split that each config gives from the bundled samples.
-EXPECTED_SPLITS = {
-    ("align_anything_instruction", "en"): {"train": 5, "test": 2},
-    ("align_anything_instruction", "zh"): {"train": 4, "test": 2},
-    ("instruction_tuning_alpha", "all"): {"train": 17},
-    ("instruction_tuning_alpha", "part1"): {"train": 9},
-    ("instruction_tuning_alpha", "part2"): {"train": 8},
-    ("instruction_tuning_alpha", "python_code"): {"train": 4},
-    ("instruction_tuning_alpha", "helpful"): {"train": 7},
-    ("instruction_tuning_alpha", "harmless"): {"train": 2},
-    ("instruction_tuning_alpha", "synthetic_qa"): {"train": 3},
-}
 
 CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]
 

@@ -11,14 +11,13 @@ import sys
 
 import pytest
 import yaml
+from helpers import EXPECTED_SPLITS
 from huggingface_hub import DatasetCard
-from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import builder_class, card, card_text, script_path
 from instruction_datasets import export as export_module
 from instruction_datasets.export import export
 from instruction_datasets.loading import declared_info, sample_dir
-from instruction_datasets.push import push
 
 SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
 ALPHA = "instruction_tuning_alpha"
@@ -65,25 +64,6 @@ def test_without_a_repo_id_every_snippet_names_a_marked_placeholder(script, expo
     assert len(named) >= 2 and set(named) == {card.PLACEHOLDER}
     assert f"{card.PLACEHOLDER_NOTE} `{card.PLACEHOLDER}` stands for this dataset's repo id" in text
     assert "<this repo>" not in text
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_push_fills_in_the_repo_id_and_its_dry_run_shows_it(script, exported, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    folder = tmp_path / "out"
-    shutil.copytree(exported[script], folder)
-    before = (folder / "README.md").read_text(encoding="utf-8")
-    out = "\n".join(push(folder, "someone/instructions", dry_run=True).lines())  # what the command line prints
-    assert 'the card\'s snippets read: datasets.load_dataset("someone/instructions", ...)' in out
-    assert (folder / "README.md").read_text(encoding="utf-8") == before  # the folder's card is left as it is
-    filled = card.fill_repo_id(before, "someone/instructions")
-    assert card.PLACEHOLDER not in filled and card.PLACEHOLDER_NOTE not in filled
-    assert set(re.findall(r'load_dataset\("([^"]+)"', filled)) == {"someone/instructions"}
-    # A card that names a repo already gets the new one.
-    assert set(re.findall(r'load_dataset\("([^"]+)"', card.fill_repo_id(filled, "else/where"))) == {"else/where"}
-    # The user's own text is theirs, placeholder or not.
-    mine = before.replace(card.BEGIN, f'Ours: load_dataset("{card.PLACEHOLDER}")\n\n{card.BEGIN}')
-    assert f'Ours: load_dataset("{card.PLACEHOLDER}")' in card.fill_repo_id(mine, "someone/instructions")
 
 
 def test_export_repo_id_names_the_repo_in_every_snippet(tmp_path):
@@ -387,36 +367,6 @@ def test_the_figures_of_each_config_list_train_first(script, exported):
     for config in builder_class(script).builder_configs:
         (rows, *_) = tables(section(text, f"#### `{config}`"))
         assert rows[0].startswith("| train |")
-
-
-def test_the_readme_says_what_the_card_does():
-    from instruction_datasets.loading import PROJECT_ROOT
-
-    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert f"(the {card.TOP_ENTRIES} largest, then one line for the rest)" in readme
-    assert f"they name a placeholder, `{card.PLACEHOLDER}`, marked as one" in readme
-    assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
-
-
-@pytest.mark.network
-def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tmp_path):
-    from fake_upstream import FakeUpstream
-    from test_hub_roundtrip import in_process
-
-    folder = tmp_path / "alpha"
-    shutil.copytree(exported[ALPHA], folder)
-    before = (folder / "README.md").read_bytes()
-    hub = FakeUpstream()
-    try:
-        in_process(hub, monkeypatch)
-        push(folder, "org/alpha")
-        repo = hub.hosted["org/alpha"]
-        pushed = repo.commits[repo.branches["main"]]["README.md"].decode("utf-8")
-    finally:
-        hub.close()
-    assert set(re.findall(r'load_dataset\("([^"]+)"', pushed)) == {"org/alpha"}
-    assert card.PLACEHOLDER not in pushed
-    assert (folder / "README.md").read_bytes() == before
 
 
 @pytest.mark.parametrize(

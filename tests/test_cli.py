@@ -1,7 +1,10 @@
-"""The command line (its answers to mistakes included), the README's main command, and the front page."""
+"""The command line as such: `demo`, help and version, every command's mistakes in one line (status 2), failures
+(status 1), Ctrl-C (status 130), and how errors and warnings are printed.
+
+A command's own work and options are tested in the file of its concern (export, stats, push, infos).
+"""
 
 import argparse
-import ast
 import importlib.metadata
 import os
 import re
@@ -9,11 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from fake_upstream import ALPHA_PREFIX, REPO_COMMIT
-from huggingface_hub import DatasetCard
+from helpers import run_cli
 
 import instruction_datasets
 from instruction_datasets import builder_class, cli, infos, loading, meta, stats
@@ -57,43 +58,7 @@ def test_demo_prints_every_config_and_split_and_a_streamed_row(tmp_path):
     assert "Rosey" not in result.stderr
 
 
-def test_infos_check_passes_on_the_committed_file():
-    result = subprocess.run(
-        [sys.executable, "-m", "instruction_datasets", "infos", "--check"], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "up to date" in result.stdout
-
-
-def test_readme_front_matter_is_a_dataset_card():
-    card = DatasetCard.load(PROJECT_ROOT / "README.md")
-    data = card.data.to_dict()
-    assert data["license"] == "other" and data["license_name"]
-    assert {"en", "zh"} <= set(data["language"])
-    assert "text-generation" in data["task_categories"]
-    assert data["pretty_name"]
-    assert data["tags"]
-
-
-def test_ci_runs_the_readme_test_command():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- test-command -->\s*```(?:sh|bash)?\n(.+?)\n```", readme)
-    assert match, "README must show the test command in the block after <!-- test-command -->"
-    ci = Path(PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert match.group(1).strip() in ci
-
-
 # --- Mistakes answered in one line ---------------------------------------------------------------------------
-
-
-def run_cli(argv, capsys):
-    """Runs the command line in this process; returns (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(arg) for arg in argv])
-    except SystemExit as exit_:  # argparse's own mistakes
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 ALPHA_CONFIGS = "configs: all, part1, part2, python_code, helpful, harmless, synthetic_qa"
@@ -229,26 +194,6 @@ def test_help_and_docstring_list_every_command_and_say_which_download(capsys):
         assert "(downloads unless --data-dir)" in " ".join(commands.choices[command].format_help().split())
 
 
-def test_stats_plot_without_extension_writes_and_prints_a_png(tmp_path, capsys):
-    argv = ["stats", "instruction_tuning_alpha", "part2", "--data-dir", ALPHA_SAMPLES, "--plot", tmp_path / "a_noext"]
-    status, out, _ = run_cli([*argv, "--cache-dir", tmp_path / "c"], capsys)
-    assert status == 0
-    assert f"picture: {tmp_path / 'a_noext.png'}\n" in out
-    assert (tmp_path / "a_noext.png").read_bytes().startswith(b"\x89PNG")
-    assert not (tmp_path / "a_noext").exists()
-
-
-def test_stats_reads_the_folder_config_names_in_data_dir(tmp_path, capsys):
-    """``{config}`` in ``--data-dir`` stands for the config in stats as in export: the folder checked is read."""
-    data_dir = sample_dir("align_anything_instruction", "zh").parent / "{config}"
-    argv = ["stats", "align_anything_instruction", "zh", "--data-dir", data_dir, "--cache-dir", tmp_path / "c"]
-    status, out, err = run_cli(argv, capsys)
-    assert status == 0, err
-    named = run_cli([*argv[:3], "--data-dir", data_dir.with_name("zh"), *argv[5:]], capsys)
-    assert named[0] == 0 and out == named[1]
-    assert re.search(r"^train\s+\d+", out, re.M), out
-
-
 def test_a_reader_that_stops_early_gets_no_error_line():
     """`python -m instruction_datasets ... | head`: the closed pipe ends the command quietly, with no traceback."""
     process = subprocess.Popen(
@@ -379,17 +324,6 @@ def test_ctrl_c_during_an_export_leaves_nothing_behind(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "data"]
 
 
-def test_a_failed_export_leaves_no_folder_it_made(tmp_path, capsys):
-    (tmp_path / "copy" / "data").mkdir(parents=True)
-    (tmp_path / "copy" / "data" / "train.jsonl").write_text('{"prompt": "p", "response": "r"}\n{"prompt": 1}\n')
-    (tmp_path / "copy" / "data" / "test.jsonl").write_text('{"prompt": "p", "response": "r"}\n')
-    argv = ["export", "align_anything_instruction", "en", "--data-dir", tmp_path / "copy", "--out", tmp_path / "a/b/c"]
-    status, _, err = run_cli([*argv, "--cache-dir", tmp_path / "cache"], capsys)
-    assert status == 1, err
-    assert "line 2: key 'prompt' must be a string" in err
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "copy"]
-
-
 def test_errors_name_the_options_the_user_typed_where_the_library_names_its_parameters(tmp_path):
     """Offline with nothing cached: the library says ``pass data_dir=``, the command line ``pass --data-dir``."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "home")}
@@ -442,120 +376,3 @@ def test_export_and_stats_print_each_warning_on_a_line_of_its_own(tmp_path):
         assert len(warned) == 1 and warned[0].startswith("warning: instruction_tuning_dataset_alpha_part1.json")
         assert any(line.startswith("warning: ") and "'wiki_howto' (1 rows)" in line for line in shown)
         assert any(line.startswith("Generating train split: 17 examples") for line in shown), result.stderr
-
-
-def test_the_token_is_never_printed_in_a_dry_run_or_an_error(tmp_path, exported, capsys):
-    secret = "hf_cliSecret0123456789abcdef"
-    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--dry-run", "--token", secret]
-    status, out, err = run_cli(argv, capsys)
-    assert status == 0 and "would upload" in out
-    assert secret not in out + err
-    # A mistake that argparse reports with the words it did not understand, the token among them.
-    status, out, err = run_cli(["push", tmp_path, "--repo-id", "o/n", "--token", secret, "--tokn", secret], capsys)
-    assert status == 2 and "unrecognized arguments: --tokn ***" in err
-    assert secret not in out + err
-
-
-def test_a_push_dry_run_shows_the_commit_message_given_or_the_default(exported, capsys):
-    folder = exported["instruction_tuning_alpha"]
-    status, out, _ = run_cli(["push", folder, "--repo-id", "org/name", "--dry-run"], capsys)
-    assert status == 0
-    configs = ", ".join(sorted(builder_class("instruction_tuning_alpha").builder_configs))
-    assert f"to datasets/org/name in one commit: 'Upload {configs} (export by instruction_datasets)'\n" in out
-    argv = ["push", folder, "--repo-id", "org/name", "--dry-run", "--commit-message", "Fix the card", "--create-pr"]
-    status, out, _ = run_cli(argv, capsys)
-    assert status == 0
-    assert "to datasets/org/name in one commit, as a new pull request: 'Fix the card'\n" in out
-
-
-def test_readme_gives_a_time_for_every_nox_session():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("<!-- nox-sessions -->", 1)[1].split("\n\n", 1)[0]
-    listed = re.findall(r"^\| `([^`]+)` \| [^|]*\d[^|]*\|$", table, re.M)
-    noxfile = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
-    sessions = ast.literal_eval(re.search(r"nox\.options\.sessions = (\[.*?\])", noxfile).group(1))
-    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
-    expected = [f"tests(datasets='{line}')" if name == "tests" else name for name in sessions for line in lines]
-    assert listed == list(dict.fromkeys(expected))
-
-
-def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
-    with pytest.raises(ValueError, match=r"^repo_id 'not-a-valid/repo/id': give ORG/NAME"):
-        push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
-
-
-@pytest.mark.parametrize("revision", ["bad branch", "a..b", "-x", "x.lock", "feature/", ".hidden", "a:b", "@"])
-def test_a_branch_name_git_refuses_is_refused_before_anything_else(revision, exported, capsys):
-    folder = exported["instruction_tuning_alpha"]
-    status, out, err = run_cli(["push", folder, "--repo-id", "o/n", f"--revision={revision}", "--dry-run"], capsys)
-    assert status == 2 and out == ""
-    assert err.startswith(f"error: --revision {revision!r}: not a branch name git accepts") and err.count("\n") == 1
-    with pytest.raises(ValueError, match=rf"^revision {re.escape(repr(revision))}: not a branch name git accepts"):
-        push_module.push(exported["instruction_tuning_alpha"], "org/name", revision=revision, dry_run=True)
-
-
-@pytest.mark.parametrize("revision", ["v1.0", "feature/new-rows", "release_2026.12", "refs-like/a.b/c"])
-def test_a_branch_name_git_accepts_goes_through(revision, exported, capsys):
-    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--revision", revision, "--dry-run"]
-    status, out, _ = run_cli(argv, capsys)
-    assert status == 0 and f"to datasets/org/name@{revision} in one commit" in out
-
-
-def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, monkeypatch):
-    def disk_full(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    samples = {"data_dir": ALPHA_SAMPLES, "cache_dir": tmp_path / "cache"}
-    monkeypatch.setattr(export_module.tempfile, "mkdtemp", disk_full)
-    with pytest.raises(OSError, match="No space left"):
-        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "a" / "b" / "c", **samples)
-    assert sorted(path.name for path in tmp_path.iterdir()) == []
-    monkeypatch.undo()
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "README.md").write_text("my notes\n")
-    copied = []
-
-    def copy_then_fail(source, target):
-        if copied:
-            raise OSError(28, "No space left on device")
-        copied.append(export_module.shutil.copy2(source, target))
-
-    (tmp_path / "out" / "notes.txt").write_text("more notes\n")
-    monkeypatch.setattr(export_module, "_link_or_copy", copy_then_fail)
-    with pytest.raises(OSError, match="No space left"):
-        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "out", **samples)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "notes.txt"]
-
-
-def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_path, capsys, monkeypatch):
-    """The loopback server stands for a mirror of GitHub; it serves the samples, whose hashes are pinned here."""
-    cls = builder_class("instruction_tuning_alpha")
-    module = sys.modules[cls.__module__]
-    pinned = {
-        part: (name, module.git_blob_sha1((ALPHA_SAMPLES / name).read_bytes())) for part, (name, _) in cls.PARTS.items()
-    }
-    monkeypatch.setattr(cls, "PARTS", pinned)
-    argv = ["export", "instruction_tuning_alpha", "part1", "--base-url", upstream.alpha_base_url]
-    status, out, err = run_cli([*argv, "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache"], capsys)
-    assert status == 0, err
-    assert f"exported part1 to {tmp_path / 'out'}: train 9 rows" in out
-    assert [path for method, path in upstream.requests if method == "GET"] == [f"{ALPHA_PREFIX}{pinned['part1'][0]}"]
-
-
-def test_export_reads_the_hub_revision_given(upstream, tmp_path):
-    """main has moved on to a commit with other rows; --hub-revision reads the commit the user names."""
-    repo = "PKU-Alignment/Align-Anything-Instruction-100K"
-    rows = "".join(f'{{"prompt": "p{i}", "response": "r{i}"}}\n' for i in range(3)).encode()
-    upstream.land_commit(repo, {"data/train.jsonl": rows})
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
-    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
-    exported = {}
-    for revision in (None, REPO_COMMIT):
-        out = tmp_path / f"out-{revision}"
-        command = [sys.executable, "-m", "instruction_datasets", "export", "align_anything_instruction", "en"]
-        command += ["--out", out, *(["--hub-revision", revision] if revision else [])]
-        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-        assert run.returncode == 0, run.stderr[-3000:]
-        exported[revision] = re.search(r"train (\d+) rows", run.stdout).group(1)
-    assert exported == {None: "3", REPO_COMMIT: "5"}

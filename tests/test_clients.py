@@ -27,7 +27,7 @@ transformers = pytest.importorskip("transformers", reason=_NEEDS)
 trl = pytest.importorskip("trl", reason=_NEEDS)
 
 import datasets  # noqa: E402
-from test_training import readme_blocks  # noqa: E402
+from helpers import readme_blocks  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
 
 import instruction_datasets  # noqa: E402

@@ -1,7 +1,11 @@
-"""What CONTRIBUTING.md and benchmarks/README.md claim, and the links between the project's Markdown files.
+"""What the project's pages say, read against the tree: README.md, CONTRIBUTING.md, benchmarks/README.md and the
+notebook's text.
 
-The README's own claims are checked by the tests of their concerns; here: every path, command, option, marker
-and session these pages name exists, and every benchmark figure they show is the one `bench.py --show` prints.
+Every path, command, option, marker and session the pages name exists, every link leads somewhere, every benchmark
+figure is the one `bench.py --show` prints, and each README claim that reading can check is checked here (the front
+matter, the test command, the session times, the card, the recipe, the scripts' imports). A claim that holds only
+when its feature runs is tested by running it, in its concern's file (the TRL recipes: tests/test_clients.py; the
+samples' picture: tests/test_stats.py).
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import subprocess
 import sys
 
 import pytest
+from helpers import imports, readme_blocks
+from huggingface_hub import DatasetCard
 
-from instruction_datasets import meta
-from instruction_datasets.loading import PROJECT_ROOT
+from instruction_datasets import card, meta, script_path, training
+from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path
 
+README = PROJECT_ROOT / "README.md"
 CONTRIBUTING = PROJECT_ROOT / "CONTRIBUTING.md"
 BENCHMARKS = PROJECT_ROOT / "benchmarks" / "README.md"
-PAGES = [PROJECT_ROOT / "README.md", CONTRIBUTING, BENCHMARKS]
+PAGES = [README, CONTRIBUTING, BENCHMARKS]
 #: Where a bare file name in the pages may live (`loading.py` is the package's, `conftest.py` the tests').
 FOLDERS = ["", "instruction_datasets/", "tests/"]
 
@@ -156,6 +163,24 @@ def test_each_fixture_is_defined_once():
     assert not twice, f"fixtures defined more than once: {twice}"
 
 
+def test_the_table_of_concerns_names_each_test_file_once():
+    """CONTRIBUTING's "A new test" table has one line per test file, and every test file has its line."""
+    section = text(CONTRIBUTING).split("### A new test\n", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`tests/" in line]
+    files = [name for line in rows for name in re.findall(r"`tests/(test_\w+\.py)`", line)]
+    assert len(files) == len(rows), "one test file per line"
+    assert sorted(files) == sorted(path.name for path in (PROJECT_ROOT / "tests").glob("test_*.py"))
+
+
+def test_no_test_file_imports_from_another():
+    """What two test files need is in conftest.py (fixtures) or helpers.py (helpers, tables), never in a test file."""
+    for path in sorted((PROJECT_ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [name for name in names if name.startswith("test_")], f"{path.name}: {ast.unparse(node)}"
+
+
 # --- benchmarks/README.md -------------------------------------------------------------------------------------
 
 
@@ -211,3 +236,59 @@ def test_every_bench_option_the_page_uses_is_one_bench_takes(bench):
     assert used and used <= taken, used - taken
     groups = re.findall(r'--groups "([^"]+)"', text(BENCHMARKS))
     assert groups and set(groups) <= set(bench.GROUPS)
+
+
+def test_readme_front_matter_is_a_dataset_card():
+    card = DatasetCard.load(PROJECT_ROOT / "README.md")
+    data = card.data.to_dict()
+    assert data["license"] == "other" and data["license_name"]
+    assert {"en", "zh"} <= set(data["language"])
+    assert "text-generation" in data["task_categories"]
+    assert data["pretty_name"]
+    assert data["tags"]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- test-command -->\s*```(?:sh|bash)?\n(.+?)\n```", readme)
+    assert match, "README must show the test command in the block after <!-- test-command -->"
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert match.group(1).strip() in ci
+
+
+def test_readme_gives_a_time_for_every_nox_session():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- nox-sessions -->", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \| [^|]*\d[^|]*\|$", table, re.M)
+    noxfile = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
+    sessions = ast.literal_eval(re.search(r"nox\.options\.sessions = (\[.*?\])", noxfile).group(1))
+    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
+    expected = [f"tests(datasets='{line}')" if name == "tests" else name for name in sessions for line in lines]
+    assert listed == list(dict.fromkeys(expected))
+
+
+def test_the_readme_says_what_the_card_does():
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"(the {card.TOP_ENTRIES} largest, then one line for the rest)" in readme
+    assert f"they name a placeholder, `{card.PLACEHOLDER}`, marked as one" in readme
+    assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
+
+
+def test_notebook_and_readme_give_the_same_recipe_with_the_example_model():
+    recipe, streaming_recipe = readme_blocks("Train with TRL")
+    notebook = json.loads((PROJECT_ROOT / "examples" / "quickstart.ipynb").read_text(encoding="utf-8"))
+    markdown = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+    assert f"```python\n{recipe}```" in markdown
+    for block in (recipe, streaming_recipe, "\n".join(training.card_section("en", "ORG/NAME"))):
+        assert '.select_columns(["messages"])' in block
+        assert f'model="{training.EXAMPLE_MODEL}"' in block
+
+
+def test_the_readme_names_every_package_the_scripts_import_beyond_the_standard_library():
+    """And every one tests/test_script_policy.py allows is imported: the README names exactly the allowed ones."""
+    claim = re.search(r"They import only the standard library, (.+?)\.", " ".join(text(README).split()))
+    assert claim, "README must say what the scripts import"
+    named = set(re.findall(r"`(\w+)`", claim.group(1)))
+    sources = [*map(script_path, meta.SCRIPTS), kit_path(script_path(meta.SCRIPTS[0]))]
+    used = set().union(*(imports(path.read_text(encoding="utf-8"), KIT) for path in sources))
+    assert named == used - sys.stdlib_module_names

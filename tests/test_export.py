@@ -1,5 +1,9 @@
-"""The script-free export: what `load_dataset(folder, config)` gives back on any `datasets` version."""
+"""The script-free export, from the library and the `export` command: what `load_dataset(folder, config)` gives
+back on any `datasets` version, in Parquet or JSON Lines; the folder's layout; what a failed export leaves; where
+the files come from (`--base-url`, `--hub-revision`). The card's text is tests/test_card.py's.
+"""
 
+import os
 import re
 import shutil
 import subprocess
@@ -8,14 +12,14 @@ import sys
 import datasets
 import pyarrow.parquet as pq
 import pytest
+from fake_upstream import ALPHA_PREFIX, REPO_COMMIT
+from helpers import EXPECTED_SPLITS, run_cli
 from huggingface_hub import DatasetCard
-from test_builders import EXPECTED_SPLITS
 
 from instruction_datasets import builder_class, card, load, script_path
 from instruction_datasets import export as export_module
 from instruction_datasets.export import export
 from instruction_datasets.loading import declared_info, sample_dir
-from instruction_datasets.push import push
 
 SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
 CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]
@@ -107,17 +111,6 @@ def test_a_folder_holds_one_dataset(tmp_path):
     refused = "holds an export of 'instruction_tuning_dataset_alpha', not of 'Align-Anything-Instruction-100K': one"
     with pytest.raises(ValueError, match=re.escape(refused)):
         export("align_anything_instruction", "en", tmp_path, data_dir=sample_dir("align_anything_instruction", "en"))
-
-
-def test_push_dry_run_lists_files_and_never_shows_the_token(exported, monkeypatch, capsys):
-    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    plan = push(exported["instruction_tuning_alpha"], "someone/alpha", dry_run=True)
-    files, out = plan.files, "\n".join(plan.lines())  # what the command line prints
-    assert capsys.readouterr().out == ""  # the library prints nothing
-    assert "README.md" in files and "data/harmless/train-00000-of-00001.parquet" in files
-    assert "would upload" in out and "datasets/someone/alpha" in out and "harmless" in out
-    assert "hf_secretvalue123" not in out
 
 
 def test_export_command_prints_a_summary(tmp_path):
@@ -340,10 +333,94 @@ def test_a_folder_mixing_file_formats_is_refused(exported, tmp_path):
     assert any("configs in several file formats (.jsonl: part1; .parquet: " in p for p in card.problems(folder))
 
 
-def test_push_never_sends_a_git_clones_own_files(exported, tmp_path):
-    folder = tmp_path / "alpha"
-    shutil.copytree(exported[ALPHA], folder)
-    (folder / ".git").mkdir()
-    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
-    files = push(folder, "someone/alpha", dry_run=True).files
-    assert "README.md" in files and not [name for name in files if ".git" in name]
+def test_a_failed_export_leaves_no_folder_it_made(tmp_path, capsys):
+    (tmp_path / "copy" / "data").mkdir(parents=True)
+    (tmp_path / "copy" / "data" / "train.jsonl").write_text('{"prompt": "p", "response": "r"}\n{"prompt": 1}\n')
+    (tmp_path / "copy" / "data" / "test.jsonl").write_text('{"prompt": "p", "response": "r"}\n')
+    argv = ["export", "align_anything_instruction", "en", "--data-dir", tmp_path / "copy", "--out", tmp_path / "a/b/c"]
+    status, _, err = run_cli([*argv, "--cache-dir", tmp_path / "cache"], capsys)
+    assert status == 1, err
+    assert "line 2: key 'prompt' must be a string" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "copy"]
+
+
+def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    samples = {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
+    monkeypatch.setattr(export_module.tempfile, "mkdtemp", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "a" / "b" / "c", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "README.md").write_text("my notes\n")
+    copied = []
+
+    def copy_then_fail(source, target):
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(export_module.shutil.copy2(source, target))
+
+    (tmp_path / "out" / "notes.txt").write_text("more notes\n")
+    monkeypatch.setattr(export_module, "_link_or_copy", copy_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        export_module.export("instruction_tuning_alpha", "harmless", tmp_path / "out", **samples)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "notes.txt"]
+
+
+def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_path, capsys, monkeypatch):
+    """The loopback server stands for a mirror of GitHub; it serves the samples, whose hashes are pinned here."""
+    cls, files = builder_class("instruction_tuning_alpha"), sample_dir(ALPHA, "all")
+    module = sys.modules[cls.__module__]
+    pinned = {part: (name, module.git_blob_sha1((files / name).read_bytes())) for part, (name, _) in cls.PARTS.items()}
+    monkeypatch.setattr(cls, "PARTS", pinned)
+    argv = ["export", "instruction_tuning_alpha", "part1", "--base-url", upstream.alpha_base_url]
+    status, out, err = run_cli([*argv, "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache"], capsys)
+    assert status == 0, err
+    assert f"exported part1 to {tmp_path / 'out'}: train 9 rows" in out
+    assert [path for method, path in upstream.requests if method == "GET"] == [f"{ALPHA_PREFIX}{pinned['part1'][0]}"]
+
+
+def test_export_reads_the_hub_revision_given(upstream, tmp_path):
+    """main has moved on to a commit with other rows; --hub-revision reads the commit the user names."""
+    repo = "PKU-Alignment/Align-Anything-Instruction-100K"
+    rows = "".join(f'{{"prompt": "p{i}", "response": "r{i}"}}\n' for i in range(3)).encode()
+    upstream.land_commit(repo, {"data/train.jsonl": rows})
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=upstream.endpoint, HF_HOME=str(tmp_path / "hf"))
+    exported = {}
+    for revision in (None, REPO_COMMIT):
+        out = tmp_path / f"out-{revision}"
+        command = [sys.executable, "-m", "instruction_datasets", "export", "align_anything_instruction", "en"]
+        command += ["--out", out, *(["--hub-revision", revision] if revision else [])]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr[-3000:]
+        exported[revision] = re.search(r"train (\d+) rows", run.stdout).group(1)
+    assert exported == {None: "3", REPO_COMMIT: "5"}
+
+
+@pytest.mark.parametrize(
+    ("script", "config"), [("align_anything_instruction", "zh"), ("instruction_tuning_alpha", "all")]
+)
+def test_jsonl_export_loads_back_identically(script, config, tmp_path):
+    ours = load(script, config, data_dir=sample_dir(script, config), cache_dir=tmp_path / "ours")
+    export(
+        script,
+        config,
+        tmp_path / "out",
+        data_dir=sample_dir(script, config),
+        cache_dir=tmp_path / "ours",
+        file_format="jsonl",
+    )
+    for split in ours:
+        files = sorted(str(path) for path in (tmp_path / "out" / "data" / config).glob(f"{split}-*.jsonl"))
+        raw = b"".join(open(path, "rb").read() for path in files)
+        assert b"\\u" not in raw  # UTF-8, not ASCII escapes
+        theirs = datasets.load_dataset("json", data_files=files, split="train", cache_dir=str(tmp_path / "json"))
+        assert list(theirs) == list(ours[split])
+    from_folder = datasets.load_dataset(str(tmp_path / "out"), config, cache_dir=str(tmp_path / "folder"))
+    for split in ours:
+        assert list(from_folder[split]) == list(ours[split])

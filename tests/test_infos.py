@@ -1,6 +1,9 @@
-"""dataset_infos.json comes from the builders, is current, and every `datasets` version reads it."""
+"""dataset_infos.json comes from the builders, is current (`infos --check` says so), and every `datasets` version
+reads it."""
 
 import json
+import subprocess
+import sys
 
 import datasets
 
@@ -40,3 +43,11 @@ def test_list_features_are_written_in_the_form_every_version_reads():
     assert (
         datasets.Features.from_dict(written)["m"] == datasets.Features({"m": [{"role": datasets.Value("string")}]})["m"]
     )
+
+
+def test_infos_check_passes_on_the_committed_file():
+    result = subprocess.run(
+        [sys.executable, "-m", "instruction_datasets", "infos", "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout

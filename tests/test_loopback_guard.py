@@ -151,7 +151,7 @@ def test_a_refusal_that_the_code_swallows_still_fails_the_test(tmp_path):
 
 
 def test_a_refusal_in_a_module_fixture_fails_the_tests_that_set_it_up_and_tore_it_down(tmp_path):
-    """A fixture shared by a module's tests (as `read_back` in test_hub_roundtrip.py) is set up in the first test's
+    """A fixture shared by a module's tests (as `read_back` in test_push.py) is set up in the first test's
     setup and torn down in the last one's teardown: that is where its refusals fail, each once."""
     result = run_pytest(
         tmp_path,

@@ -1,19 +1,35 @@
-"""Loading through the real download code, against a loopback Hub and GitHub (tests/fake_upstream.py).
+"""Downloads through the real download code, and what a user sees when the network fails.
 
-Each load runs in a fresh process (tests/load_runner.py) with HF_ENDPOINT, HF_HOME and the offline switches
-set as a user would set them; the rows are compared with what the same samples give from `data_dir`.
+Each load runs in a fresh process (tests/load_runner.py) with HF_ENDPOINT, HF_HOME and the offline switches set as
+a user would set them, against 127.0.0.1 only: the loopback Hub and GitHub (tests/fake_upstream.py), a closed port,
+or a host name the runner's resolver refuses (no name is looked up).
+
+- Loads: every config gives the rows the same samples give from `data_dir`, plain and streaming, fetching only
+  the expected paths; each fault the README lists (a missing file, a server error, a cut body, altered bytes,
+  offline with a warm or a cold cache) ends in the rows or in one error.
+- Failures: one line naming the URL, the kind of failure, and what to do. Kinds: not found (404, or the 401
+  RepoNotFound olah answers; not retried), cannot connect (refused, reset, timed out, host name not resolved) and
+  server error (5xx, 429); the last two are retried. Timeouts are sorted by error type only: a server that never
+  answers costs a minute of client timeouts per load. What to do names only parameters the script has, and each
+  is followed by a load that works.
 """
 
+import asyncio
+import dataclasses
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import requests
 from fake_upstream import ALPHA_PREFIX, HUB_REPOS
-from helpers import RUNS_SCRIPTS, run_fresh
-from test_builders import EXPECTED_SPLITS
+from helpers import EXPECTED_SPLITS, RUNS_SCRIPTS, run_fresh
 
-from instruction_datasets import load, script_path
+from instruction_datasets import builder_class, load, script_path
 from instruction_datasets.loading import sample_dir
 
 ALIGN = "align_anything_instruction"
@@ -155,3 +171,223 @@ def test_a_token_given_to_load_dataset_goes_with_every_read_of_the_hub_the_range
     probes = [read for read in reads if read[2] and len(range(*map(int, read[2][6:].split("-")))) == 15]
     assert probes, reads
     assert {authorization for *_, authorization in reads} == {"Bearer hf_given_by_keyword"}, reads
+
+
+# --- What a user sees when the network fails ------------------------------------------------------------------------
+
+try:  # huggingface_hub's HTTP client: httpx, published as httpx2 from huggingface_hub 2.x on
+    import httpx
+except ImportError:
+    import httpx2 as httpx
+
+UNRESOLVABLE = "http://no-such-mirror.invalid"  # never looked up: the runner's resolver refuses it
+# What each script advises: only parameters it has (Align-Anything reads the Hub, alpha a raw file server).
+WHAT_TO_DO = {
+    "align_anything_instruction": {
+        "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
+        "(HF_ENDPOINT)",
+        "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir=",
+        "server error": "try again later, use a mirror (HF_ENDPOINT), or pass data_dir=",
+    },
+    "instruction_tuning_alpha": {
+        "cannot connect": "check the network and the address (base_url=), or pass data_dir=",
+        "server error": "try again later, use a mirror (base_url=), or pass data_dir=",
+    },
+}
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed: connections are refused
+
+
+def run_fault_load(home: Path, script: str, streaming: bool, endpoint: str, alpha_base: str):
+    """Loads the script's fault-test config in a new process; returns (exit status, rows or error, stderr)."""
+    config, _ = FAULT_TARGETS[script]
+    request = {
+        "script": script,
+        "configs": [config],
+        "streaming": streaming,
+        "cache_dir": str(home / "datasets"),
+        "pin_samples": script == "instruction_tuning_alpha",
+        "kwargs": {"base_url": alpha_base} if script == "instruction_tuning_alpha" else {},
+        "retry_seconds": 0.01,
+        "loopback_dns": True,
+    }
+    status, payload, stderr = run_fresh(request, endpoint, home)
+    return status, payload.get("rows", payload.get("error")), stderr
+
+
+def first_line(error: str) -> str:
+    return error.splitlines()[0]
+
+
+@pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
+@pytest.mark.parametrize(
+    ("where", "detail"),
+    [(None, "connection refused"), (UNRESOLVABLE, "the host name could not be resolved")],
+    ids=["refused", "unresolved"],
+)
+def test_a_server_out_of_reach_is_retried_then_named_with_what_to_do(script, streaming, where, detail, tmp_path):
+    base = where or closed_port_url()
+    status, error, log = run_fault_load(tmp_path, script, streaming, base, f"{base}/mirror")
+    assert status == 1
+    message = first_line(error)
+    # Align-Anything's first request asks the Hub which commit the revision names.
+    url = (
+        f"{base}/mirror/{FAULT_TARGETS[script][1]}" if script == "instruction_tuning_alpha" else base + "/api/datasets/"
+    )
+    assert message.startswith("ConnectionError: " + url), message
+    assert f"cannot connect ({detail}) after 3 attempts; {WHAT_TO_DO[script]['cannot connect']}" in message
+    assert "not found" not in message
+    assert log.count("retrying [") == 2, log[-2000:]
+
+
+@pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
+def test_a_reset_connection_is_retried_and_every_row_arrives(script, streaming, upstream, tmp_path):
+    # A 500 once: above. A 429 is sorted like a 5xx (see the client errors below).
+    config, target = FAULT_TARGETS[script]
+    upstream.add_fault(target, "reset")
+    status, rows, _ = run_fault_load(tmp_path, script, streaming, upstream.endpoint, upstream.alpha_base_url)
+    assert status == 0, rows
+    assert rows[config] == local_rows(script, config, tmp_path / "local")
+    assert upstream.gets(target) >= 2
+
+
+# huggingface_hub retries a 429 itself for 20 s: Align-Anything gets the 503, alpha the 429.
+@pytest.mark.parametrize(
+    ("script", "code"), [("align_anything_instruction", "503"), ("instruction_tuning_alpha", "429")]
+)
+def test_a_server_that_keeps_failing_is_named_with_what_to_do(script, code, streaming, upstream, tmp_path):
+    _, target = FAULT_TARGETS[script]
+    upstream.add_fault(target, code, sticky=True)
+    status, error, _ = run_fault_load(tmp_path, script, streaming, upstream.endpoint, upstream.alpha_base_url)
+    assert status == 1
+    message = first_line(error)
+    assert message.startswith("ConnectionError: http://127.0.0.1:") and target in message, message
+    assert f"server error (HTTP {code})" in message and WHAT_TO_DO[script]["server error"] in message
+    assert upstream.gets(target) >= 2
+
+
+# The same sorting, on the errors each HTTP client raises (requests on older stacks, httpx, aiohttp via fsspec).
+def _chain(*errors):
+    """The first error, caused by the second, caused by the third..., as the clients raise them."""
+    for outer, inner in zip(errors[:-1], errors[1:], strict=True):
+        outer.__cause__ = inner
+    return errors[0]
+
+
+def _status_error(status, headers=None):
+    request = httpx.Request("GET", "http://127.0.0.1/x")
+    response = httpx.Response(status, request=request, headers=headers)
+    return httpx.HTTPStatusError("failed", request=request, response=response)
+
+
+CLIENT_ERRORS = {
+    "httpx refused": (httpx.ConnectError("[Errno 111] Connection refused"), "cannot connect", "connection refused"),
+    "httpx unresolved": (
+        _chain(httpx.ConnectError("[Errno -2] Name or service not known"), socket.gaierror(-2, "Name or service")),
+        "cannot connect",
+        "the host name could not be resolved",
+    ),
+    "httpx read timeout": (httpx.ReadTimeout("timed out"), "cannot connect", "timed out"),
+    "asyncio timeout": (asyncio.TimeoutError(), "cannot connect", "timed out"),
+    "requests reset": (
+        _chain(requests.ConnectionError("aborted"), ConnectionResetError(104, "Connection reset by peer")),
+        "cannot connect",
+        "the connection was reset",
+    ),
+    "fsspec refused": (
+        _chain(FileNotFoundError("http://127.0.0.1:9/x"), ConnectionRefusedError(111, "Connect call failed")),
+        "cannot connect",
+        "connection refused",
+    ),
+    "fsspec 404": (FileNotFoundError("http://127.0.0.1:9/x"), "not found", "no such file on the server"),
+    "httpx 404": (_status_error(404), "not found", "HTTP 404"),
+    "httpx 503": (_status_error(503), "server error", "HTTP 503"),
+    "httpx 429": (_status_error(429), "server error", "HTTP 429"),
+    "httpx 403": (_status_error(403), "access denied", "HTTP 403"),
+    "httpx 401": (_status_error(401), "access denied", "HTTP 401"),
+    # olah answers a missing file so (the Hub: 404 EntryNotFound).
+    "httpx 401 RepoNotFound": (
+        _status_error(401, {"X-Error-Code": "RepoNotFound"}),
+        "not found",
+        "HTTP 401 RepoNotFound",
+    ),
+    # A bad row may quote any words: it is never taken for a network failure.
+    "format error": (ValueError("line 3: 'Connection refused, timed out' is not JSON"), "", ""),
+}
+
+
+@pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
+@pytest.mark.parametrize("case", sorted(CLIENT_ERRORS))
+def test_each_client_error_is_sorted_into_its_kind(script, case):
+    kit = sys.modules[builder_class(script).__module__.rsplit(".", 1)[0] + "._instruction_kit"]  # the script's kit
+    error, kind, detail = CLIENT_ERRORS[case]
+    assert kit.failure(error) == (kind, detail)
+    assert kit.is_transient(error) == (kind in ("cannot connect", "server error"))
+
+
+def test_a_file_a_mirror_lists_but_answers_401_repo_not_found_is_named_as_not_found(upstream, tmp_path, streaming):
+    # olah answers a file it cannot serve with 401 RepoNotFound; its GETs are chunked, with no Content-Length.
+    upstream.like_olah()
+    upstream.unservable = {"data/train.jsonl"}
+    status, error, _ = run_fault_load(tmp_path, "align_anything_instruction", streaming, upstream.endpoint, "")
+    assert status == 1
+    message = first_line(error)
+    assert "/data/train.jsonl: not found (HTTP 401 RepoNotFound); " in message, message
+    assert WHAT_TO_DO["align_anything_instruction"]["not found"] in message
+    assert "access denied" not in error
+
+
+def suggested(script: str) -> set:
+    """The parameters and environment variables a script's hints tell users to set."""
+    text = " ".join(builder_class(script).HINTS.values())
+    return set(re.findall(r"\b([a-z_]+)=", text)) | set(re.findall(r"\bHF_[A-Z_]+\b", text))
+
+
+# What each script may suggest: each is followed by a load below.
+FOLLOWED = {
+    "align_anything_instruction": {"data_dir", "hub_revision", "HF_ENDPOINT", "HF_TOKEN"},
+    "instruction_tuning_alpha": {"data_dir", "base_url"},
+}
+
+
+@pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
+def test_each_script_suggests_only_parameters_it_has(script):
+    assert suggested(script) == FOLLOWED[script]
+    fields = {field.name for field in dataclasses.fields(builder_class(script).BUILDER_CONFIG_CLASS)}
+    assert {name for name in suggested(script) if not name.isupper()} <= fields
+
+
+@pytest.mark.parametrize(
+    ("script", "suggestion"), [(script, name) for script in sorted(FAULT_TARGETS) for name in sorted(FOLLOWED[script])]
+)
+def test_each_suggestion_loads(script, suggestion, upstream, tmp_path, monkeypatch):
+    config, _ = FAULT_TARGETS[script]
+    expected = local_rows(script, config, tmp_path / "local")
+    if suggestion == "data_dir":  # a local copy of the files, in the upstream layout
+        copy = shutil.copytree(sample_dir(script, config), tmp_path / "copy")
+        loaded = load(script, config, data_dir=copy, cache_dir=tmp_path / "datasets")
+        assert {split: list(dataset) for split, dataset in loaded.items()} == expected
+        return
+    kwargs = {"base_url": upstream.alpha_base_url} if script == "instruction_tuning_alpha" else {}
+    if suggestion == "hub_revision":
+        kwargs["hub_revision"] = "c0ffee" + "0" * 34  # the fake Hub's commit
+    if suggestion == "HF_TOKEN":  # sent with every Hub request; the olah-like server's paths-info is a POST
+        monkeypatch.setenv("HF_TOKEN", "hf_suggested")
+        upstream.like_olah()
+    request = {
+        "script": script,
+        "configs": [config],
+        "cache_dir": str(tmp_path / "datasets"),
+        "pin_samples": script == "instruction_tuning_alpha",
+        "kwargs": kwargs,
+    }
+    status, payload, _ = run_fresh(request, upstream.endpoint, tmp_path)  # HF_ENDPOINT: the loopback server
+    assert status == 0, payload
+    assert payload["rows"][config] == expected
+    if suggestion == "HF_TOKEN":
+        assert "Bearer hf_suggested" in upstream.authorizations

@@ -13,9 +13,10 @@ import sys
 
 import datasets
 import pytest
+from helpers import imports
 
 from instruction_datasets import builder_class, script_path
-from instruction_datasets.loading import KIT, PROJECT_ROOT, SCRIPTS, kit_path
+from instruction_datasets.loading import KIT, SCRIPTS, kit_path
 
 ALLOWED_IMPORTS = {
     "codecs",
@@ -47,7 +48,6 @@ FORBIDDEN_CALLS = {
     "os.execv",
     "os.spawnv",
 }
-README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 ALLOWED_URLS = {
     "https://github.com/",  # the host of both homepages: alpha recognises a base_url there, to name it in a card
     "https://github.com/PKU-Alignment/align-anything",
@@ -72,31 +72,15 @@ def source(request):
     return code_path(request.param).read_text(encoding="utf-8")
 
 
-def imports(source: str) -> set:
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # the one module a script may import from beside it
-                assert (node.level, node.module) == (1, KIT), ast.unparse(node)
-                continue
-            imported.add(node.module.split(".")[0])
-    return imported
-
-
 def test_imports_only_what_it_needs(source):
-    imported = imports(source)
+    imported = imports(source, KIT)
     assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
 
 
-def test_the_readme_names_every_package_the_scripts_import_beyond_the_standard_library():
-    claim = re.search(r"They import only the standard library, (.+?)\.", " ".join(README.split()))
-    assert claim, "README must say what the scripts import"
-    named = set(re.findall(r"`(\w+)`", claim.group(1)))
-    used = set().union(*(imports(code_path(name).read_text(encoding="utf-8")) for name in [*SCRIPTS, KIT]))
-    assert named == used - sys.stdlib_module_names
-    assert named == ALLOWED_IMPORTS - sys.stdlib_module_names
+def test_every_package_allowed_is_one_the_scripts_or_the_kit_import():
+    """No stale allowance: the README names the packages imported (tests/test_docs.py), and so every allowed one."""
+    used = set().union(*(imports(code_path(name).read_text(encoding="utf-8"), KIT) for name in [*SCRIPTS, KIT]))
+    assert ALLOWED_IMPORTS - sys.stdlib_module_names == used - sys.stdlib_module_names
 
 
 def test_runs_no_code_from_strings_and_no_programs(source):

@@ -1,15 +1,18 @@
-"""Statistics, the picture, and the JSON Lines export: what a user looks at before training."""
+"""Statistics and the picture, from the library and the `stats` command: what a user looks at before training.
+
+Token lengths need TRL's stack (tests/test_clients.py); here, `--tokenizer` without `transformers`.
+"""
 
 import json
 import re
 import subprocess
 import sys
 
-import datasets
 import pytest
-from test_builders import EXPECTED_SPLITS
+from helpers import EXPECTED_SPLITS, run_cli
 
 from instruction_datasets import load, stats
+from instruction_datasets.cli import main
 from instruction_datasets.export import export
 from instruction_datasets.loading import PROJECT_ROOT, sample_dir
 
@@ -94,30 +97,6 @@ def test_exported_card_shows_the_picture_and_the_table(tmp_path):
     assert (tmp_path / "stats" / "harmless.png").read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize(
-    ("script", "config"), [("align_anything_instruction", "zh"), ("instruction_tuning_alpha", "all")]
-)
-def test_jsonl_export_loads_back_identically(script, config, tmp_path):
-    ours = load(script, config, data_dir=sample_dir(script, config), cache_dir=tmp_path / "ours")
-    export(
-        script,
-        config,
-        tmp_path / "out",
-        data_dir=sample_dir(script, config),
-        cache_dir=tmp_path / "ours",
-        file_format="jsonl",
-    )
-    for split in ours:
-        files = sorted(str(path) for path in (tmp_path / "out" / "data" / config).glob(f"{split}-*.jsonl"))
-        raw = b"".join(open(path, "rb").read() for path in files)
-        assert b"\\u" not in raw  # UTF-8, not ASCII escapes
-        theirs = datasets.load_dataset("json", data_files=files, split="train", cache_dir=str(tmp_path / "json"))
-        assert list(theirs) == list(ours[split])
-    from_folder = datasets.load_dataset(str(tmp_path / "out"), config, cache_dir=str(tmp_path / "folder"))
-    for split in ours:
-        assert list(from_folder[split]) == list(ours[split])
-
-
 def test_the_readme_picture_of_the_samples_is_current(tmp_path):
     committed = json.loads((PROJECT_ROOT / "docs" / "samples_alpha_stats.json").read_text(encoding="utf-8"))
     fresh = stats.collect("instruction_tuning_alpha", "all", data_dir=ALPHA, cache_dir=tmp_path)
@@ -167,3 +146,45 @@ def test_figures_are_rounded_as_a_person_reads_them(tmp_path):
     train = json.loads(text)["groups"]["train"]
     assert train["prompt_chars_p95"] == round(float(np.percentile(prompts, 95)), 1)
     assert train["prompt_chars_median"] == round(float(np.median(prompts)), 1)
+
+
+def test_stats_plot_without_extension_writes_and_prints_a_png(tmp_path, capsys):
+    argv = ["stats", "instruction_tuning_alpha", "part2", "--data-dir", ALPHA, "--plot", tmp_path / "a_noext"]
+    status, out, _ = run_cli([*argv, "--cache-dir", tmp_path / "c"], capsys)
+    assert status == 0
+    assert f"picture: {tmp_path / 'a_noext.png'}\n" in out
+    assert (tmp_path / "a_noext.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "a_noext").exists()
+
+
+def test_stats_reads_the_folder_config_names_in_data_dir(tmp_path, capsys):
+    """``{config}`` in ``--data-dir`` stands for the config in stats as in export: the folder checked is read."""
+    data_dir = sample_dir("align_anything_instruction", "zh").parent / "{config}"
+    argv = ["stats", "align_anything_instruction", "zh", "--data-dir", data_dir, "--cache-dir", tmp_path / "c"]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0, err
+    named = run_cli([*argv[:3], "--data-dir", data_dir.with_name("zh"), *argv[5:]], capsys)
+    assert named[0] == 0 and out == named[1]
+    assert re.search(r"^train\s+\d+", out, re.M), out
+
+
+@pytest.mark.parametrize("command", ["stats", "export"])
+def test_tokenizer_without_transformers_says_what_to_install(command, monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if not installed: importing it fails
+    out = tmp_path / "export"
+    argv = [
+        command,
+        "instruction_tuning_alpha",
+        "all",
+        "--data-dir",
+        str(sample_dir("instruction_tuning_alpha", "all")),
+    ]
+    argv += ["--tokenizer", "some/tokenizer", "--cache-dir", str(tmp_path / "cache")]
+    argv += ["--out", str(out)] if command == "export" else []
+    assert main(argv) == 2  # a known mistake: one line, exit status 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "error: --tokenizer: token lengths need the `transformers` package: pip install 'instruction_datasets[train]'\n"
+    )
+    assert not out.exists()  # nothing written

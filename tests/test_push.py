@@ -1,11 +1,15 @@
-"""Publish to the (loopback) Hub and load it back: what a user of `load_dataset("ORG/NAME", config)` gets.
+"""Push: the library's `push()`, the `push` command, and what a user of `load_dataset("ORG/NAME", config)` gets.
 
-Every config of both builders is exported from the samples, pushed to the fake Hub of tests/fake_upstream.py,
-then read back by `datasets.load_dataset` in a fresh process (tests/hub_runner.py), plain and streaming.
+- Dry runs and checks, with no server: what would be uploaded, the commit message, the repo id and branch name
+  checks, the token never shown, the card's snippets filled in with the repo id.
+- The round trip (marked slow): every config of both builders is exported from the samples, pushed to the fake
+  Hub of tests/fake_upstream.py, then read back by `datasets.load_dataset` in a fresh process
+  (tests/hub_runner.py), plain and streaming; re-pushes, branches, retries, failures and the token.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,17 +18,18 @@ from pathlib import Path
 import huggingface_hub
 import pytest
 from fake_upstream import FakeUpstream
-from test_builders import EXPECTED_SPLITS
+from helpers import EXPECTED_SPLITS, run_cli
 
-from instruction_datasets import builder_class, load
+from instruction_datasets import builder_class, card, load
 from instruction_datasets import push as push_module
 from instruction_datasets.card import CardError
 from instruction_datasets.export import export
 from instruction_datasets.loading import sample_dir
 from instruction_datasets.push import PushError, push
 
-#: One export, then pushes and reads back in fresh processes: the suite's longest file.
-pytestmark = pytest.mark.slow
+#: The Hub round trip (the tests that take `hub` or `read_back`): one export, then pushes and reads back in fresh
+#: processes, the suite's longest part.
+round_trip = pytest.mark.slow
 
 RUNNER = Path(__file__).with_name("hub_runner.py")
 SECRET = "hf_roundTripSecret0123456789abcdef"
@@ -113,6 +118,7 @@ def ours(script: str, config: str) -> dict:
     return {split: list(rows) for split, rows in load(script, config, data_dir=sample_dir(script, config)).items()}
 
 
+@round_trip
 @pytest.mark.parametrize(("script", "config"), CASES)
 def test_every_pushed_config_loads_back_as_load_gives_it(script, config, read_back):
     expected = ours(script, config)
@@ -120,6 +126,7 @@ def test_every_pushed_config_loads_back_as_load_gives_it(script, config, read_ba
     assert loaded(read_back, repo=REPOS[script], config=config, streaming=True) == expected
 
 
+@round_trip
 @pytest.mark.parametrize("script", sorted(REPOS))
 def test_every_config_is_listed_and_a_load_without_a_name_gives_the_default(script, read_back):
     cls = builder_class(script)
@@ -127,11 +134,13 @@ def test_every_config_is_listed_and_a_load_without_a_name_gives_the_default(scri
     assert loaded(read_back, repo=REPOS[script], config=None) == ours(script, cls.DEFAULT_CONFIG_NAME)
 
 
+@round_trip
 def test_pushing_the_same_folder_again_makes_no_commit(hub):
     assert head(hub, "org/align") == hub.first_head
     assert len(hub.hosted["org/align"].commits) == 2  # the repo's first commit, and the push
 
 
+@round_trip
 def test_a_push_to_a_branch_fills_the_branch_and_leaves_main(hub, read_back):
     assert loaded(read_back, repo="org/branched", config="zh", revision="dev") == ours(
         "align_anything_instruction", "zh"
@@ -141,6 +150,7 @@ def test_a_push_to_a_branch_fills_the_branch_and_leaves_main(hub, read_back):
     assert "error" in main
 
 
+@round_trip
 def test_the_token_is_sent_and_never_shown(hub, exported):
     assert hub.cli.returncode == 0, hub.cli.stderr
     assert "committed:" in hub.cli.stdout
@@ -152,6 +162,7 @@ def test_the_token_is_sent_and_never_shown(hub, exported):
             assert all(SECRET.encode() not in data for data in files.values())
 
 
+@round_trip
 def test_a_server_error_on_commit_is_retried(hub, exported, monkeypatch, capsys):
     in_process(hub, monkeypatch)
     hub.add_fault("/api/datasets/org/retried/commit/main", "500")
@@ -163,6 +174,7 @@ def test_a_server_error_on_commit_is_retried(hub, exported, monkeypatch, capsys)
     assert len(commits) == 2 and "data/all/train-00000-of-00001.parquet" in commits[head(hub, "org/retried")]
 
 
+@round_trip
 def test_a_lasting_server_error_fails_with_a_message_and_leaves_the_repo_as_it_was(
     hub, exported, monkeypatch, tmp_path
 ):
@@ -181,6 +193,7 @@ def test_a_lasting_server_error_fails_with_a_message_and_leaves_the_repo_as_it_w
     assert hub.hosted["org/alpha"].commits[head(hub, "org/alpha")] == before
 
 
+@round_trip
 def test_a_bad_card_is_refused_before_any_network_call(hub, exported, monkeypatch, tmp_path):
     in_process(hub, monkeypatch)
     folder = tmp_path / "alpha"
@@ -193,6 +206,7 @@ def test_a_bad_card_is_refused_before_any_network_call(hub, exported, monkeypatc
     assert len(hub.requests) == calls and "org/refused" not in hub.hosted
 
 
+@round_trip
 def test_shards_the_folder_no_longer_holds_are_deleted_in_the_same_commit(hub, monkeypatch, tmp_path):
     in_process(hub, monkeypatch)
     kwargs = {"data_dir": sample_dir("instruction_tuning_alpha", "all"), "cache_dir": tmp_path / "cache"}
@@ -206,6 +220,7 @@ def test_shards_the_folder_no_longer_holds_are_deleted_in_the_same_commit(hub, m
     assert len(hub.hosted["org/reshard"].commits) == 3
 
 
+@round_trip
 def test_push_options_of_the_command_line_reach_the_hub(hub, exported, tmp_path):
     """--create-pr, --commit-message and --token: a pull request whose commit carries the message, main left as it
     was, and the token sent as ``Authorization: Bearer`` (HF_TOKEN unset) but shown nowhere."""
@@ -232,6 +247,7 @@ def test_push_options_of_the_command_line_reach_the_hub(hub, exported, tmp_path)
     assert token not in result.stdout + result.stderr
 
 
+@round_trip
 def test_a_commit_carries_the_message_given_or_one_naming_the_configs(hub, exported, monkeypatch):
     in_process(hub, monkeypatch)
     assert hub.hosted["org/align"].messages[head(hub, "org/align")] == "Upload en, zh (export by instruction_datasets)"
@@ -239,6 +255,7 @@ def test_a_commit_carries_the_message_given_or_one_naming_the_configs(hub, expor
     assert hub.hosted["org/messaged"].messages[head(hub, "org/messaged")] == "First upload of alpha"
 
 
+@round_trip
 def test_a_token_in_an_error_is_not_shown(hub, exported, tmp_path):
     env = user_env(hub, tmp_path / "home")
     token = "hf_brokenSecret0123456789\n"  # a pasted line break: the HTTP client refuses the header, naming it
@@ -248,3 +265,106 @@ def test_a_token_in_an_error_is_not_shown(hub, exported, tmp_path):
     )
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert token.strip() not in result.stdout + result.stderr
+
+
+def test_push_dry_run_lists_files_and_never_shows_the_token(exported, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    plan = push(exported["instruction_tuning_alpha"], "someone/alpha", dry_run=True)
+    files, out = plan.files, "\n".join(plan.lines())  # what the command line prints
+    assert capsys.readouterr().out == ""  # the library prints nothing
+    assert "README.md" in files and "data/harmless/train-00000-of-00001.parquet" in files
+    assert "would upload" in out and "datasets/someone/alpha" in out and "harmless" in out
+    assert "hf_secretvalue123" not in out
+
+
+def test_push_never_sends_a_git_clones_own_files(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    files = push(folder, "someone/alpha", dry_run=True).files
+    assert "README.md" in files and not [name for name in files if ".git" in name]
+
+
+@pytest.mark.parametrize("script", sorted(REPOS))
+def test_push_fills_in_the_repo_id_and_its_dry_run_shows_it(script, exported, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "out"
+    shutil.copytree(exported[script], folder)
+    before = (folder / "README.md").read_text(encoding="utf-8")
+    out = "\n".join(push(folder, "someone/instructions", dry_run=True).lines())  # what the command line prints
+    assert 'the card\'s snippets read: datasets.load_dataset("someone/instructions", ...)' in out
+    assert (folder / "README.md").read_text(encoding="utf-8") == before  # the folder's card is left as it is
+    filled = card.fill_repo_id(before, "someone/instructions")
+    assert card.PLACEHOLDER not in filled and card.PLACEHOLDER_NOTE not in filled
+    assert set(re.findall(r'load_dataset\("([^"]+)"', filled)) == {"someone/instructions"}
+    # A card that names a repo already gets the new one.
+    assert set(re.findall(r'load_dataset\("([^"]+)"', card.fill_repo_id(filled, "else/where"))) == {"else/where"}
+    # The user's own text is theirs, placeholder or not.
+    mine = before.replace(card.BEGIN, f'Ours: load_dataset("{card.PLACEHOLDER}")\n\n{card.BEGIN}')
+    assert f'Ours: load_dataset("{card.PLACEHOLDER}")' in card.fill_repo_id(mine, "someone/instructions")
+
+
+@pytest.mark.network
+def test_a_pushed_card_names_the_repo_it_was_pushed_to(exported, monkeypatch, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    before = (folder / "README.md").read_bytes()
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        push(folder, "org/alpha")
+        repo = hub.hosted["org/alpha"]
+        pushed = repo.commits[repo.branches["main"]]["README.md"].decode("utf-8")
+    finally:
+        hub.close()
+    assert set(re.findall(r'load_dataset\("([^"]+)"', pushed)) == {"org/alpha"}
+    assert card.PLACEHOLDER not in pushed
+    assert (folder / "README.md").read_bytes() == before
+
+
+def test_the_token_is_never_printed_in_a_dry_run_or_an_error(tmp_path, exported, capsys):
+    secret = "hf_cliSecret0123456789abcdef"
+    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--dry-run", "--token", secret]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0 and "would upload" in out
+    assert secret not in out + err
+    # A mistake that argparse reports with the words it did not understand, the token among them.
+    status, out, err = run_cli(["push", tmp_path, "--repo-id", "o/n", "--token", secret, "--tokn", secret], capsys)
+    assert status == 2 and "unrecognized arguments: --tokn ***" in err
+    assert secret not in out + err
+
+
+def test_a_push_dry_run_shows_the_commit_message_given_or_the_default(exported, capsys):
+    folder = exported["instruction_tuning_alpha"]
+    status, out, _ = run_cli(["push", folder, "--repo-id", "org/name", "--dry-run"], capsys)
+    assert status == 0
+    configs = ", ".join(sorted(builder_class("instruction_tuning_alpha").builder_configs))
+    assert f"to datasets/org/name in one commit: 'Upload {configs} (export by instruction_datasets)'\n" in out
+    argv = ["push", folder, "--repo-id", "org/name", "--dry-run", "--commit-message", "Fix the card", "--create-pr"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0
+    assert "to datasets/org/name in one commit, as a new pull request: 'Fix the card'\n" in out
+
+
+def test_the_library_checks_the_repo_id_too_and_names_its_parameter(exported):
+    with pytest.raises(ValueError, match=r"^repo_id 'not-a-valid/repo/id': give ORG/NAME"):
+        push_module.push(exported["instruction_tuning_alpha"], "not-a-valid/repo/id", dry_run=True)
+
+
+@pytest.mark.parametrize("revision", ["bad branch", "a..b", "-x", "x.lock", "feature/", ".hidden", "a:b", "@"])
+def test_a_branch_name_git_refuses_is_refused_before_anything_else(revision, exported, capsys):
+    folder = exported["instruction_tuning_alpha"]
+    status, out, err = run_cli(["push", folder, "--repo-id", "o/n", f"--revision={revision}", "--dry-run"], capsys)
+    assert status == 2 and out == ""
+    assert err.startswith(f"error: --revision {revision!r}: not a branch name git accepts") and err.count("\n") == 1
+    with pytest.raises(ValueError, match=rf"^revision {re.escape(repr(revision))}: not a branch name git accepts"):
+        push_module.push(exported["instruction_tuning_alpha"], "org/name", revision=revision, dry_run=True)
+
+
+@pytest.mark.parametrize("revision", ["v1.0", "feature/new-rows", "release_2026.12", "refs-like/a.b/c"])
+def test_a_branch_name_git_accepts_goes_through(revision, exported, capsys):
+    argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--revision", revision, "--dry-run"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0 and f"to datasets/org/name@{revision} in one commit" in out
