@@ -181,61 +181,7 @@ def test_no_test_file_imports_from_another():
             assert not [name for name in names if name.startswith("test_")], f"{path.name}: {ast.unparse(node)}"
 
 
-# --- benchmarks/README.md -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "benchmarks" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def shown(bench):
-    """What `bench.py --show` prints for each results file, line by line."""
-    import contextlib
-    import io
-
-    lines = set()
-    for name in ("results.json", "results_range_check.json"):
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            bench.show(json.loads((PROJECT_ROOT / "benchmarks" / name).read_text(encoding="utf-8")))
-        lines |= set(out.getvalue().splitlines())
-    return lines
-
-
-def test_every_benchmark_table_row_is_what_bench_show_prints(shown):
-    rows = [line for line in text(BENCHMARKS).splitlines() if line.startswith("| ") or line.startswith("**x")]
-    assert len(rows) > 30
-    missing = [row for row in rows if row not in shown]
-    assert not missing, "rows bench.py --show does not print:\n" + "\n".join(missing)
-    growth = [line for line in text(BENCHMARKS).splitlines() if line.startswith("- peak memory ")]
-    assert growth and set(growth) <= shown
-
-
-def test_the_readme_summary_quotes_figures_bench_show_prints(shown):
-    readme = text(PROJECT_ROOT / "README.md")
-    summary = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
-    figures = re.findall(r"\d+\.\d\dx", summary)
-    assert len(figures) >= 6
-    printed = set(re.findall(r"\d+\.\d\dx", "\n".join(shown)))
-    assert set(figures) <= printed, set(figures) - printed
-
-
-def test_every_bench_option_the_page_uses_is_one_bench_takes(bench):
-    source = (PROJECT_ROOT / "benchmarks" / "bench.py").read_text(encoding="utf-8")
-    taken = set(re.findall(r'add_argument\(\s*"(--[\w-]+)"', source))
-    taken.add("--help")  # argparse adds it
-    used = set()
-    for line in shell_lines(BENCHMARKS):
-        used |= set(re.findall(r"(?<!\S)(--[\w-]+)", line))
-    used |= {span.split()[0] for span in code_spans(BENCHMARKS) if span.startswith("--")}
-    assert used and used <= taken, used - taken
-    groups = re.findall(r'--groups "([^"]+)"', text(BENCHMARKS))
-    assert groups and set(groups) <= set(bench.GROUPS)
+# --- README.md: what reading it can check ---------------------------------------------------------------------
 
 
 def test_readme_front_matter_is_a_dataset_card():
@@ -292,3 +238,60 @@ def test_the_readme_names_every_package_the_scripts_import_beyond_the_standard_l
     sources = [*map(script_path, meta.SCRIPTS), kit_path(script_path(meta.SCRIPTS[0]))]
     used = set().union(*(imports(path.read_text(encoding="utf-8"), KIT) for path in sources))
     assert named == used - sys.stdlib_module_names
+
+
+# --- benchmarks/README.md -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def shown(bench):
+    """What `bench.py --show` prints for each results file, line by line."""
+    import contextlib
+    import io
+
+    lines = set()
+    for name in ("results.json", "results_range_check.json"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            bench.show(json.loads((PROJECT_ROOT / "benchmarks" / name).read_text(encoding="utf-8")))
+        lines |= set(out.getvalue().splitlines())
+    return lines
+
+
+def test_every_benchmark_table_row_is_what_bench_show_prints(shown):
+    rows = [line for line in text(BENCHMARKS).splitlines() if line.startswith("| ") or line.startswith("**x")]
+    assert len(rows) > 30
+    missing = [row for row in rows if row not in shown]
+    assert not missing, "rows bench.py --show does not print:\n" + "\n".join(missing)
+    growth = [line for line in text(BENCHMARKS).splitlines() if line.startswith("- peak memory ")]
+    assert growth and set(growth) <= shown
+
+
+def test_the_readme_summary_quotes_figures_bench_show_prints(shown):
+    readme = text(PROJECT_ROOT / "README.md")
+    summary = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    figures = re.findall(r"\d+\.\d\dx", summary)
+    assert len(figures) >= 6
+    printed = set(re.findall(r"\d+\.\d\dx", "\n".join(shown)))
+    assert set(figures) <= printed, set(figures) - printed
+
+
+def test_every_bench_option_the_page_uses_is_one_bench_takes(bench):
+    source = (PROJECT_ROOT / "benchmarks" / "bench.py").read_text(encoding="utf-8")
+    taken = set(re.findall(r'add_argument\(\s*"(--[\w-]+)"', source))
+    taken.add("--help")  # argparse adds it
+    used = set()
+    for line in shell_lines(BENCHMARKS):
+        used |= set(re.findall(r"(?<!\S)(--[\w-]+)", line))
+    used |= {span.split()[0] for span in code_spans(BENCHMARKS) if span.startswith("--")}
+    assert used and used <= taken, used - taken
+    groups = re.findall(r'--groups "([^"]+)"', text(BENCHMARKS))
+    assert groups and set(groups) <= set(bench.GROUPS)
