@@ -41,7 +41,17 @@ def tests(session: nox.Session, datasets: str) -> None:
 
 #: The core, for a quick check: both scripts load plain and streaming, their configs and splits, export, and the
 #: command line, with neither the slow tests nor the clients'.
-SMOKE_FILES = ["test_builders.py", "test_align_anything.py", "test_alpha.py", "test_export.py", "test_cli.py"]
+SMOKE_FILES = [
+    "test_builders.py",
+    "test_align_anything.py",
+    "test_alpha.py",
+    "test_export.py",
+    "test_push.py",
+    "test_stats.py",
+    "test_infos.py",
+    "test_cli.py",
+    "test_docs.py",
+]
 
 
 @nox.session

@@ -48,13 +48,20 @@ def shell_lines(page) -> list[str]:
     return [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
+#: Options whose value is a file a command writes, not one of the tree.
+OUTPUT_OPTIONS = {"--out", "--plot", "--json"}
+
+
 def named_paths(page) -> set[str]:
     """Files and folders of this repository a page names in code spans (placeholders such as `<name>` left out)."""
     paths = set()
     for span in code_spans(page) + shell_lines(page):
-        for word in span.split():
+        words = span.split()
+        for before, word in zip(["", *words[:-1]], words, strict=True):
             word = word.strip("',\"()")
-            if "<" in word or "{" in word or "*" in word or word.startswith(("/", "-", "http")):
+            if "<" in word or "{" in word or "*" in word or word.startswith(("/", "-", "http", "path/to/")):
+                continue
+            if before in OUTPUT_OPTIONS:  # a file the command writes
                 continue
             if re.fullmatch(r"[\w./-]+\.(py|md|json|ipynb|toml|png)", word) or re.match(
                 r"(tests|benchmarks|docs|examples|instruction_datasets|\.ci)/", word
@@ -63,7 +70,7 @@ def named_paths(page) -> set[str]:
     return paths
 
 
-@pytest.mark.parametrize("page", [CONTRIBUTING, BENCHMARKS], ids=lambda page: page.relative_to(PROJECT_ROOT).as_posix())
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(PROJECT_ROOT).as_posix())
 def test_every_path_a_page_names_exists(page):
     paths = named_paths(page)
     assert paths, f"{page.name} names no file?"
