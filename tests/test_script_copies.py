@@ -66,6 +66,17 @@ def test_load_dataset_copies_the_kit_beside_a_script_installed_elsewhere(script,
     assert ran and all((folder / f"{KIT}.py").read_bytes() == SHIPPED_KIT.read_bytes() for folder in ran), ran
 
 
+@pytest.mark.skipif(not RUNS_SCRIPTS, reason="datasets 4+ runs no scripts (test_builders checks that it refuses)")
+def test_load_dataset_needs_the_kit_beside_a_copy_where_load_does_not(tmp_path, cache_dir):
+    """README: `load_dataset` on 3.x needs the kit beside a copy; `load()` falls back to the installed one."""
+    path = _copy(tmp_path / "mine", ALPHA)
+    data_dir = str(sample_dir(ALPHA, "part1"))
+    with pytest.raises(FileNotFoundError) as raised:
+        datasets.load_dataset(str(path), "part1", data_dir=data_dir, cache_dir=cache_dir, trust_remote_code=True)
+    assert str(path.parent / f"{KIT}.py") in str(raised.value)
+    assert len(load(path, "part1", data_dir=data_dir, cache_dir=str(tmp_path / "ours"), split="train")) > 0
+
+
 def test_an_edited_copy_of_a_script_elsewhere_runs_with_the_shipped_kit(tmp_path, cache_dir):
     path = _copy(tmp_path / "mine", ALIGN, edit=lambda text: text.replace('PRETTY_NAME = "Align', 'PRETTY_NAME = "My'))
     assert kit_path(path) == SHIPPED_KIT
