@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 import pytest
+import tomllib
 from helpers import imports, readme_blocks
 from huggingface_hub import DatasetCard
 
@@ -156,6 +157,9 @@ def test_a_new_dataset_is_a_script_beside_the_others_named_in_meta_scripts():
     assert set(meta.SCRIPTS) == scripts
     for script in meta.SCRIPTS:
         assert (PROJECT_ROOT / "instruction_datasets" / "samples" / script).is_dir()
+    # ... and in pyproject's py-modules, with the kit, so that the wheel installs them.
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert sorted(pyproject["tool"]["setuptools"]["py-modules"]) == sorted([*meta.SCRIPTS, KIT])
 
 
 def test_each_fixture_is_defined_once():
