@@ -203,6 +203,8 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         DESCRIPTION, HOMEPAGE, LICENSE, CITATION: the dataset's identity, as ``DatasetInfo`` holds it; a config's
             own description follows ``DESCRIPTION`` after a blank line.
         FEATURES: the schema of every config.
+        COMMIT: the upstream commit every download is pinned to, when the dataset pins one (cards name it); None
+            when each load resolves its own (``HubInstructionBuilder``: ``hub_revision``).
         HINTS: per kind of failed transfer (see ``failure``), what to do about it, naming only parameters and
             environment variables that this dataset has.
         FormatError, IntegrityError: the exception classes the builder raises for a file that is not in the
@@ -217,6 +219,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
     LICENSE = ""
     CITATION = ""
     FEATURES = None
+    COMMIT = None
     HINTS = {}
     FormatError = ValueError
     IntegrityError = ValueError

@@ -37,14 +37,21 @@ _HOMEPAGE = "https://github.com/Rallio67/language-model-agents"
 # No licence was stated for the data at the pinned commit.
 _LICENSE = "unknown"
 
-_CITATION = """\
+# The commit that still has the files (they were deleted from the branch on 2023-01-30).
+_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"
+
+_CITATION = (
+    """\
 @misc{rallio67_instruction_tuning_dataset_alpha,
   title        = {instruction\\_tuning\\_dataset\\_alpha},
   author       = {Rallio67},
   howpublished = {\\url{https://github.com/Rallio67/language-model-agents}},
-  note         = {commit 26ea044ac587e7629a8baea994165cf3e6520dea}
+  note         = {commit """
+    + _COMMIT
+    + """}
 }
 """
+)
 
 _DESCRIPTION = """\
 instruction_tuning_dataset_alpha: about 67k instructions, each with the first response of an agent \
@@ -55,8 +62,6 @@ Content warning: the harmless category holds red-team attempts to make a model s
 inspect and filter before training.\
 """
 
-# The commit that still has the files (they were deleted from the branch on 2023-01-30).
-_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"
 _BASE_URL = f"https://github.com/Rallio67/language-model-agents/raw/{_COMMIT}"
 # A base_url on GitHub: the repo and the commit it serves (cards name them).
 _GITHUB_RAW = re.compile(re.escape("https://github.com/") + r"([^/]+/[^/]+)/raw/([0-9a-f]{40})/?$")
@@ -98,6 +103,36 @@ _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _END_OF_TEXT = re.compile(r"<\|endoftext\|>[ \t\r\n]*\Z")
 _USER_LABEL = "User:"
 _WHITESPACE = " \t\r\n\f\v"  # ASCII only: U+2028, U+2029 and NBSP are text
+
+
+def parse_text(text: str) -> tuple:
+    """Splits one ``text`` into ``(prompt, response, boundary)``; the README documents this rule.
+
+    1. A trailing ``<|endoftext|>`` (and any whitespace after it) is removed.
+    2. The response starts at the first line that begins with ``Rosey:`` (after a blank line or a
+       single newline, or at the very start); the prompt is everything before that line, the
+       response everything after the label. Later ``Rosey:`` lines stay in the response.
+       ``boundary`` is ``"label"``.
+    3. No such line: split at the first blank line (``boundary`` ``"blank_line"``).
+    4. Neither: the whole text is the prompt and the response is empty (``boundary`` ``"none"``).
+    5. Both parts are stripped of ASCII whitespace, and a leading ``User:`` label leaves the prompt.
+    Only ``\\n`` (or ``\\r\\n``) ends a line: U+2028 and U+2029 are text.
+    """
+    body = _END_OF_TEXT.sub("", text)
+    label = _AGENT_LABEL.search(body)
+    if label is not None:
+        prompt, response, boundary = body[: label.start()], body[label.end() :], "label"
+    else:
+        blank = _BLANK_LINE.search(body)
+        if blank is not None:
+            prompt, response, boundary = body[: blank.start()], body[blank.end() :], "blank_line"
+        else:
+            prompt, response, boundary = body, "", "none"
+    prompt = prompt.strip(_WHITESPACE)
+    if prompt.startswith(_USER_LABEL):
+        prompt = prompt[len(_USER_LABEL) :].strip(_WHITESPACE)
+    return prompt, response.strip(_WHITESPACE), boundary
+
 
 # What to do about each kind of failed transfer (see `failure` in _instruction_kit.py): only parameters this script has.
 _HINTS = {
@@ -283,35 +318,6 @@ class InstructionTuningAlpha(InstructionBuilder):
                         yield index, source, text
                 return
         _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
-
-
-def parse_text(text: str) -> tuple:
-    """Splits one ``text`` into ``(prompt, response, boundary)``; the README documents this rule.
-
-    1. A trailing ``<|endoftext|>`` (and any whitespace after it) is removed.
-    2. The response starts at the first line that begins with ``Rosey:`` (after a blank line or a
-       single newline, or at the very start); the prompt is everything before that line, the
-       response everything after the label. Later ``Rosey:`` lines stay in the response.
-       ``boundary`` is ``"label"``.
-    3. No such line: split at the first blank line (``boundary`` ``"blank_line"``).
-    4. Neither: the whole text is the prompt and the response is empty (``boundary`` ``"none"``).
-    5. Both parts are stripped of ASCII whitespace, and a leading ``User:`` label leaves the prompt.
-    Only ``\\n`` (or ``\\r\\n``) ends a line: U+2028 and U+2029 are text.
-    """
-    body = _END_OF_TEXT.sub("", text)
-    label = _AGENT_LABEL.search(body)
-    if label is not None:
-        prompt, response, boundary = body[: label.start()], body[label.end() :], "label"
-    else:
-        blank = _BLANK_LINE.search(body)
-        if blank is not None:
-            prompt, response, boundary = body[: blank.start()], body[blank.end() :], "blank_line"
-        else:
-            prompt, response, boundary = body, "", "none"
-    prompt = prompt.strip(_WHITESPACE)
-    if prompt.startswith(_USER_LABEL):
-        prompt = prompt[len(_USER_LABEL) :].strip(_WHITESPACE)
-    return prompt, response.strip(_WHITESPACE), boundary
 
 
 _BATCH_ROWS = 10_000  # rows per Arrow table

@@ -300,7 +300,7 @@ def render_body(
     lines += [f"- **Language(s):** {', '.join(card_text.LANGUAGE_NAMES.get(code, code) for code in languages)}"]
     lines += [f"- **License:** {about.licence if about else f'`{info.license}`'}"]
     if about:
-        lines += ["", "### Dataset Sources", "", f"- **Repository:** {about.repository}"]
+        lines += ["", "### Dataset Sources", "", f"- **Repository:** {about.repository.format(commit=cls.COMMIT)}"]
         lines += [f"- **Paper:** {about.paper}"] if about.paper else []
     lines += ["", "### Configs and rows", ""]
     lines += _configs_table(cls, about, configs, default, counts)

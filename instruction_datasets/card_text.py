@@ -25,6 +25,7 @@ class About:
     #: Paragraphs: how each row is made from the upstream files.
     how_made: list[str]
     curated_by: str
+    #: Where upstream lives; ``{commit}`` stands for the builder's pinned ``COMMIT``.
     repository: str
     paper: str | None
     #: Who wrote the prompts and responses.
@@ -121,7 +122,7 @@ ALPHA = About(
     ],
     curated_by="Rallio67",
     repository="https://github.com/Rallio67/language-model-agents (the data files were later deleted from its "
-    "branch; they remain at commit `26ea044ac587e7629a8baea994165cf3e6520dea`)",
+    "branch; they remain at commit `{commit}`)",
     paper=None,
     producers="Rallio67 gathered the rows from the sources named above; language models wrote the synthetic code "
     "and questions, and Rosey's responses.",

@@ -1,7 +1,7 @@
 """Which configs of a builder a command reads, and where each config's local copy is.
 
-The command line checks these before any work (a mistake is one line, exit status 2), and the library
-functions check them again (``ValueError``); both ask this module, so they agree.
+The command line checks these before any work (a mistake is one line, exit status 2), and `export.export`
+checks them again (``ValueError``); both ask this module, so they agree.
 """
 
 from __future__ import annotations

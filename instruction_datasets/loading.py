@@ -128,7 +128,7 @@ def _code_files(script: Path) -> dict[str, bytes]:
 def _code_hash(script: Path) -> str:
     """A hash of every file the builder runs: the script and its kit."""
     files = _code_files(script)
-    if len(files) == 1:  # a script alone hashes as it always did
+    if len(files) == 1:  # no kit found anywhere (a stray script): the script alone, hashed as before the kit
         return hashlib.sha256(files[script.name]).hexdigest()[:16]
     return _content_hash(files)
 

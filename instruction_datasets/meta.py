@@ -1,6 +1,7 @@
 """What the package knows before it imports `datasets`: its version and the names of its loading scripts.
 
-The command line's ``--help`` and ``--version`` read only this module, so they answer at once.
+The command line's ``--help`` and ``--version`` read this module (and ``configs``), not `datasets`, so they answer
+at once.
 """
 
 from __future__ import annotations

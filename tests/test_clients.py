@@ -37,9 +37,7 @@ from instruction_datasets.cli import main  # noqa: E402
 from instruction_datasets.loading import builder_class, load, sample_dir  # noqa: E402
 
 CONFIGS = [
-    (script, config.name)
-    for script in ("align_anything_instruction", "instruction_tuning_alpha")
-    for config in builder_class(script).BUILDER_CONFIGS
+    (script, config.name) for script in instruction_datasets.SCRIPTS for config in builder_class(script).BUILDER_CONFIGS
 ]
 END = "<|end|>"
 PAD = "<|pad|>"

@@ -22,7 +22,7 @@ import tomllib
 from helpers import imports, readme_blocks
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import card, meta, script_path, training
+from instruction_datasets import builder_class, card, meta, script_path, training
 from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path
 
 README = PROJECT_ROOT / "README.md"
@@ -160,6 +160,15 @@ def test_a_new_dataset_is_a_script_beside_the_others_named_in_meta_scripts():
     # ... and in pyproject's py-modules, with the kit, so that the wheel installs them.
     pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert sorted(pyproject["tool"]["setuptools"]["py-modules"]) == sorted([*meta.SCRIPTS, KIT])
+
+
+def test_the_commit_the_pages_name_is_the_one_alpha_pins():
+    """The README names alpha's pinned commit; it is written in the script only, so the pages must follow it."""
+    pinned = builder_class("instruction_tuning_alpha").COMMIT
+    for page in PAGES:
+        named = set(re.findall(r"\b[0-9a-f]{40}\b", text(page)))
+        assert named <= {pinned}, f"{page.name} names commits the script does not pin: {named - {pinned}}"
+    assert pinned in text(README)
 
 
 def test_each_fixture_is_defined_once():

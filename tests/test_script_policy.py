@@ -13,6 +13,7 @@ import sys
 
 import datasets
 import pytest
+from fake_upstream import ALPHA_COMMIT
 from helpers import imports
 
 from instruction_datasets import builder_class, script_path
@@ -100,7 +101,7 @@ def test_names_no_hosts_but_its_homepages_and_the_pinned_commit(source):
     urls = {url.rstrip("}") if not url.endswith("{_COMMIT}") else url for url in urls}
     assert urls <= ALLOWED_URLS, urls - ALLOWED_URLS
     if "_BASE_URL" in source:
-        assert 'raw/{_COMMIT}"' in source and '_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"' in source
+        assert 'raw/{_COMMIT}"' in source and f'_COMMIT = "{ALPHA_COMMIT}"' in source
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
