@@ -54,9 +54,14 @@ def messages_column(prompts: list, responses: list) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
 
 
+def blob_hasher(size: int):
+    """A SHA-1 under way of a git blob of ``size`` bytes: ``update`` it with the bytes, then read ``hexdigest()``."""
+    return hashlib.sha1(b"blob %d\0" % size)
+
+
 def git_blob_sha1(content: bytes) -> str:
     """The SHA-1 that git gives a file with these bytes (``git hash-object``)."""
-    digest = hashlib.sha1(b"blob %d\0" % len(content))
+    digest = blob_hasher(len(content))
     digest.update(content)
     return digest.hexdigest()
 
@@ -549,7 +554,7 @@ class HubInstructionBuilder(InstructionBuilder):
                 "refuses it"
             )
             return {"num_bytes": size, "checksum": None}
-        digest, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
+        digest, blob = hashlib.sha256(), blob_hasher(size)
         with open(filepath, "rb") as f:
             for chunk in iter(lambda: f.read(_HASH_CHUNK_BYTES), b""):
                 digest.update(chunk)

@@ -14,7 +14,6 @@ where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See `
 
 import codecs
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ import pyarrow as pa
 
 from ._instruction_kit import (
     InstructionBuilder,
+    blob_hasher,
     git_blob_sha1,
     is_unicode,
     json_problem,
@@ -187,6 +187,7 @@ class InstructionTuningAlpha(InstructionBuilder):
         COMMIT: the upstream commit whose files are read (the default ``base_url`` serves them).
         PARTS: part name -> (file name, git blob SHA-1 of the file at ``COMMIT``), the hash a download is checked
             against.
+        CATEGORIES: source -> category; a source not listed gets category ``"other"``.
     """
 
     PRETTY_NAME = "instruction_tuning_dataset_alpha"
@@ -196,6 +197,7 @@ class InstructionTuningAlpha(InstructionBuilder):
     FormatError, IntegrityError = AlphaFormatError, AlphaIntegrityError
     COMMIT = _COMMIT
     PARTS = _PARTS
+    CATEGORIES = _CATEGORIES
 
     VERSION = _VERSION
     RELEASE_NOTES = {"1.0.0": "First release: parts, categories, Rosey-label parse rule, pinned hashes."}
@@ -249,10 +251,11 @@ class InstructionTuningAlpha(InstructionBuilder):
         """Yields Arrow tables of every pair of every file, in order, kept by category."""
         unknown_sources: dict[str, int] = {}
         fallbacks = {"blank_line": 0, "none": 0}
+        categories = self.CATEGORIES
         for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
             batch = []
             for index, source, text in self._checked_pairs(filepath, origin, blob_sha1):
-                category = _CATEGORIES.get(source, _OTHER)
+                category = categories.get(source, _OTHER)
                 if category == _OTHER:
                     unknown_sources[source] = unknown_sources.get(source, 0) + 1
                 if self.config.category is None or category == self.config.category:
@@ -286,7 +289,7 @@ class InstructionTuningAlpha(InstructionBuilder):
         yielded = 0
         with self._reading(origin):
             expected_size = self._file_size(filepath, origin)  # in streaming, the size the server announces
-            digest = hashlib.sha1(b"blob %d\0" % expected_size)
+            digest = blob_hasher(expected_size)
             size = 0
 
             def chunks():

@@ -132,14 +132,15 @@ def to_messages(batch):
 _ALPHA_ROWS = """
 import json, sys
 from instruction_datasets import builder_class
-alpha = sys.modules[builder_class("instruction_tuning_alpha").__module__]  # the script as load() runs it
+alpha_builder = builder_class("instruction_tuning_alpha")
+alpha = sys.modules[alpha_builder.__module__]  # the script as load() runs it
 def alpha_rows():
     for part in ("part1", "part2"):
         with open(f"{DATA}/instruction_tuning_dataset_alpha_{part}.json", encoding="utf-8") as f:
             items = json.load(f)
         for source, text in items:
             prompt, response, _ = alpha.parse_text(text)
-            yield {"source": source, "category": alpha._CATEGORIES.get(source, "other"), "prompt": prompt,
+            yield {"source": source, "category": alpha_builder.CATEGORIES.get(source, "other"), "prompt": prompt,
                    "response": response, "text": text,
                    "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]}
 """

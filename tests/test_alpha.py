@@ -72,7 +72,7 @@ def test_every_input_row_appears_in_file_order_with_its_raw_text(config, cache_d
     for row in rows:
         prompt, response, _ = alpha.parse_text(row["text"])
         assert (row["prompt"], row["response"]) == (prompt, response)
-        assert row["category"] == alpha._CATEGORIES.get(row["source"], "other")
+        assert row["category"] == builder_class(SCRIPT).CATEGORIES.get(row["source"], "other")
 
 
 def test_category_configs_partition_all_except_other_in_file_order(cache_dir):
@@ -91,7 +91,7 @@ def test_samples_exercise_every_rule_and_every_source(cache_dir):
     rows = load_rows("all", SAMPLES, cache_dir)
     boundaries = {alpha.parse_text(row["text"])[2] for row in rows}
     assert boundaries == {"label", "blank_line", "none"}
-    assert set(alpha._CATEGORIES) <= {row["source"] for row in rows}
+    assert set(builder_class(SCRIPT).CATEGORIES) <= {row["source"] for row in rows}
     texts = [row["text"] for row in rows]
     assert any("\u2028" in text for text in texts)
     assert any("\r\n" in text for text in texts)
