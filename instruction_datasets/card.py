@@ -304,6 +304,7 @@ def render_body(
         lines += [f"- **Paper:** {about.paper}"] if about.paper else []
     lines += ["", "### Configs and rows", ""]
     lines += _configs_table(cls, about, configs, default, counts)
+    lines += _empty_responses(configs, counts, records)
     if about:
         lines += ["## Uses", "", "### Direct Use", "", about.direct_use, ""]
         lines += ["### Out-of-Scope Use", "", about.out_of_scope, ""]
@@ -333,7 +334,8 @@ def render_body(
         lines += ["## Bias, Risks, and Limitations", ""]
         lines += [f"- {risk}" for risk in about.risks] + [""]
         lines += ["### Recommendations", "", about.recommendations, ""]
-    lines += training.card_section(default, repo)
+    holds_empty = any(split["empty_responses"] for config in configs for split in counts[config].values())
+    lines += training.card_section(default, repo, holds_empty)
     lines += ["## License", ""]
     lines += [about.licence if about else f"`{info.license}`", ""]
     lines += ["## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
@@ -381,6 +383,34 @@ def _configs_table(cls, about, configs: list[str], default: str, counts: dict) -
         cells = [f"{counts[config][split]['rows']:,}" if split in counts[config] else "" for split in splits]
         lines.append(f"| {name} | {described} | " + " | ".join(cells) + " |")
     return [*lines, ""]
+
+
+def _empty_responses(configs: list[str], counts: dict, records: dict[str, dict]) -> list[str]:
+    """How many rows of each config and split have an empty response, and how many an export left out."""
+    from .export import EMPTY_LEFT_OUT  # export owns the record's keys, and imports this module
+
+    def listed(per_config: dict[str, dict[str, int]]) -> str:
+        return ", ".join(
+            f"`{config}` {split} {count:,}"
+            for config, splits in per_config.items()
+            for split, count in sorted(splits.items(), key=lambda item: stats.split_rank(item[0]))
+            if count
+        )
+
+    held = listed({config: {split: n["empty_responses"] for split, n in counts[config].items()} for config in configs})
+    left_out = listed({config: records[config].get(EMPTY_LEFT_OUT) or {} for config in configs})
+    lines = []
+    if held:
+        lines.append(
+            f"Rows with an empty `response`: {held}. Their prompt has no answer; trained on, they teach a model to "
+            "answer with nothing. The TRL recipe below leaves them out; for LLaMA-Factory and Axolotl, which cannot, "
+            f"export with `{training.DROP_OPTION}`."
+        )
+    else:
+        lines.append("No row of this export has an empty `response`.")
+    if left_out:
+        lines.append(f"Left out of this export for an empty `response` (`{training.DROP_OPTION}`): {left_out}.")
+    return [" ".join(lines), ""]
 
 
 def _value_table(column: str, configs: list[str], counts: dict) -> list[str]:

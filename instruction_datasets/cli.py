@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import configs
 from .meta import SCRIPTS, version
+from .training import DROP_OPTION
 
 PROG = "python -m instruction_datasets"
 SIZE_SYNTAX = "a number of bytes, or a number with a unit: KB, MB, GB (1000s) or KiB, MiB, GiB (1024s), e.g. 500MB"
@@ -162,11 +163,13 @@ def run_export(args: argparse.Namespace) -> int:
             file_format=args.format,
             tokenizer=args.tokenizer,
             repo_id=args.repo_id,
+            drop_empty_responses=args.drop_empty_responses,
             **_config_settings(args),
         )
     for config, splits in summary.items():
         parts = [
             f"{split} {entry['rows']:,} rows, {_size(entry['bytes'])} in {entry['shards']} shard(s)"
+            + (f" ({entry['left_out']:,} with an empty response left out)" if "left_out" in entry else "")
             for split, entry in splits.items()
         ]
         print(f"exported {config} to {args.out}: {'; '.join(parts)}")
@@ -436,6 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=FILE_FORMATS, default="parquet", help="shard file format (default: parquet)"
     )
     export_parser.add_argument(tokenizer_flag, help=f"{tokenizer_help}, shown in the card")
+    export_parser.add_argument(
+        DROP_OPTION,
+        action="store_true",
+        help="leave out rows whose response is empty (the card counts them), for LLaMA-Factory and Axolotl, which "
+        "read the folder and cannot leave rows out themselves (default: keep every upstream row)",
+    )
     export_parser.add_argument(
         "--repo-id",
         help="ORG/NAME of the Hub repo the card's snippets name (default: a placeholder, which push fills in)",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import datasets
 import jsonlines
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 import yaml
@@ -117,17 +118,20 @@ def folder_problem(folder: str | os.PathLike) -> str | None:
 
 
 def read_counts(folder: str | os.PathLike, config: str) -> dict[str, dict[str, object]]:
-    """Per split: rows, and value counts of the columns of `stats.GROUP_COLUMNS`, read from the config's shards."""
+    """Per split: rows, rows with an empty response (``"empty_responses"``), and value counts of the columns of
+    `stats.GROUP_COLUMNS`, read from the config's shards."""
     per_split: dict[str, dict[str, object]] = {}
     for shard in shards(folder, config):
         entry = per_split.setdefault(
-            split_of(shard), {"rows": 0, **{column: collections.Counter() for column in stats.GROUP_COLUMNS}}
+            split_of(shard),
+            {"rows": 0, "empty_responses": 0, **{column: collections.Counter() for column in stats.GROUP_COLUMNS}},
         )
         if shard.suffix == ".parquet":
             table = pq.read_table(shard)
         else:
             table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
         entry["rows"] += table.num_rows
+        entry["empty_responses"] += pc.sum(pc.equal(table.column("response"), "")).as_py() or 0
         for column in stats.GROUP_COLUMNS:
             if column in table.column_names:
                 entry[column].update(table.column(column).to_pylist())
@@ -176,6 +180,7 @@ def export(
     file_format: str = "parquet",
     tokenizer=None,
     repo_id: str | None = None,
+    drop_empty_responses: bool = False,
     **config_kwargs,
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Writes configs of a builder into an export folder; returns rows, bytes and shards per config and split.
@@ -186,8 +191,10 @@ def export(
     ``file_format`` is ``"parquet"`` (what the Hub viewer pages through) or ``"jsonl"`` (UTF-8 JSON Lines).
     With a ``tokenizer`` (a name, a folder or a tokenizer object) the card also shows token lengths (see `tokens`).
     ``repo_id`` (``ORG/NAME``) names the dataset in the card's snippets; without it they name a marked placeholder,
-    which `push` fills in. ``config_kwargs`` are fields of every config loaded (``hub_revision=...``,
-    ``base_url=...``), as in `load`.
+    which `push` fills in. With ``drop_empty_responses`` the rows whose ``response`` is empty are left out of the
+    shards (training frameworks that read the folder cannot leave them out themselves), and the card says how many
+    per split; each split's summary gives the number as ``"left_out"``. ``config_kwargs`` are fields of every
+    config loaded (``hub_revision=...``, ``base_url=...``), as in `load`.
     Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
     dataset or another file format, or a card the Hub would refuse (`card.CardError`, naming the folder's card).
     A YAML key of the folder's card that export replaces with another value is named in one warning line each.
@@ -239,7 +246,7 @@ def export(
     try:
         summary = {}
         for name in names:
-            settings = (data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs)
+            settings = (data_dir, cache_dir, max_bytes, file_format, tokenizer, drop_empty_responses, config_kwargs)
             summary[name] = _write_config(script, cls, name, staging, card_data, *settings)
         replaced = _write_card(cls, staging, card_data, old_text, repo_id)
         card.check(staging)
@@ -257,11 +264,28 @@ def export(
 
 
 def _write_config(
-    script, cls, config, out, card_data, data_dir, cache_dir, max_bytes, file_format, tokenizer, config_kwargs
+    script,
+    cls,
+    config,
+    out,
+    card_data,
+    data_dir,
+    cache_dir,
+    max_bytes,
+    file_format,
+    tokenizer,
+    drop_empty,
+    config_kwargs,
 ):
-    """Shards, stats and card entries of one config; returns rows, bytes and shards per split."""
+    """Shards, stats and card entries of one config; returns rows, bytes, shards (and rows left out) per split."""
     data_dir = configs.data_dir_for(data_dir, config)
     dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
+    left_out = {}
+    if drop_empty:
+        dataset_dict, left_out = without_empty_responses(dataset_dict)
+        for split, count in left_out.items():
+            if count:
+                logger.warning(f"{config} {split}: {count:,} row(s) with an empty response left out of the export")
     config_dir = config_data(out, config)
     shutil.rmtree(config_dir, ignore_errors=True)  # no stale shards from an earlier export of this config
     config_dir.mkdir(parents=True)
@@ -279,6 +303,8 @@ def _write_config(
         splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
         data_files.append({"split": split, "path": data_files_pattern(config, split)})
         summary[split] = {"rows": dataset.num_rows, "bytes": file_bytes, "shards": num_shards}
+        if drop_empty:
+            summary[split]["left_out"] = left_out[split]
 
     figures = stats.collect_from(dataset_dict, script.stem, config, tokenizer=tokenizer)
     (out / STATS).mkdir(exist_ok=True)
@@ -288,6 +314,8 @@ def _write_config(
     stats.plot(figures, out / stats_file(config, "png"))
     builder_info = next(iter(dataset_dict.values())).info
     record = provenance.record(builder_info, local=data_dir is not None, origin=_origin(data_dir))
+    if drop_empty:
+        record[EMPTY_LEFT_OUT] = left_out
     record_path = provenance_path(out, config)
     record_path.parent.mkdir(exist_ok=True)
     record_path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
@@ -305,6 +333,24 @@ def _write_config(
     card_configs[config] = {"data_files": data_files}
     card_configs.to_dataset_card_data(card_data)
     return summary
+
+
+#: The key of a config's provenance record that counts, per split, the rows left out for an empty response.
+EMPTY_LEFT_OUT = "empty_responses_left_out"
+
+
+def without_empty_responses(dataset_dict: datasets.DatasetDict) -> tuple[datasets.DatasetDict, dict[str, int]]:
+    """The splits without their rows whose ``response`` is empty, and how many rows each split lost."""
+    kept = datasets.DatasetDict()
+    for split, dataset in dataset_dict.items():
+        kept[split] = dataset.filter(
+            lambda responses: [response != "" for response in responses],
+            input_columns="response",
+            batched=True,
+            keep_in_memory=True,  # nothing written beside the cached Arrow files
+            desc=f"leaving out empty responses ({split})",
+        )
+    return kept, {split: dataset_dict[split].num_rows - kept[split].num_rows for split in dataset_dict}
 
 
 def _origin(data_dir) -> str:

@@ -75,11 +75,43 @@ def run_cli(argv, capsys):
     return status, captured.out, captured.err
 
 
-def readme_blocks(section: str) -> list[str]:
-    """The ```python blocks of one `## ` section of the README, as written."""
+def readme_blocks(section: str, language: str = "python") -> list[str]:
+    """The code blocks in ``language`` of one `## ` section of the README, as written."""
     text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
+    return re.findall(rf"```{language}\n(.*?)```", body, flags=re.DOTALL)
+
+
+#: The keys LLaMA-Factory 0.9.5 reads from a `dataset_info.json` entry (`DatasetAttr` in its data/parser.py).
+LLAMAFACTORY_KEYS = {
+    "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name", "file_name", "formatting", "ranking",
+    "subset", "split", "folder", "num_samples", "columns", "tags",
+}  # fmt: skip
+#: What Axolotl 0.19.0's `chat_template` type reads when a dataset entry names nothing else (FORMATS.md, section 8).
+AXOLOTL_MESSAGES, AXOLOTL_ROLE, AXOLOTL_CONTENT = "messages", "role", "content"
+
+
+def recipe_problems(folder, config, messages, role, content, user, assistant, split="train") -> list[str]:
+    """What a training recipe names that the export in ``folder`` lacks, read as both frameworks read an export
+    (``datasets.load_dataset(folder, config, split=split)``): the config and split, the messages column, the keys
+    of its turns, and one ``user`` turn holding ``prompt`` then one ``assistant`` turn holding ``response``."""
+    import datasets
+
+    try:
+        rows = datasets.load_dataset(str(folder), config, split=split)
+    except (ValueError, FileNotFoundError) as err:
+        return [f"config {config!r}, split {split!r}: {err}"]
+    if messages not in rows.column_names:
+        return [f"no column {messages!r}, only {rows.column_names}"]
+    found = []
+    for index, row in enumerate(rows):
+        turns = row[messages]
+        if any(set(turn) != {role, content} for turn in turns):
+            return [f"row {index}: turns have keys {sorted(turns[0])}, not {role!r} and {content!r}"]
+        expected = [(user, row["prompt"]), (assistant, row["response"])]
+        if [(turn[role], turn[content]) for turn in turns] != expected:
+            found.append(f"row {index}: turns {[turn[role] for turn in turns]}, expected {user!r} then {assistant!r}")
+    return found
 
 
 def imports(source: str, kit: str) -> set:

@@ -5,19 +5,30 @@ import inspect
 import json
 import logging
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
-from helpers import EXPECTED_SPLITS
+from helpers import (
+    AXOLOTL_CONTENT,
+    AXOLOTL_MESSAGES,
+    AXOLOTL_ROLE,
+    EXPECTED_SPLITS,
+    LLAMAFACTORY_KEYS,
+    readme_blocks,
+    recipe_problems,
+    run_cli,
+)
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import builder_class, card, card_text, script_path
+from instruction_datasets import builder_class, card, card_text, load, script_path, training
 from instruction_datasets import export as export_module
 from instruction_datasets.export import export
-from instruction_datasets.loading import declared_info, sample_dir
+from instruction_datasets.loading import PROJECT_ROOT, declared_info, sample_dir
 
 SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
 ALPHA = "instruction_tuning_alpha"
@@ -409,3 +420,123 @@ def test_a_pretty_name_of_the_users_is_replaced_with_one_line_not_refused(tmp_pa
     assert meta(folder)["pretty_name"] == "instruction_tuning_dataset_alpha"
     if not exported_before:
         assert "My notes on this copy." in (folder / "README.md").read_text(encoding="utf-8")
+
+
+# --- The training recipes: every name they use is in the export they read ------------------------------------------
+
+
+def framework_recipes(text: str) -> tuple[str, dict, dict]:
+    """The LLaMA-Factory entry's name and entry, and the Axolotl config, as a card's generated part gives them."""
+    llamafactory = section(text, "## Train with LLaMA-Factory")
+    (name, entry), *others = json.loads(re.search(r"```json\n(.*?)```", llamafactory, re.DOTALL).group(1)).items()
+    assert not others and f"`dataset: {name}`" in llamafactory
+    axolotl = yaml.safe_load(
+        re.search(r"```yaml\n(.*?)```", section(text, "## Train with Axolotl"), re.DOTALL).group(1)
+    )
+    return name, entry, axolotl
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_framework_recipes_name_only_columns_tags_and_configs_the_export_holds(script, exported):
+    folder = exported[script]
+    name, entry, axolotl = framework_recipes(generated(folder))
+    default = builder_class(script).DEFAULT_CONFIG_NAME
+    assert set(entry) <= LLAMAFACTORY_KEYS and entry["formatting"] == "sharegpt"
+    assert entry["hf_hub_url"] == card.PLACEHOLDER and entry["subset"] == default
+    tags = entry["tags"]
+    assert set(tags) == {"role_tag", "content_tag", "user_tag", "assistant_tag"}  # every one left out becomes None
+    names = (tags["role_tag"], tags["content_tag"], tags["user_tag"], tags["assistant_tag"])
+    assert recipe_problems(folder, entry["subset"], entry["columns"]["messages"], *names) == []
+
+    (dataset,) = axolotl["datasets"]
+    assert dataset == {"path": card.PLACEHOLDER, "name": default, "type": "chat_template"}
+    assert axolotl["fp16"] is False and axolotl["bf16"] is False
+    roles = (AXOLOTL_ROLE, AXOLOTL_CONTENT, "user", "assistant")
+    assert recipe_problems(folder, dataset["name"], AXOLOTL_MESSAGES, *roles) == []
+
+
+def test_the_recipe_check_fails_on_a_name_the_export_lacks(exported):
+    folder = exported[ALPHA]
+    roles = ("role", "content", "user", "assistant")
+    assert recipe_problems(folder, "part1", "conversations", *roles)[0].startswith("no column 'conversations'")
+    assert recipe_problems(folder, "part1", "messages", "from", "value", "human", "gpt")[0].startswith("row 0: turns")
+    assert recipe_problems(folder, "part1", "messages", "role", "content", "human", "gpt")[0].startswith("row 0: turns")
+    assert recipe_problems(folder, "part3", "messages", *roles)[0].startswith("config 'part3'")
+    assert recipe_problems(folder, "part1", "messages", *roles, split="test")[0].startswith("config 'part1', split")
+
+
+def test_a_repo_id_fills_the_framework_recipes_too(exported):
+    text = card.fill_repo_id((exported[ALPHA] / "README.md").read_text(encoding="utf-8"), "ORG/NAME")
+    _, entry, axolotl = framework_recipes(text.split(card.BEGIN, 1)[1])
+    assert entry["hf_hub_url"] == axolotl["datasets"][0]["path"] == "ORG/NAME"
+    assert card.PLACEHOLDER not in text
+
+
+def empty_responses(script, config) -> dict[str, int]:
+    """Rows with an empty response per split, as `load()` gives them from the samples: the oracle."""
+    loaded = load(script, config, data_dir=sample_dir(script, config))
+    return {split: sum(1 for response in rows["response"] if response == "") for split, rows in loaded.items()}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_card_counts_rows_with_an_empty_response_per_config_and_split(script, exported):
+    text = generated(exported[script])
+    expected = [
+        f"`{config}` {split} {count:,}"
+        for config in builder_class(script).builder_configs
+        for split, count in empty_responses(script, config).items()
+        if count
+    ]
+    warning = "This export holds rows with an empty `response`"
+    if expected:  # alpha: texts with neither a `Rosey:` line nor a blank line
+        assert f"Rows with an empty `response`: {', '.join(expected)}." in text
+        assert warning in section(text, "## Train with LLaMA-Factory") and warning in section(
+            text, "## Train with Axolotl"
+        )
+    else:
+        assert "No row of this export has an empty `response`." in text and warning not in text
+    assert script != ALPHA or len(expected) >= 2
+
+
+def test_the_readme_framework_recipes_read_the_export_its_command_writes(tmp_path, monkeypatch, capsys):
+    heading = "Train with LLaMA-Factory or Axolotl"
+    (command,) = readme_blocks(heading, "sh")
+    program, argv = shlex.split(command)[:3], shlex.split(command)[3:]
+    assert program == ["python", "-m", "instruction_datasets"] and argv[:2] == ["export", ALPHA]
+    assert training.DROP_OPTION in argv
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run_cli([*argv, "--data-dir", sample_dir(ALPHA, "all")], capsys)
+    assert status == 0
+    assert "part2 to export/alpha: train 7 rows" in out and "(1 with an empty response left out)" in out
+
+    (block,) = readme_blocks(heading, "json")
+    ((name, entry),) = json.loads(block).items()
+    assert block.strip() == training.llamafactory_block(name, entry["hf_hub_url"], entry["subset"])
+    assert f"`dataset: {name}`" in " ".join(readme_section(heading).split())
+    folder = tmp_path / entry["hf_hub_url"]
+    tags = entry["tags"]
+    names = (tags["role_tag"], tags["content_tag"], tags["user_tag"], tags["assistant_tag"])
+    assert recipe_problems(folder, entry["subset"], entry["columns"]["messages"], *names) == []
+
+    (block,) = readme_blocks(heading, "yaml")
+    assert block.strip() == training.axolotl_block(entry["hf_hub_url"], entry["subset"])
+    (dataset,) = yaml.safe_load(block)["datasets"]
+    roles = (AXOLOTL_ROLE, AXOLOTL_CONTENT, "user", "assistant")
+    assert recipe_problems(tmp_path / dataset["path"], dataset["name"], AXOLOTL_MESSAGES, *roles) == []
+
+    # What the frameworks read holds no row with an empty response, and the card says what was left out.
+    for config in builder_class(ALPHA).builder_configs:
+        assert "" not in load_parquet_column(folder, config, "response")
+    assert "Left out of this export for an empty `response` (`--drop-empty-responses`): `all` train 1" in generated(
+        folder
+    )
+
+
+def load_parquet_column(folder, config, column) -> list:
+    shards = sorted((folder / "data" / config).glob("*.parquet"))
+    return [value for shard in shards for value in pq.read_table(shard).column(column).to_pylist()]
+
+
+def readme_section(heading: str) -> str:
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
