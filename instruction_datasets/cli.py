@@ -236,6 +236,8 @@ def run_stats(args: argparse.Namespace) -> int:
         )
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(stats.display_table(figures).to_string())
+        if note := stats.empty_note(figures):
+            print(f"\n{note}")
         if "tokens" in figures:
             print(f"\n{tokens.describe(figures['tokens'])}\n{tokens.display_table(figures['tokens']).to_string()}")
     if picture is not None:

@@ -113,6 +113,21 @@ def collect_from(dataset_dict, dataset_name: str, config: str, tokenizer: Any = 
     return figures
 
 
+def empty_note(stats: dict[str, Any]) -> str | None:
+    """One line on the rows with an empty response per split, and what the training recipes do with them; None
+    when there is none."""
+    from .training import DROP_OPTION
+
+    splits = {key: figures["empty_responses"] for key, figures in stats["groups"].items() if " / " not in key}
+    held = ", ".join(f"{split} {splits[split]:,}" for split in split_order(splits) if splits[split])
+    if not held:
+        return None
+    return (
+        f"rows with an empty response: {held}. The README's TRL recipe filters them out; for LLaMA-Factory and "
+        f"Axolotl, export with {DROP_OPTION}"
+    )
+
+
 #: Splits in the order a reader expects them; any other split follows these, by name.
 NATURAL_SPLITS = ("train", "validation", "test")
 

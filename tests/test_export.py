@@ -424,3 +424,28 @@ def test_jsonl_export_loads_back_identically(script, config, tmp_path):
     from_folder = datasets.load_dataset(str(tmp_path / "out"), config, cache_dir=str(tmp_path / "folder"))
     for split in ours:
         assert list(from_folder[split]) == list(ours[split])
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+def test_drop_empty_responses_leaves_out_exactly_those_rows_and_a_later_export_brings_them_back(file_format, tmp_path):
+    config = "part2"
+    data_dir = sample_dir("instruction_tuning_alpha", config)
+    loaded = load("instruction_tuning_alpha", config, split="train", data_dir=data_dir)
+    answered = [row for row in loaded if row["response"] != ""]
+    assert len(answered) < loaded.num_rows  # the samples hold a text with no `Rosey:` line and no blank line
+    out = tmp_path / "alpha"
+    summary = export(
+        "instruction_tuning_alpha", config, out, data_dir=data_dir, file_format=file_format, drop_empty_responses=True
+    )
+    assert summary[config]["train"]["rows"] == len(answered)
+    assert summary[config]["train"]["left_out"] == loaded.num_rows - len(answered)
+    assert rows(datasets.load_dataset(str(out), config, split="train")) == answered
+    record = export_module.read_facts(out, [config])[config].record
+    assert record[export_module.EMPTY_LEFT_OUT] == {"train": loaded.num_rows - len(answered)}
+
+    # Exported again without the option, the folder holds every row again, and nothing says rows were left out.
+    summary = export("instruction_tuning_alpha", config, out, data_dir=data_dir, file_format=file_format)
+    assert "left_out" not in summary[config]["train"]
+    assert rows(datasets.load_dataset(str(out), config, split="train")) == rows(loaded)
+    assert export_module.EMPTY_LEFT_OUT not in export_module.read_facts(out, [config])[config].record
+    assert "Left out of this export" not in (out / "README.md").read_text(encoding="utf-8")

@@ -188,3 +188,14 @@ def test_tokenizer_without_transformers_says_what_to_install(command, monkeypatc
         "error: --tokenizer: token lengths need the `transformers` package: pip install 'instruction_datasets[train]'\n"
     )
     assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize(("config", "line"), [("all", "rows with an empty response: train 1."), ("harmless", None)])
+def test_stats_command_says_how_many_rows_have_an_empty_response(config, line, capsys):
+    status, out, _ = run_cli(["stats", "instruction_tuning_alpha", config, "--data-dir", ALPHA], capsys)
+    assert status == 0
+    if line is None:
+        assert "rows with an empty response" not in out
+    else:
+        assert f"\n{line} The README's TRL recipe filters them out; for LLaMA-Factory and Axolotl, export with " in out
+        assert out.rstrip().endswith("--drop-empty-responses")
