@@ -92,12 +92,19 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         "many rows that is. Without a GPU, `SFTConfig` needs `use_cpu=True`.",
         "",
     ]
-    warning = []
+    export_again = f"`python -m instruction_datasets export ... {DROP_OPTION}`"
+    llamafactory_warning = axolotl_warning = []
     if holds_empty:
-        warning = [
-            'This export holds rows with an empty `response` (counted under "Configs and rows"), which this',
-            "framework cannot leave out: train on an export made with",
-            f"`python -m instruction_datasets export ... {DROP_OPTION}` instead.",
+        llamafactory_warning = [
+            'This export holds rows with an empty `response` (counted under "Configs and rows"). LLaMA-Factory',
+            "trains such a row on the end-of-turn token alone, which teaches the model to stop without an answer,",
+            f"and cannot leave rows out: train on an export made with {export_again} instead.",
+            "",
+        ]
+        axolotl_warning = [
+            "Axolotl trains nothing on a row with an empty `response`, and says nothing about it; this export",
+            f'holds such rows (counted under "Configs and rows"). An export made with {export_again} leaves',
+            "them out.",
             "",
         ]
     name = f"{config}_train"
@@ -118,7 +125,7 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         "- Do not point `file_name` at this folder: it reads every file in it (this card too) and fails; pointed",
         "  at `data/<config>`, it merges `train` and `test` without a word.",
         "",
-        *warning,
+        *llamafactory_warning,
         "## Train with Axolotl",
         "",
         "In the Axolotl config (the `chat_template` type reads `messages` with `role`/`content` by default; for a",
@@ -128,6 +135,6 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         axolotl_block(repo_id, config),
         "```",
         "",
-        *warning,
+        *axolotl_warning,
     ]
     return lines

@@ -487,14 +487,17 @@ def test_the_card_counts_rows_with_an_empty_response_per_config_and_split(script
         for split, count in empty_responses(script, config).items()
         if count
     ]
-    warning = "This export holds rows with an empty `response`"
+    warnings = {
+        "## Train with LLaMA-Factory": "trains such a row on the end-of-turn token alone",
+        "## Train with Axolotl": "Axolotl trains nothing on a row with an empty `response`",
+    }
     if expected:  # alpha: texts with neither a `Rosey:` line nor a blank line
         assert f"Rows with an empty `response`: {', '.join(expected)}." in text
-        assert warning in section(text, "## Train with LLaMA-Factory") and warning in section(
-            text, "## Train with Axolotl"
-        )
+        for heading, warning in warnings.items():
+            assert warning in section(text, heading) and "--drop-empty-responses" in section(text, heading)
     else:
-        assert "No row of this export has an empty `response`." in text and warning not in text
+        assert "No row of this export has an empty `response`." in text
+        assert not any(warning in text for warning in warnings.values())
     assert script != ALPHA or len(expected) >= 2
 
 

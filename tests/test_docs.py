@@ -51,6 +51,8 @@ def shell_lines(page) -> list[str]:
 
 #: Options whose value is a file a command writes, not one of the tree.
 OUTPUT_OPTIONS = {"--out", "--plot", "--json"}
+#: Files of other tools that the pages name (LLaMA-Factory's list of datasets), not files of this tree.
+OTHER_TOOLS_FILES = {"dataset_info.json"}
 
 
 def named_paths(page) -> set[str]:
@@ -62,7 +64,7 @@ def named_paths(page) -> set[str]:
             word = word.strip("',\"()")
             if "<" in word or "{" in word or "*" in word or word.startswith(("/", "-", "http", "path/to/")):
                 continue
-            if before in OUTPUT_OPTIONS:  # a file the command writes
+            if before in OUTPUT_OPTIONS or word in OTHER_TOOLS_FILES:  # a file the command writes, or another tool's
                 continue
             if re.fullmatch(r"[\w./-]+\.(py|md|json|ipynb|toml|png)", word) or re.match(
                 r"(tests|benchmarks|docs|examples|instruction_datasets|\.ci)/", word
