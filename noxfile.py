@@ -184,7 +184,8 @@ TORCH = "torch==2.13.0"
 
 @nox.session
 def clients(session: nox.Session) -> None:
-    """Trains TRL's SFTTrainer on the rows (newest datasets, transformers, trl; CPU torch): tests marked `clients`."""
+    """Trains TRL's SFTTrainer on the rows (newest datasets, transformers, trl; CPU torch) and runs the notebook in a
+    Jupyter kernel (nbclient and ipykernel come with the `test` extra): tests marked `clients`."""
     session.install("-e", ".[test,train]", TORCH, "datasets", "transformers", "trl", "tokenizers")
     session.run(
         "python",

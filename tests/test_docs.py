@@ -3,9 +3,9 @@ notebook's text.
 
 Every path, command, option, marker and session the pages name exists, every link leads somewhere, every benchmark
 figure is the one `bench.py --show` prints, and each README claim that reading can check is checked here (the front
-matter, the test command, the session times, the card, the recipe, the scripts' imports). A claim that holds only
-when its feature runs is tested by running it, in its concern's file (the TRL recipes: tests/test_clients.py; the
-samples' picture: tests/test_stats.py).
+matter, the test command, the session times, the card, the recipe, the scripts' imports, what the notebook shows). A
+claim that holds only when its feature runs is tested by running it, in its concern's file (the TRL recipes:
+tests/test_clients.py; the samples' picture: tests/test_stats.py; the notebook's output: tests/test_notebook.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from helpers import imports, readme_blocks
 from huggingface_hub import DatasetCard
 
 from instruction_datasets import builder_class, card, meta, script_path, training
-from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path
+from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path, sample_dir
 
 README = PROJECT_ROOT / "README.md"
 CONTRIBUTING = PROJECT_ROOT / "CONTRIBUTING.md"
@@ -244,10 +244,99 @@ def test_the_readme_says_what_the_card_does():
     assert "`tags`" in readme and "`size_categories` (the Hub's bucket for the rows of the largest config" in readme
 
 
+NOTEBOOK = PROJECT_ROOT / "examples" / "quickstart.ipynb"
+
+
+def notebook_cells(kind: str) -> list[str]:
+    """The sources of the notebook's cells of one kind ("code" or "markdown"), in order."""
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == kind]
+
+
+def calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    """The calls of `name` or of `<anything>.name` in a tree."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)) == name
+    ]
+
+
+def test_the_notebook_shows_what_the_readme_says_it_does():
+    """README "Look at the data": the notebook walks through loading, streaming, leaving out the red-team rows,
+    formatting `messages` with a chat template, and the samples' picture; tests/test_notebook.py runs it in the
+    `clients` session. Read here, without transformers; running it checks the output."""
+    readme = " ".join(text(README).split())
+    claim = re.search(r"`examples/quickstart\.ipynb` walks through (.+?)\. (.+?)\.(?: |$)", readme)
+    assert claim, "README must say what the notebook shows"
+    shows, runs = claim.groups()
+    assert shows.startswith(
+        "loading, streaming, leaving out the red-team rows, formatting `messages` with a chat template"
+    ) and shows.endswith("and this picture")
+    assert "`tests/test_notebook.py` runs it in a Jupyter kernel in the `clients` session" in runs
+    test_file = (PROJECT_ROOT / "tests" / "test_notebook.py").read_text(encoding="utf-8")
+    assert "pytestmark = pytest.mark.clients" in test_file and "NotebookClient(" in test_file
+
+    code = "\n".join(notebook_cells("code"))
+    tree = ast.parse(code)
+    assigned = {
+        target.id: node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    loads = calls(tree, "load")
+    streaming = [call for call in loads if any(kw.arg == "streaming" for kw in call.keywords)]
+    # loading, and streaming
+    assert streaming and len(streaming) < len(loads)
+    assert all(ast.literal_eval(kw.value) for call in streaming for kw in call.keywords if kw.arg == "streaming")
+    # leaving out the red-team rows, as the README's own code does
+    (red_team_filter,) = re.findall(r"\.filter\(lambda row: [^\n]*\"harmless\"\)", text(README))
+    assert red_team_filter in code
+
+    # formatting `messages` with a chat template: transformers' apply_chat_template on a row's `messages`, with a
+    # tokenizer built in the notebook (nothing downloaded) and a chat template of its own
+    formatted = calls(tree, "apply_chat_template")
+    assert formatted and not [node for node in ast.walk(tree) if getattr(node, "name", None) == "apply_chat_template"]
+    for call in formatted:
+        conversation = call.args[0]
+        while isinstance(conversation, ast.Subscript) and isinstance(conversation.slice, ast.Slice):
+            conversation = conversation.value  # messages[:1]
+        conversation = assigned.get(getattr(conversation, "id", None), conversation)
+        assert isinstance(conversation, ast.Subscript) and ast.literal_eval(conversation.slice) == "messages"
+    (built,) = calls(tree, "PreTrainedTokenizerFast")
+    assert {kw.arg for kw in built.keywords} >= {"tokenizer_object", "chat_template"}
+    assert "from transformers import PreTrainedTokenizerFast" in code
+    shown = [call.args[0] for call in calls(tree, "print") if call.args and call.args[0] in formatted]
+    assert any(kw.arg == "tokenize" and kw.value.value is False for call in shown for kw in call.keywords)
+    assert not calls(tree, "from_pretrained")
+    markdown = "\n".join(notebook_cells("markdown"))
+    assert f'`AutoTokenizer.from_pretrained("{training.EXAMPLE_MODEL}")`' in markdown
+
+    # this picture: the README's stats command's script and config, on the samples docs/ drew it from
+    (command,) = re.findall(r"python -m instruction_datasets stats (\w+) (\w+) --plot", text(README))
+    (collect,) = calls(tree, "collect")
+    assert [ast.literal_eval(arg) for arg in collect.args] == list(command)
+    (data_dir,) = [kw.value for kw in collect.keywords if kw.arg == "data_dir"]
+    samples = assigned[data_dir.id]
+    assert ast.unparse(samples) == f"sample_dir({command[0]!r}, {command[1]!r})"
+    drawn_from = re.search(r"made by the command above with `--data-dir ([\w/]+)`", readme).group(1)
+    assert sample_dir(*command).parts[-3:] == tuple(drawn_from.split("/"))  # the package's samples, wherever it is
+    assert calls(tree, "plot") and calls(tree, "display_table")
+
+
+def test_the_notebook_is_stored_without_outputs():
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, "clear the notebook's outputs"
+
+
 def test_notebook_and_readme_give_the_same_recipe_with_the_example_model():
     recipe, streaming_recipe = readme_blocks("Train with TRL")
-    notebook = json.loads((PROJECT_ROOT / "examples" / "quickstart.ipynb").read_text(encoding="utf-8"))
-    markdown = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+    markdown = "\n".join(notebook_cells("markdown"))
     assert f"```python\n{recipe}```" in markdown
     for block in (recipe, streaming_recipe, "\n".join(training.card_section("en", "ORG/NAME"))):
         assert '.select_columns(["messages"])' in block
