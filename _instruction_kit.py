@@ -243,9 +243,10 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         )
 
     @classmethod
-    def download_origin(cls, config_name: str):
+    def download_origin(cls, config_name: str, **settings):
         """Where a download of ``config_name`` comes from, for a card, when the builder names its files by URL;
-        None when it does not (the Hub files of a load have their own record, see ``HubInstructionBuilder``)."""
+        None when it does not (the Hub files of a load have their own record, see ``HubInstructionBuilder``).
+        ``settings`` are the config fields the load was given (``base_url=...``)."""
         return None
 
     def _info(self) -> datasets.DatasetInfo:

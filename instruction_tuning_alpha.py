@@ -215,10 +215,10 @@ class InstructionTuningAlpha(InstructionBuilder):
     DEFAULT_CONFIG_NAME = "all"
 
     @classmethod
-    def download_origin(cls, config_name: str) -> Optional[str]:
+    def download_origin(cls, config_name: str, **settings) -> Optional[str]:
         """Where a download of ``config_name`` comes from, for a card: the commit on GitHub (or the address given as
         ``base_url``), and each file with the git blob SHA-1 it is checked against."""
-        settings = cls.builder_configs[config_name]
+        settings = dataclasses.replace(cls.builder_configs[config_name], **settings)
         if not settings.base_url:
             return None
         files = " and ".join(

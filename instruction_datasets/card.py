@@ -460,7 +460,7 @@ def _where_from(cls, records: dict[str, dict]) -> list[str]:
         elif origin == "data_dir":
             text = "a local copy of the upstream files, read as it was (not compared with upstream's hashes)"
         else:
-            text = _download_origin(cls, config) or record.get("source") or "downloaded by the loading script"
+            text = record.get("source") or download_origin(cls, config) or "downloaded by the loading script"
         by_text.setdefault(text, []).append(config)
     for text, names in by_text.items():
         lines.append(f"- {_config_list(names)}: {text}.")
@@ -473,12 +473,12 @@ def _where_from(cls, records: dict[str, dict]) -> list[str]:
     return lines
 
 
-def _download_origin(cls, config: str) -> str | None:
-    """Where a download of ``config`` comes from when the builder names its files by URL (alpha: GitHub), as the
-    builder says it (``download_origin``); None for a builder that does not (Align-Anything: its Hub files have
-    their own table)."""
-    download_origin = getattr(cls, "download_origin", None)
-    return download_origin(config) if download_origin is not None else None
+def download_origin(cls, config: str, **settings) -> str | None:
+    """Where a download of ``config`` comes from when the builder names its files by URL (alpha: GitHub, or the
+    ``base_url=`` among ``settings``), as the builder says it (``download_origin``); None for a builder that does
+    not (Align-Anything: its Hub files have their own table)."""
+    says = getattr(cls, "download_origin", None)
+    return says(config, **settings) if says is not None else None
 
 
 def _type_name(feature) -> str:

@@ -314,6 +314,8 @@ def _write_config(
     stats.plot(figures, out / stats_file(config, "png"))
     builder_info = next(iter(dataset_dict.values())).info
     record = provenance.record(builder_info, local=data_dir is not None, origin=_origin(data_dir))
+    if record["source"] is None and record["origin"] == "download":  # files named by URL: the builder says where
+        record["source"] = card.download_origin(cls, config, **config_kwargs)
     if drop_empty:
         record[EMPTY_LEFT_OUT] = left_out
     record_path = provenance_path(out, config)

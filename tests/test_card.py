@@ -243,13 +243,13 @@ def test_provenance_names_where_each_configs_files_came_from(script, exported):
 def test_an_alpha_download_names_the_pinned_github_commit_and_each_files_hash():
     cls = builder_class(ALPHA)
     for config in cls.builder_configs:
-        words = card._download_origin(cls, config)
+        words = card.download_origin(cls, config)
         github = f"GitHub, `Rallio67/language-model-agents` at commit `{cls.COMMIT}`"
         assert words.startswith(f"downloaded from {github}")
         for part in cls.builder_configs[config].parts:
             name, sha1 = cls.PARTS[part]
             assert f"`{name}` (git blob SHA-1 `{sha1}`)" in words
-    assert card._download_origin(builder_class(ALIGN), "en") is None  # its Hub files have their own table
+    assert card.download_origin(builder_class(ALIGN), "en") is None  # its Hub files have their own table
 
 
 # --- Errors that point at the user's own card ------------------------------------------------------------------

@@ -382,6 +382,9 @@ def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_p
     assert status == 0, err
     assert f"exported part1 to {tmp_path / 'out'}: train 9 rows" in out
     assert [path for method, path in upstream.requests if method == "GET"] == [f"{ALPHA_PREFIX}{pinned['part1'][0]}"]
+    card_text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert f"- `part1`: downloaded from `{upstream.alpha_base_url}`: `{pinned['part1'][0]}`" in card_text
+    assert "downloaded from GitHub" not in card_text
 
 
 def test_export_reads_the_hub_revision_given(upstream, tmp_path):
