@@ -172,7 +172,7 @@ def sample_split(script, config, split="train"):
 
 def trained_rows(script, config):
     """The rows the README's recipe trains on: the train split without its rows with an empty response."""
-    rows = trained_rows(script, config)
+    rows = sample_split(script, config)
     return rows.filter(lambda row: row["response"] != "")
 
 
@@ -211,7 +211,7 @@ def test_assistant_only_loss_covers_exactly_the_response(
     assert trainer.state.global_step == SHORT_CPU_RUN["max_steps"]
     assert seen and all(math.isfinite(loss) for loss in seen)
 
-    rows = sample_split(script, config)
+    rows = trained_rows(script, config)
     kept_total = response_total = 0
     for row, prepared in zip(rows, trainer.train_dataset, strict=True):
         kept = [token for token, label in zip(prepared["input_ids"], prepared["labels"], strict=True) if label != -100]
