@@ -58,7 +58,7 @@ def axolotl_block(source: str, config: str) -> str:
             f"  - path: {json.dumps(source)}",
             f"    name: {config}",
             "    type: chat_template",
-            "fp16: false  # these two on a CPU: without them Axolotl picks fp16 and fails at the first step",
+            "fp16: false  # on a CPU: with neither line, Axolotl picks fp16 and fails at the first step",
             "bf16: false",
         ]
     )
