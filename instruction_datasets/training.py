@@ -121,6 +121,9 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         f"Then, in the training YAML: `dataset: {name}`, and the `template` of your model "
         f"(`{EXAMPLE_TEMPLATE}` for `{EXAMPLE_MODEL}`).",
         "",
+        "On a CPU, LLaMA-Factory needs no setting of its own (it trains in float32 when `fp16` and `bf16` are left",
+        "out).",
+        "",
         "- Without `tags`, LLaMA-Factory looks for `from`/`value` and fails with `KeyError: 'from'`.",
         "- Do not point `file_name` at this folder: it reads every file in it (this card too) and fails; pointed",
         "  at `data/<config>`, it merges `train` and `test` without a word.",
