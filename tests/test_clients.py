@@ -27,8 +27,7 @@ transformers = pytest.importorskip("transformers", reason=_NEEDS)
 trl = pytest.importorskip("trl", reason=_NEEDS)
 
 import datasets  # noqa: E402
-from helpers import readme_blocks  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from helpers import readme_blocks, sample_texts, save_tiny_model  # noqa: E402
 
 import instruction_datasets  # noqa: E402
 from instruction_datasets import stats, tokens, training  # noqa: E402
@@ -80,39 +79,8 @@ def own_cache(tmp_path_factory):
 def model_dir(tmp_path_factory, own_cache):
     """A folder with a tokenizer trained on the samples (with `TEMPLATE`) and a tiny random Llama."""
     datasets.disable_progress_bars()
-    texts = []
-    for script, config in CONFIGS:
-        for dataset in load(script, config, data_dir=sample_dir(script, config)).values():
-            texts += dataset[:]["prompt"] + dataset[:]["response"]
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<|user|>", "<|assistant|>", END, PAD]
-    bpe.train_from_iterator(
-        texts,
-        trainers.BpeTrainer(
-            vocab_size=1000, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-        ),
-    )
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, chat_template=TEMPLATE, eos_token=END, pad_token=PAD
-    )
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-model")
-    tokenizer.save_pretrained(folder)
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    save_tiny_model(folder, sample_texts(), ["<|user|>", "<|assistant|>", END, PAD], END, PAD, TEMPLATE)
     return folder
 
 
