@@ -58,23 +58,34 @@ def cache_dir(tmp_path):
     return path
 
 
-@pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    """Every config of every shipped builder, exported from the samples in one call: one folder per builder."""
+def export_samples(tmp_path_factory, name: str, **options) -> dict:
+    """Every config of every shipped builder, exported from the samples with ``options``: one folder per builder."""
     from instruction_datasets import builder_class
     from instruction_datasets.export import export
     from instruction_datasets.loading import available_scripts, sample_dir
 
     folders = {}
-    cache_dir = tmp_path_factory.mktemp("export-cache")
+    cache_dir = tmp_path_factory.mktemp(f"{name}-cache")
     for script in available_scripts():
         first = next(iter(builder_class(script).builder_configs))
         samples = sample_dir(script, first)
         # Align-Anything's samples sit in one folder per config; export fills in each config's name.
         data_dir = samples.parent / "{config}" if samples.name == first else samples
-        folders[script] = tmp_path_factory.mktemp(f"export-{script}") / "out"
-        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir)
+        folders[script] = tmp_path_factory.mktemp(f"{name}-{script}") / "out"
+        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir, **options)
     return folders
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """Every config of every shipped builder, exported from the samples in one call: one folder per builder."""
+    return export_samples(tmp_path_factory, "export")
+
+
+@pytest.fixture(scope="session")
+def exported_without_empty(tmp_path_factory):
+    """The same exports made with ``drop_empty_responses=True`` (`--drop-empty-responses`)."""
+    return export_samples(tmp_path_factory, "export-dropped", drop_empty_responses=True)
 
 
 @pytest.fixture
