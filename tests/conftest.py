@@ -14,7 +14,7 @@ import tempfile
 from importlib.metadata import version
 
 import pytest
-from helpers import GUARD_DIR, NO_CALLS_HOME, RUNS_SCRIPTS, GuardLog, load_guard
+from helpers import GUARD_DIR, NO_CALLS_HOME, RUNS_SCRIPTS, GuardLog, load_guard, sample_texts, save_tiny_model
 
 #: One reader of the guard's log for the whole run (made in `pytest_configure`): every refusal fails the test phase
 #: it was written in, or else the run.
@@ -86,6 +86,29 @@ def exported(tmp_path_factory):
 def exported_without_empty(tmp_path_factory):
     """The same exports made with ``drop_empty_responses=True`` (`--drop-empty-responses`)."""
     return export_samples(tmp_path_factory, "export-dropped", drop_empty_responses=True)
+
+
+@pytest.fixture(scope="module")
+def own_cache(tmp_path_factory):
+    """Every load of the module that takes it (ours, `load_dataset` of an export, a trainer's `map`) prepares into
+    a cache of that module's own."""
+    import datasets
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets-cache"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, own_cache):
+    """A folder with a tokenizer trained on the samples and a tiny random Llama (`helpers.save_tiny_model`); needs
+    tokenizers, transformers and torch."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    folder = tmp_path_factory.mktemp("tiny-model")
+    save_tiny_model(folder, sample_texts())
+    return folder
 
 
 @pytest.fixture

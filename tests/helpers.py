@@ -11,7 +11,7 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 - `generated`, `section`, `framework_recipes`: an exported card's generated part, a section of it, and the
   LLaMA-Factory entry and Axolotl config it gives;
 - `sample_texts`, `save_tiny_model`: every prompt and response of the samples, and a tokenizer trained on such
-  texts with a tiny random Llama, saved to a folder (the stand-in model of the clients' and frameworks' tests);
+  texts with a tiny random Llama, saved to a folder (conftest's `model_dir`, the stand-in model);
 - the loopback guard (tests/loopback_only/sitecustomize.py): `load_guard()`, `GuardLog`, and `loopback_guard`,
   the guard module, loaded (and so installed) when first asked for.
 """
@@ -159,10 +159,23 @@ def sample_texts() -> list[str]:
     return texts
 
 
-def save_tiny_model(folder, texts, special_tokens, eos_token, pad_token, chat_template=None) -> None:
-    """Saves to ``folder`` a byte-level BPE tokenizer trained on ``texts`` (``special_tokens`` among its tokens,
-    ``eos_token`` and ``pad_token`` set) and a tiny Llama, randomly initialised with a fixed seed: offline and on
-    a CPU, it stands in for a model name. Needs tokenizers, transformers and torch."""
+TINY_EOS = "<|end|>"
+TINY_PAD = "<|pad|>"
+#: The tiny model's chat template: it marks the assistant's turn, end-of-turn token included, for assistant-only loss.
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "<|assistant|>\n{% generation %}{{ message['content'] }}<|end|>{% endgeneration %}\n"
+    "{% else %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def save_tiny_model(folder, texts) -> None:
+    """Saves to ``folder`` a byte-level BPE tokenizer trained on ``texts`` (eos `TINY_EOS`, pad `TINY_PAD`, chat
+    template `TINY_CHAT_TEMPLATE`) and a tiny Llama, randomly initialised with a fixed seed: offline and on a CPU,
+    it stands in for a model name. Needs tokenizers, transformers and torch."""
     import torch
     import transformers
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -173,11 +186,13 @@ def save_tiny_model(folder, texts, special_tokens, eos_token, pad_token, chat_te
     bpe.train_from_iterator(
         texts,
         trainers.BpeTrainer(
-            vocab_size=1000, special_tokens=special_tokens, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+            vocab_size=1000,
+            special_tokens=["<|user|>", "<|assistant|>", TINY_EOS, TINY_PAD],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         ),
     )
     tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, chat_template=chat_template, eos_token=eos_token, pad_token=pad_token
+        tokenizer_object=bpe, chat_template=TINY_CHAT_TEMPLATE, eos_token=TINY_EOS, pad_token=TINY_PAD
     )
     config = transformers.LlamaConfig(
         vocab_size=len(tokenizer),

@@ -18,6 +18,8 @@ import pytest
 
 pytestmark = [
     pytest.mark.clients,
+    # Every load here (ours, `load_dataset` of an export, TRL's `map`) prepares into this module's own cache.
+    pytest.mark.usefixtures("own_cache"),
     # trl 1.16 still sets the argument transformers 5 renamed; nothing this project can change.
     pytest.mark.filterwarnings("ignore:`gradient_checkpointing` is deprecated:FutureWarning"),
 ]
@@ -27,7 +29,7 @@ transformers = pytest.importorskip("transformers", reason=_NEEDS)
 trl = pytest.importorskip("trl", reason=_NEEDS)
 
 import datasets  # noqa: E402
-from helpers import readme_blocks, sample_texts, save_tiny_model  # noqa: E402
+from helpers import TINY_CHAT_TEMPLATE, TINY_EOS, readme_blocks  # noqa: E402
 
 import instruction_datasets  # noqa: E402
 from instruction_datasets import stats, tokens, training  # noqa: E402
@@ -38,17 +40,6 @@ from instruction_datasets.loading import builder_class, load, sample_dir  # noqa
 CONFIGS = [
     (script, config.name) for script in instruction_datasets.SCRIPTS for config in builder_class(script).BUILDER_CONFIGS
 ]
-END = "<|end|>"
-PAD = "<|pad|>"
-#: A chat template of our own that marks the assistant's turn, end-of-turn token included, for assistant-only loss.
-TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'assistant' %}"
-    "<|assistant|>\n{% generation %}{{ message['content'] }}<|end|>{% endgeneration %}\n"
-    "{% else %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
-)
 #: Widely used chat formats, written out here: ChatML and Llama 3's header tokens.
 OTHER_TEMPLATES = {
     "chatml": (
@@ -65,23 +56,6 @@ SHORT_CPU_RUN = {"use_cpu": True, "max_steps": 2, "logging_steps": 1, "save_stra
 
 
 RECIPE, STREAMING_RECIPE = readme_blocks("Train with TRL")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_cache(tmp_path_factory):
-    """Every load here (ours, `load_dataset` of an export, TRL's `map`) prepares into a cache of this module's own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets-cache"))
-        yield
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, own_cache):
-    """A folder with a tokenizer trained on the samples (with `TEMPLATE`) and a tiny random Llama."""
-    datasets.disable_progress_bars()
-    folder = tmp_path_factory.mktemp("tiny-model")
-    save_tiny_model(folder, sample_texts(), ["<|user|>", "<|assistant|>", END, PAD], END, PAD, TEMPLATE)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -183,10 +157,10 @@ def test_assistant_only_loss_covers_exactly_the_response(
     kept_total = response_total = 0
     for row, prepared in zip(rows, trainer.train_dataset, strict=True):
         kept = [token for token, label in zip(prepared["input_ids"], prepared["labels"], strict=True) if label != -100]
-        assert tokenizer.decode(kept) == row["response"] + END
+        assert tokenizer.decode(kept) == row["response"] + TINY_EOS
         assert prepared["labels"].count(-100) + len(kept) == len(prepared["input_ids"])
         kept_total += len(kept)
-        response_total += len(tokenizer(row["response"] + END, add_special_tokens=False)["input_ids"])
+        response_total += len(tokenizer(row["response"] + TINY_EOS, add_special_tokens=False)["input_ids"])
     assert kept_total == response_total
     report.append(
         f"assistant-only loss, {script}/{config}: steps {trainer.state.global_step}, losses {seen}; "
@@ -256,7 +230,7 @@ def test_sft_config_cuts_rows_longer_than_max_length_1024_by_default(monkeypatch
 @pytest.mark.parametrize("template", ["ours", *OTHER_TEMPLATES])
 @pytest.mark.parametrize(("script", "config"), CONFIGS)
 def test_chat_templates_render_prompt_and_response_verbatim_in_order(script, config, template, tokenizer):
-    chat_template = TEMPLATE if template == "ours" else OTHER_TEMPLATES[template]
+    chat_template = TINY_CHAT_TEMPLATE if template == "ours" else OTHER_TEMPLATES[template]
     for dataset in load(script, config, data_dir=sample_dir(script, config)).values():
         for row in dataset:
             text = tokenizer.apply_chat_template(row["messages"], chat_template=chat_template, tokenize=False)

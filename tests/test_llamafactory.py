@@ -3,10 +3,10 @@ the samples, with the entry the exported card gives, row by row.
 
 The entry is read from the card ("Train with LLaMA-Factory"), with the folder's path in `hf_hub_url` as the card
 tells a user with a copy on disk, and `subset` and `split` set for each config and split. A byte-level BPE tokenizer
-trained on the samples and a tiny random Llama, saved to a folder, stand in for the model; the `vicuna` template
-ends the assistant's turn with the tokenizer's eos token and adds nothing after it, so each row's labels must be
--100 on the prompt, then exactly the response's tokens and the eos. `nox -s llamafactory` installs LLaMA-Factory
-0.9.5 and the releases it pins; every other session skips this module.
+trained on the samples and a tiny random Llama, saved to a folder (conftest's `model_dir`), stand in for the model.
+The `vicuna` template ends the assistant's turn with the tokenizer's eos token and adds nothing after it, so each
+row's labels must be -100 on the prompt, then exactly the response's tokens and the eos. `nox -s llamafactory`
+installs LLaMA-Factory 0.9.5 and the releases it pins; every other session skips this module.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ pytest.importorskip("transformers", reason=_NEEDS)
 pytest.importorskip("llamafactory", reason=_NEEDS)
 
 import datasets  # noqa: E402
-from helpers import EXPECTED_SPLITS, framework_recipes, generated, sample_texts, save_tiny_model  # noqa: E402
+from helpers import EXPECTED_SPLITS, framework_recipes, generated  # noqa: E402
 
 from instruction_datasets import card  # noqa: E402
 
-EOS = "<|endoftext|>"
-PAD = "<|pad|>"
 #: The -100 of LLaMA-Factory's labels: no loss on this token.
 IGNORE_INDEX = -100
 #: The template the rows go through: the assistant's turn is its content, then the eos token, and nothing else.
@@ -41,24 +39,6 @@ TEMPLATE = "vicuna"
 #: Every config and split of the samples; each runs on the full export and on one without empty responses.
 CASES = [(script, config, split) for (script, config), splits in EXPECTED_SPLITS.items() for split in splits]
 EXPORTS = ["full", "without_empty"]
-
-
-@pytest.fixture(scope="module")
-def own_cache(tmp_path_factory):
-    """Every load here (ours, LLaMA-Factory's `load_dataset` of an export, its `map`s) prepares into this module's
-    own cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets-cache"))
-        yield
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, own_cache):
-    """A folder with a tokenizer trained on the samples (eos and pad set) and a tiny random Llama."""
-    datasets.disable_progress_bars()
-    folder = tmp_path_factory.mktemp("tiny-model")
-    save_tiny_model(folder, sample_texts(), [EOS, PAD], EOS, PAD)
-    return folder
 
 
 def torchaudio_stub() -> types.ModuleType:
