@@ -4,6 +4,7 @@ nox                       # lint, tests on both lines, clients, then the wheel a
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
 nox -s smoke              # a quick check of the core on the newest line (not in the default list)
+nox -s llamafactory       # the exports through LLaMA-Factory 0.9.5's own data pipeline (not in the default list)
 """
 
 import json
@@ -194,3 +195,37 @@ def clients(session: nox.Session) -> None:
         "(datasets, tokenizers, torch, transformers, trl)), sep=', ')",
     )
     session.run("pytest", "-m", "clients", *session.posargs)
+
+
+#: One LLaMA-Factory release and the releases it was tried with (README "Train with LLaMA-Factory or Axolotl"):
+#: pinned, since this session is a test matrix of one framework release, not a range this package supports.
+#: LLaMA-Factory goes in with ``--no-deps``: its own requirements pull PyPI's torchvision and torchaudio, CUDA
+#: builds that break imports next to the CPU torch, and gradio, modelscope and more that the data pipeline never
+#: imports. tests/test_llamafactory.py stands a stub in for torchaudio, which its data module imports.
+LLAMAFACTORY = "llamafactory==0.9.5"
+LLAMAFACTORY_STACK = [
+    TORCH,
+    "transformers==5.6.0",
+    "datasets==4.0.0",  # LLaMA-Factory 0.9.5 pins datasets<=4.0.0
+    "peft==0.18.1",
+    "trl==0.24.0",
+    "accelerate==1.11.0",
+    "tokenizers==0.22.2",
+]
+#: What LLaMA-Factory's data pipeline and its argument parser import beyond that stack (from its requirements).
+LLAMAFACTORY_IMPORTS = ["omegaconf"]
+
+
+@nox.session
+def llamafactory(session: nox.Session) -> None:
+    """Runs LLaMA-Factory's own SFT data pipeline on exports of the samples and checks every row's labels: tests
+    marked `llamafactory` (not in the default list)."""
+    session.install("-e", ".[test]", *LLAMAFACTORY_STACK, *LLAMAFACTORY_IMPORTS)
+    session.install("--no-deps", LLAMAFACTORY)
+    session.run(
+        "python",
+        "-c",
+        "import datasets, llamafactory, torch, transformers; print(*(f'{m.__name__} {m.__version__}' for m in "
+        "(llamafactory, datasets, torch, transformers)), sep=', ')",
+    )
+    session.run("pytest", "-m", "llamafactory", *session.posargs)

@@ -14,7 +14,7 @@ import tempfile
 from importlib.metadata import version
 
 import pytest
-from helpers import GUARD_DIR, NO_CALLS_HOME, RUNS_SCRIPTS, GuardLog, load_guard
+from helpers import GUARD_DIR, NO_CALLS_HOME, RUNS_SCRIPTS, GuardLog, load_guard, sample_texts, save_tiny_model
 
 #: One reader of the guard's log for the whole run (made in `pytest_configure`): every refusal fails the test phase
 #: it was written in, or else the run.
@@ -58,23 +58,57 @@ def cache_dir(tmp_path):
     return path
 
 
-@pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    """Every config of every shipped builder, exported from the samples in one call: one folder per builder."""
+def export_samples(tmp_path_factory, name: str, **options) -> dict:
+    """Every config of every shipped builder, exported from the samples with ``options``: one folder per builder."""
     from instruction_datasets import builder_class
     from instruction_datasets.export import export
     from instruction_datasets.loading import available_scripts, sample_dir
 
     folders = {}
-    cache_dir = tmp_path_factory.mktemp("export-cache")
+    cache_dir = tmp_path_factory.mktemp(f"{name}-cache")
     for script in available_scripts():
         first = next(iter(builder_class(script).builder_configs))
         samples = sample_dir(script, first)
         # Align-Anything's samples sit in one folder per config; export fills in each config's name.
         data_dir = samples.parent / "{config}" if samples.name == first else samples
-        folders[script] = tmp_path_factory.mktemp(f"export-{script}") / "out"
-        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir)
+        folders[script] = tmp_path_factory.mktemp(f"{name}-{script}") / "out"
+        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir, **options)
     return folders
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """Every config of every shipped builder, exported from the samples in one call: one folder per builder."""
+    return export_samples(tmp_path_factory, "export")
+
+
+@pytest.fixture(scope="session")
+def exported_without_empty(tmp_path_factory):
+    """The same exports made with ``drop_empty_responses=True`` (`--drop-empty-responses`)."""
+    return export_samples(tmp_path_factory, "export-dropped", drop_empty_responses=True)
+
+
+@pytest.fixture(scope="module")
+def own_cache(tmp_path_factory):
+    """Every load of the module that takes it (ours, `load_dataset` of an export, a trainer's `map`) prepares into
+    a cache of that module's own."""
+    import datasets
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets-cache"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, own_cache):
+    """A folder with a tokenizer trained on the samples and a tiny random Llama (`helpers.save_tiny_model`); needs
+    tokenizers, transformers and torch."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    folder = tmp_path_factory.mktemp("tiny-model")
+    save_tiny_model(folder, sample_texts())
+    return folder
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 - `EXPECTED_SPLITS`: the rows per split each config gives from the bundled samples (a new config adds a line);
 - `run_cli`: runs the command line in this process and returns its exit status and output;
 - `readme_blocks`, `imports`: the ```python blocks of a README section; the packages a script's source imports;
+- `generated`, `section`, `framework_recipes`: an exported card's generated part, a section of it, and the
+  LLaMA-Factory entry and Axolotl config it gives;
+- `sample_texts`, `save_tiny_model`: every prompt and response of the samples, and a tokenizer trained on such
+  texts with a tiny random Llama, saved to a folder (conftest's `model_dir`, the stand-in model);
 - the loopback guard (tests/loopback_only/sitecustomize.py): `load_guard()`, `GuardLog`, and `loopback_guard`,
   the guard module, loaded (and so installed) when first asked for.
 """
@@ -82,6 +86,34 @@ def readme_blocks(section: str, language: str = "python") -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", body, flags=re.DOTALL)
 
 
+def generated(folder) -> str:
+    """The generated part of an export folder's card."""
+    from instruction_datasets import card
+
+    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    return text.split(card.BEGIN, 1)[1].split(card.END, 1)[0]
+
+
+def section(text: str, heading: str) -> str:
+    """The text under a Markdown heading, up to the next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    return re.split(rf"\n#{{1,{len(level)}}} ", body, maxsplit=1)[0]
+
+
+def framework_recipes(text: str) -> tuple[str, dict, dict]:
+    """The LLaMA-Factory entry's name and entry, and the Axolotl config, as a card's generated part gives them."""
+    import yaml
+
+    llamafactory = section(text, "## Train with LLaMA-Factory")
+    (name, entry), *others = json.loads(re.search(r"```json\n(.*?)```", llamafactory, re.DOTALL).group(1)).items()
+    assert not others and f"`dataset: {name}`" in llamafactory
+    axolotl = yaml.safe_load(
+        re.search(r"```yaml\n(.*?)```", section(text, "## Train with Axolotl"), re.DOTALL).group(1)
+    )
+    return name, entry, axolotl
+
+
 #: The keys LLaMA-Factory 0.9.5 reads from a `dataset_info.json` entry (`DatasetAttr` in its data/parser.py).
 LLAMAFACTORY_KEYS = {
     "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name", "file_name", "formatting", "ranking",
@@ -112,6 +144,71 @@ def recipe_problems(folder, config, messages, role, content, user, assistant, sp
         if [(turn[role], turn[content]) for turn in turns] != expected:
             found.append(f"row {index}: turns {[turn[role] for turn in turns]}, expected {user!r} then {assistant!r}")
     return found
+
+
+def sample_texts() -> list[str]:
+    """Every prompt and response of every config's samples, as `load()` gives them (into `datasets`' cache)."""
+    from instruction_datasets import SCRIPTS
+    from instruction_datasets.loading import builder_class, load, sample_dir
+
+    texts = []
+    for script in SCRIPTS:
+        for config in builder_class(script).builder_configs:
+            for dataset in load(script, config, data_dir=sample_dir(script, config)).values():
+                texts += dataset[:]["prompt"] + dataset[:]["response"]
+    return texts
+
+
+TINY_EOS = "<|end|>"
+TINY_PAD = "<|pad|>"
+#: The tiny model's chat template: it marks the assistant's turn, end-of-turn token included, for assistant-only loss.
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "<|assistant|>\n{% generation %}{{ message['content'] }}<|end|>{% endgeneration %}\n"
+    "{% else %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def save_tiny_model(folder, texts) -> None:
+    """Saves to ``folder`` a byte-level BPE tokenizer trained on ``texts`` (eos `TINY_EOS`, pad `TINY_PAD`, chat
+    template `TINY_CHAT_TEMPLATE`) and a tiny Llama, randomly initialised with a fixed seed: offline and on a CPU,
+    it stands in for a model name. Needs tokenizers, transformers and torch."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=1000,
+            special_tokens=["<|user|>", "<|assistant|>", TINY_EOS, TINY_PAD],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=bpe, chat_template=TINY_CHAT_TEMPLATE, eos_token=TINY_EOS, pad_token=TINY_PAD
+    )
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(0)
+    tokenizer.save_pretrained(folder)
+    transformers.LlamaForCausalLM(config).save_pretrained(folder)
 
 
 def imports(source: str, kit: str) -> set:

@@ -19,9 +19,12 @@ from helpers import (
     AXOLOTL_ROLE,
     EXPECTED_SPLITS,
     LLAMAFACTORY_KEYS,
+    framework_recipes,
+    generated,
     readme_blocks,
     recipe_problems,
     run_cli,
+    section,
 )
 from huggingface_hub import DatasetCard
 
@@ -33,19 +36,6 @@ from instruction_datasets.loading import PROJECT_ROOT, declared_info, sample_dir
 SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
 ALPHA = "instruction_tuning_alpha"
 ALIGN = "align_anything_instruction"
-
-
-def generated(folder) -> str:
-    """The generated part of a folder's card."""
-    text = (folder / "README.md").read_text(encoding="utf-8")
-    return text.split(card.BEGIN, 1)[1].split(card.END, 1)[0]
-
-
-def section(text: str, heading: str) -> str:
-    """The text under a Markdown heading, up to the next heading of the same or a higher level."""
-    level = heading.split(" ", 1)[0]
-    body = text.split(f"\n{heading}\n", 1)[1]
-    return re.split(rf"\n#{{1,{len(level)}}} ", body, maxsplit=1)[0]
 
 
 def tables(text: str) -> list[list[str]]:
@@ -423,17 +413,6 @@ def test_a_pretty_name_of_the_users_is_replaced_with_one_line_not_refused(tmp_pa
 
 
 # --- The training recipes: every name they use is in the export they read ------------------------------------------
-
-
-def framework_recipes(text: str) -> tuple[str, dict, dict]:
-    """The LLaMA-Factory entry's name and entry, and the Axolotl config, as a card's generated part gives them."""
-    llamafactory = section(text, "## Train with LLaMA-Factory")
-    (name, entry), *others = json.loads(re.search(r"```json\n(.*?)```", llamafactory, re.DOTALL).group(1)).items()
-    assert not others and f"`dataset: {name}`" in llamafactory
-    axolotl = yaml.safe_load(
-        re.search(r"```yaml\n(.*?)```", section(text, "## Train with Axolotl"), re.DOTALL).group(1)
-    )
-    return name, entry, axolotl
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

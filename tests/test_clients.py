@@ -18,6 +18,8 @@ import pytest
 
 pytestmark = [
     pytest.mark.clients,
+    # Every load here (ours, `load_dataset` of an export, TRL's `map`) prepares into this module's own cache.
+    pytest.mark.usefixtures("own_cache"),
     # trl 1.16 still sets the argument transformers 5 renamed; nothing this project can change.
     pytest.mark.filterwarnings("ignore:`gradient_checkpointing` is deprecated:FutureWarning"),
 ]
@@ -27,8 +29,7 @@ transformers = pytest.importorskip("transformers", reason=_NEEDS)
 trl = pytest.importorskip("trl", reason=_NEEDS)
 
 import datasets  # noqa: E402
-from helpers import readme_blocks  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from helpers import TINY_CHAT_TEMPLATE, TINY_EOS, readme_blocks  # noqa: E402
 
 import instruction_datasets  # noqa: E402
 from instruction_datasets import stats, tokens, training  # noqa: E402
@@ -39,17 +40,6 @@ from instruction_datasets.loading import builder_class, load, sample_dir  # noqa
 CONFIGS = [
     (script, config.name) for script in instruction_datasets.SCRIPTS for config in builder_class(script).BUILDER_CONFIGS
 ]
-END = "<|end|>"
-PAD = "<|pad|>"
-#: A chat template of our own that marks the assistant's turn, end-of-turn token included, for assistant-only loss.
-TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'assistant' %}"
-    "<|assistant|>\n{% generation %}{{ message['content'] }}<|end|>{% endgeneration %}\n"
-    "{% else %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
-)
 #: Widely used chat formats, written out here: ChatML and Llama 3's header tokens.
 OTHER_TEMPLATES = {
     "chatml": (
@@ -66,54 +56,6 @@ SHORT_CPU_RUN = {"use_cpu": True, "max_steps": 2, "logging_steps": 1, "save_stra
 
 
 RECIPE, STREAMING_RECIPE = readme_blocks("Train with TRL")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_cache(tmp_path_factory):
-    """Every load here (ours, `load_dataset` of an export, TRL's `map`) prepares into a cache of this module's own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets-cache"))
-        yield
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, own_cache):
-    """A folder with a tokenizer trained on the samples (with `TEMPLATE`) and a tiny random Llama."""
-    datasets.disable_progress_bars()
-    texts = []
-    for script, config in CONFIGS:
-        for dataset in load(script, config, data_dir=sample_dir(script, config)).values():
-            texts += dataset[:]["prompt"] + dataset[:]["response"]
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<|user|>", "<|assistant|>", END, PAD]
-    bpe.train_from_iterator(
-        texts,
-        trainers.BpeTrainer(
-            vocab_size=1000, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-        ),
-    )
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, chat_template=TEMPLATE, eos_token=END, pad_token=PAD
-    )
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-model")
-    tokenizer.save_pretrained(folder)
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -215,10 +157,10 @@ def test_assistant_only_loss_covers_exactly_the_response(
     kept_total = response_total = 0
     for row, prepared in zip(rows, trainer.train_dataset, strict=True):
         kept = [token for token, label in zip(prepared["input_ids"], prepared["labels"], strict=True) if label != -100]
-        assert tokenizer.decode(kept) == row["response"] + END
+        assert tokenizer.decode(kept) == row["response"] + TINY_EOS
         assert prepared["labels"].count(-100) + len(kept) == len(prepared["input_ids"])
         kept_total += len(kept)
-        response_total += len(tokenizer(row["response"] + END, add_special_tokens=False)["input_ids"])
+        response_total += len(tokenizer(row["response"] + TINY_EOS, add_special_tokens=False)["input_ids"])
     assert kept_total == response_total
     report.append(
         f"assistant-only loss, {script}/{config}: steps {trainer.state.global_step}, losses {seen}; "
@@ -288,7 +230,7 @@ def test_sft_config_cuts_rows_longer_than_max_length_1024_by_default(monkeypatch
 @pytest.mark.parametrize("template", ["ours", *OTHER_TEMPLATES])
 @pytest.mark.parametrize(("script", "config"), CONFIGS)
 def test_chat_templates_render_prompt_and_response_verbatim_in_order(script, config, template, tokenizer):
-    chat_template = TEMPLATE if template == "ours" else OTHER_TEMPLATES[template]
+    chat_template = TINY_CHAT_TEMPLATE if template == "ours" else OTHER_TEMPLATES[template]
     for dataset in load(script, config, data_dir=sample_dir(script, config)).values():
         for row in dataset:
             text = tokenizer.apply_chat_template(row["messages"], chat_template=chat_template, tokenize=False)
