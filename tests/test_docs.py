@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import json
 import re
 import subprocess
@@ -22,7 +23,7 @@ import tomllib
 from helpers import imports, readme_blocks
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import builder_class, card, meta, script_path, training
+from instruction_datasets import builder_class, card, load, meta, script_path, training
 from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path
 
 README = PROJECT_ROOT / "README.md"
@@ -212,6 +213,24 @@ def test_readme_front_matter_is_a_dataset_card():
     assert "text-generation" in data["task_categories"]
     assert data["pretty_name"]
     assert data["tags"]
+
+
+def test_the_readme_gives_load_its_whole_signature():
+    """Every parameter of load(), in order, with its default: the README then says what each means."""
+    parts, starred = [], False
+    for parameter in inspect.signature(load).parameters.values():
+        if parameter.kind is parameter.KEYWORD_ONLY and not starred:
+            parts.append("*")
+            starred = True
+        if parameter.kind is parameter.VAR_KEYWORD:
+            parts.append(f"**{parameter.name}")
+        else:
+            default = "" if parameter.default is parameter.empty else f"={parameter.default!r}"
+            parts.append(f"{parameter.name}{default}")
+    readme = " ".join(text(README).split())
+    assert f"`load({', '.join(parts)})`" in readme
+    for keyword in ("features", "keep_in_memory", "token", "storage_options", "trust_remote_code", "revision"):
+        assert f"- `{keyword}` " in readme, keyword
 
 
 def test_ci_runs_the_readme_test_command():
