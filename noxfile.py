@@ -1,10 +1,11 @@
-"""The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest.
+"""The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest; the core
+(`smoke`) on the 4.x lines that trainers pin.
 
-nox                       # lint, tests on both lines, clients, then the wheel and sdist
+nox                       # lint, tests on both lines, smoke on 4.0.0 and 4.8.4, clients, llamafactory, the wheel
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
-nox -s smoke              # a quick check of the core on the newest line (not in the default list)
-nox -s llamafactory       # the exports through LLaMA-Factory 0.9.5's own data pipeline (not in the default list)
+nox -s "smoke(datasets='newest')"   # a quick check of the core on the newest line (not in the default list)
+nox -s llamafactory       # the exports through LLaMA-Factory 0.9.5's own data pipeline
 """
 
 import json
@@ -16,7 +17,15 @@ from pathlib import Path
 import nox
 import tomllib
 
-nox.options.sessions = ["lint", "tests", "clients", "package"]
+nox.options.sessions = [
+    "lint",
+    "tests",
+    "smoke(datasets='4.0.0')",
+    "smoke(datasets='4.8.4')",
+    "clients",
+    "llamafactory",
+    "package",
+]
 nox.options.error_on_missing_interpreters = True
 
 #: `datasets` releases the suite runs against: the last with script support, and the newest.
@@ -40,10 +49,11 @@ def tests(session: nox.Session, datasets: str) -> None:
     session.run("pytest", *session.posargs, env={"OLAH_CLI": _olah_cli(session), "OLAH_REQUIRED": "1"})
 
 
-#: The core, for a quick check: both scripts load plain and streaming, their configs and splits, export, and the
-#: command line, with neither the slow tests nor the clients'.
+#: The core, for a quick check: both scripts load plain and streaming, their configs and splits, load()'s keywords,
+#: export, and the command line, with neither the slow tests nor the clients'.
 SMOKE_FILES = [
     "test_builders.py",
+    "test_load_keywords.py",
     "test_align_anything.py",
     "test_alpha.py",
     "test_export.py",
@@ -55,11 +65,18 @@ SMOKE_FILES = [
 ]
 
 
+#: `datasets` lines the core runs on: those trainers pin (LLaMA-Factory 0.9.5: datasets<=4.0.0; Axolotl 0.19.0:
+#: datasets==4.8.4), which the default run covers, and the newest, for a quick check while you work.
+SMOKE_LINES = ["4.0.0", "4.8.4", "newest"]
+
+
 @nox.session
-def smoke(session: nox.Session) -> None:
-    """The core of the suite on the newest `datasets`, in under 2 minutes: ``pytest -m "not slow and not clients"``
+@nox.parametrize("datasets", SMOKE_LINES)
+def smoke(session: nox.Session, datasets: str) -> None:
+    """The core of the suite on one `datasets` line, in under 2 minutes: ``pytest -m "not slow and not clients"``
     over SMOKE_FILES (posargs go to pytest)."""
-    session.install("-e", ".", "pytest", "datasets")
+    requirement = "datasets" if datasets == "newest" else f"datasets=={datasets}"
+    session.install("-e", ".", "pytest", requirement)
     files = [f"tests/{name}" for name in SMOKE_FILES]
     # pytest exits 5 when it collects nothing; nox fails on it, as on any non-zero exit.
     session.run("pytest", "-m", "not slow and not clients", "-x", "-q", *files, *session.posargs)
@@ -219,7 +236,7 @@ LLAMAFACTORY_IMPORTS = ["omegaconf"]
 @nox.session
 def llamafactory(session: nox.Session) -> None:
     """Runs LLaMA-Factory's own SFT data pipeline on exports of the samples and checks every row's labels: tests
-    marked `llamafactory` (not in the default list)."""
+    marked `llamafactory`."""
     session.install("-e", ".[test]", *LLAMAFACTORY_STACK, *LLAMAFACTORY_IMPORTS)
     session.install("--no-deps", LLAMAFACTORY)
     session.run(

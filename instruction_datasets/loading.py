@@ -24,6 +24,7 @@ from types import ModuleType
 
 import datasets
 from datasets.exceptions import DatasetGenerationError
+from datasets.utils.info_utils import is_small_dataset
 from filelock import FileLock
 
 from .meta import SCRIPTS  # the loading scripts this library ships (kept where --help reads them)
@@ -279,9 +280,18 @@ def load(
     num_proc: int | None = None,
     download_mode: str | None = None,
     verification_mode: str | None = None,
+    features: datasets.Features | None = None,
+    keep_in_memory: bool | None = None,
+    token: bool | str | None = None,
+    storage_options: dict | None = None,
+    trust_remote_code: bool | None = None,
     **config_kwargs,
 ):
     """Loads a config of one of our datasets, as ``datasets.load_dataset`` would from its script.
+
+    The keywords ``load_dataset`` takes for a script mean the same here, on every ``datasets`` line, except
+    ``revision`` (a ``TypeError``: for ``load_dataset`` it is the revision of a script on the Hub, which 3.x ignores
+    for a local script; Align-Anything's ``hub_revision=`` picks the revision of the data).
 
     Args:
         path: a builder's module name (``"align_anything_instruction"``) or a path to its script.
@@ -293,6 +303,15 @@ def load(
         num_proc: processes for preparing (non-streaming only).
         download_mode: ``"reuse_dataset_if_exists"`` (default) or ``"force_redownload"``, as in ``load_dataset``.
         verification_mode: as in ``load_dataset``.
+        features: replace the declared ``Features``; every row is cast to them, plain and streaming, as
+            ``load_dataset`` casts (a type the values cast to, or a column added as nulls; a missing or renamed
+            column fails). A load with other features is prepared in a cache folder of its own.
+        keep_in_memory: copy the prepared splits into memory; when omitted, only a dataset smaller than
+            ``datasets.config.IN_MEMORY_MAX_SIZE`` is (0, the default, keeps none), as ``load_dataset`` decides.
+        token: the Hub token the downloads send (``True``: the saved one); Align-Anything's Hub API calls send it too.
+        storage_options: options for the ``fsspec`` file systems the downloads and the cache go through, by
+            protocol (``{"https": {"headers": {...}}}``), as in ``load_dataset``.
+        trust_remote_code: accepted and ignored, with a warning: load() runs the shipped script itself.
         **config_kwargs: fields of the builder's config (``hub_revision=...``, ``base_url=...``).
 
     Returns:
@@ -302,6 +321,12 @@ def load(
     code_hash = _code_hash(script)
     cls = _builder_class(script, code_hash)
     check_keywords(cls, config_kwargs)
+    if trust_remote_code is not None:
+        warnings.warn(
+            f"load() ignores trust_remote_code={trust_remote_code!r}: it is not needed, as load() runs the shipped "
+            "script itself (only datasets.load_dataset on 3.x asks for it)",
+            stacklevel=2,
+        )
     # The datasets version too: 3.x cannot read the dataset_info.json that 4.x+ writes into a shared cache.
     fingerprint = hashlib.sha256(
         f"{code_hash}\n{datasets.__version__}\n{_data_fingerprint(data_dir)}".encode()
@@ -312,6 +337,9 @@ def load(
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
         hash=fingerprint,
         base_path=str(script.parent),
+        features=features,
+        token=token,
+        storage_options=storage_options,
         **config_kwargs,
     )
     if streaming:
@@ -320,24 +348,39 @@ def load(
         return builder.as_streaming_dataset(split=split)
     try:
         builder.download_and_prepare(
-            download_mode=download_mode, verification_mode=verification_mode, num_proc=num_proc
+            download_mode=download_mode,
+            verification_mode=verification_mode,
+            num_proc=num_proc,
+            storage_options=storage_options,
         )
     except DatasetGenerationError as err:
         # `datasets` hides the cause (which names the file and line) behind a generic message: surface it.
         if err.__cause__ is None:
             raise
         raise DatasetGenerationError(f"{err}: {err.__cause__}") from err.__cause__
-    return builder.as_dataset(split=split)
+    if keep_in_memory is None:  # load_dataset's rule: in memory only below datasets.config.IN_MEMORY_MAX_SIZE
+        keep_in_memory = is_small_dataset(builder.info.dataset_size)
+    return builder.as_dataset(split=split, in_memory=keep_in_memory)
 
 
 #: What load() itself takes; anything else must be a field of the builder's config.
 _LOAD_PARAMETERS = tuple(name for name in inspect.signature(load).parameters if name != "config_kwargs")
 #: Config fields that load() sets itself or that only `datasets` uses: never suggested.
 _NOT_SUGGESTED = ("name", "data_dir", "data_files", "version", "description")
-#: Keywords of ``datasets.load_dataset`` that load() does not need, and why.
-_NOT_NEEDED = {
-    "trust_remote_code": "load() runs the shipped script without it; only datasets.load_dataset on 3.x asks for it",
-}
+#: What ``revision=`` is to ``datasets.load_dataset``, and why load() does not take it.
+_REVISION = (
+    "revision= is datasets.load_dataset's revision of a script or repo on the Hub, which 3.x ignores for a local "
+    "script; load() runs the shipped script"
+)
+
+
+def _revision_advice(cls: type[datasets.DatasetBuilder], fields: list[str]) -> str:
+    """Why ``revision=`` is refused, and what picks the revision of this builder's data instead."""
+    if "hub_revision" in fields:
+        return f"did you mean hub_revision=? {_REVISION}, and hub_revision= picks the revision of the data's Hub repo"
+    if getattr(cls, "COMMIT", None):
+        return f"{_REVISION}, and this dataset's files come from the commit it pins, {cls.COMMIT}"
+    return f"{_REVISION}, and this dataset has no revision to pick"
 
 
 def check_keywords(cls: type[datasets.DatasetBuilder], config_kwargs: dict) -> None:
@@ -354,8 +397,8 @@ def check_keywords(cls: type[datasets.DatasetBuilder], config_kwargs: dict) -> N
     for key in config_kwargs:
         if key in fields or key in ("version", "description", "data_files"):
             continue
-        if key in _NOT_NEEDED:
-            advice = f"it is not needed: {_NOT_NEEDED[key]}"
+        if key == "revision":
+            advice = _revision_advice(cls, fields)
         else:
             nearest = difflib.get_close_matches(key, fields + list(_LOAD_PARAMETERS), n=1, cutoff=0.6)
             advice = f"did you mean {nearest[0]}=?" if nearest else "no field or parameter has a similar name"

@@ -151,6 +151,8 @@ class FakeUpstream:
         self.authorizations: list[str | None] = []
         #: Every GET and HEAD: (method, path, its Range header, its Authorization header), in order.
         self.reads: list[tuple[str, str, str | None, str | None]] = []
+        #: Every GET and HEAD: (path, all its headers), in order.
+        self.read_headers: list[tuple[str, dict[str, str]]] = []
         self._landing: list[tuple[str, str, str]] = []  # (path suffix, repo, commit): move main after that GET
         #: The revision API's file metadata (size, blob id, LFS SHA-256): "always" sends it whatever the query,
         #: "blobs" only when asked with ``?blobs=true`` (the Hub), "never" (bare ``rfilename`` siblings, olah).
@@ -375,6 +377,7 @@ class FakeUpstream:
                 upstream.reads.append(
                     ("HEAD" if head else "GET", path, self.headers.get("Range"), self.headers.get("Authorization"))
                 )
+                upstream.read_headers.append((path, dict(self.headers)))
                 fault = None if head else upstream._take_fault(path)
                 if fault == "404":
                     return self._send(404, b"Not Found")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import json
 import re
 import subprocess
@@ -22,7 +23,7 @@ import tomllib
 from helpers import imports, readme_blocks
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import builder_class, card, meta, script_path, training
+from instruction_datasets import builder_class, card, load, meta, script_path, training
 from instruction_datasets.loading import KIT, PROJECT_ROOT, kit_path, sample_dir
 
 README = PROJECT_ROOT / "README.md"
@@ -113,24 +114,53 @@ def test_contributing_answers_where_a_test_a_dataset_and_a_command_go():
         assert needed in headings
 
 
-def test_every_nox_session_the_pages_name_exists():
-    noxfile = text(PROJECT_ROOT / "noxfile.py")
-    sessions = {
-        node.name
-        for node in ast.walk(ast.parse(noxfile))
-        if isinstance(node, ast.FunctionDef)
-        and any("session" in ast.unparse(decorator) for decorator in node.decorator_list)
+def nox_sessions() -> tuple[list[str], list[str]]:
+    """The noxfile's sessions by full name (``tests(datasets='3.6.0')``, ``lint``), read without importing nox: those
+    `nox` alone runs (``nox.options.sessions``, in its order; a bare name stands for all its parametrizations), then
+    the others, in the order they are defined."""
+    tree = ast.parse(text(PROJECT_ROOT / "noxfile.py"))
+    constants = {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
     }
-    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
+    by_function = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        decorators = [ast.unparse(decorator) for decorator in node.decorator_list]
+        if not any(decorator.startswith("nox.session") for decorator in decorators):
+            continue
+        names = [node.name]
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "nox.parametrize":
+                argument, values = decorator.args
+                values = ast.literal_eval(constants[values.id] if isinstance(values, ast.Name) else values)
+                names = [f"{node.name}({argument.value}={value!r})" for value in values]
+        by_function[node.name] = names
+    selected = ast.literal_eval(
+        next(
+            node.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "nox.options.sessions"
+        )
+    )
+    default = [name for entry in selected for name in by_function.get(entry, [entry])]
+    every = [name for names in by_function.values() for name in names]
+    assert set(default) <= set(every), f"nox.options.sessions names no session: {set(default) - set(every)}"
+    return list(dict.fromkeys(default)), [name for name in every if name not in default]
+
+
+def test_every_nox_session_the_pages_name_exists():
+    default, others = nox_sessions()
+    functions = {name.split("(")[0] for name in default + others}
     named = set()
     for page in PAGES:
         named |= set(re.findall(r"nox -s (\"[^\"]+\"|[\w()='.]+)", text(page)))
     assert named
     for name in named:
-        session, _, line = name.strip('"').partition("(datasets=")
-        assert session in sessions, f"no nox session {session!r}"
-        if line:
-            assert line.strip("')") in lines
+        name = name.strip('"')
+        assert name in default + others or name in functions, f"no nox session {name!r}"
 
 
 def test_every_pytest_marker_contributing_names_is_registered():
@@ -216,6 +246,24 @@ def test_readme_front_matter_is_a_dataset_card():
     assert data["tags"]
 
 
+def test_the_readme_gives_load_its_whole_signature():
+    """Every parameter of load(), in order, with its default: the README then says what each means."""
+    parts, starred = [], False
+    for parameter in inspect.signature(load).parameters.values():
+        if parameter.kind is parameter.KEYWORD_ONLY and not starred:
+            parts.append("*")
+            starred = True
+        if parameter.kind is parameter.VAR_KEYWORD:
+            parts.append(f"**{parameter.name}")
+        else:
+            default = "" if parameter.default is parameter.empty else f"={parameter.default!r}"
+            parts.append(f"{parameter.name}{default}")
+    readme = " ".join(text(README).split())
+    assert f"`load({', '.join(parts)})`" in readme
+    for keyword in ("features", "keep_in_memory", "token", "storage_options", "trust_remote_code", "revision"):
+        assert f"- `{keyword}` " in readme, keyword
+
+
 def test_ci_runs_the_readme_test_command():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- test-command -->\s*```(?:sh|bash)?\n(.+?)\n```", readme)
@@ -225,16 +273,12 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_gives_a_time_for_every_nox_session():
+    """The table lists the sessions `nox` runs, in its order, then those it runs only when named (smoke's newest)."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("<!-- nox-sessions -->", 1)[1].split("\n\n", 1)[0]
     listed = re.findall(r"^\| `([^`]+)` \| [^|]*\d[^|]*\|$", table, re.M)
-    noxfile = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
-    sessions = ast.literal_eval(re.search(r"nox\.options\.sessions = (\[.*?\])", noxfile).group(1))
-    lines = ast.literal_eval(re.search(r"DATASETS_LINES = (\[.*?\])", noxfile).group(1))
-    expected = [f"tests(datasets='{line}')" if name == "tests" else name for name in sessions for line in lines]
-    defined = re.findall(r"^@nox\.session.*\n(?:@.*\n)*def (\w+)", noxfile, re.M)
-    expected += [name for name in defined if name not in sessions]  # then those `nox` alone does not run (smoke)
-    assert listed == list(dict.fromkeys(expected))
+    default, others = nox_sessions()
+    assert listed == default + others
 
 
 def test_the_readme_says_what_the_card_does():

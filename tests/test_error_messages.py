@@ -10,24 +10,36 @@ from instruction_datasets import load
 ALIGN_FIELDS = "Fields of AlignAnythingInstructionConfig: hub_repo, hub_revision, language, shard_bytes"
 ALPHA_FIELDS = "Fields of InstructionTuningAlphaConfig: parts, category, base_url, verify_hashes"
 LOAD_PARAMETERS = (
-    "load() parameters: path, name, split, streaming, data_dir, cache_dir, num_proc, download_mode, verification_mode"
+    "load() parameters: path, name, split, streaming, data_dir, cache_dir, num_proc, download_mode, verification_mode, "
+    "features, keep_in_memory, token, storage_options, trust_remote_code"
+)
+#: Why load() refuses load_dataset's `revision=` (tests/test_load_keywords.py shows that 3.x ignores it for a script).
+REVISION = (
+    "revision= is datasets.load_dataset's revision of a script or repo on the Hub, which 3.x ignores for a local "
+    "script; load() runs the shipped script"
 )
 
 
 @pytest.mark.parametrize(
     ("script", "keyword", "advice", "fields"),
     [
-        ("align_anything_instruction", "revision", "(did you mean hub_revision=?)", ALIGN_FIELDS),
+        (
+            "align_anything_instruction",
+            "revision",
+            f"(did you mean hub_revision=? {REVISION}, and hub_revision= picks the revision of the data's Hub repo)",
+            ALIGN_FIELDS,
+        ),
+        (
+            "instruction_tuning_alpha",
+            "revision",
+            f"({REVISION}, and this dataset's files come from the commit it pins, "
+            "26ea044ac587e7629a8baea994165cf3e6520dea)",
+            ALPHA_FIELDS,
+        ),
         ("instruction_tuning_alpha", "base_ur", "(did you mean base_url=?)", ALPHA_FIELDS),
         ("instruction_tuning_alpha", "streamin", "(did you mean streaming=?)", ALPHA_FIELDS),
         ("instruction_tuning_alpha", "foo", "(no field or parameter has a similar name)", ALPHA_FIELDS),
-        (
-            "align_anything_instruction",
-            "trust_remote_code",
-            "(it is not needed: load() runs the shipped script without it; "
-            "only datasets.load_dataset on 3.x asks for it)",
-            ALIGN_FIELDS,
-        ),
+        ("instruction_tuning_alpha", "keep_in_memry", "(did you mean keep_in_memory=?)", ALPHA_FIELDS),
     ],
 )
 def test_an_unknown_keyword_is_named_with_the_nearest_and_every_valid_one(script, keyword, advice, fields, tmp_path):
