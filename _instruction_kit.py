@@ -356,10 +356,14 @@ class HubInstructionBuilder(InstructionBuilder):
         SPLIT_FILES: split name -> path of its file in the repo (and in a local ``data_dir``).
         check_ranges: probe the server before reading a file over the network in byte ranges, and check that each
             ranged read brings exactly the bytes asked for (the benchmark turns it off to measure what it costs).
+        range_probe_bytes: how many bytes the probe asks for.
+        hash_chunk_bytes: how much of a downloaded file is read and hashed at a time.
     """
 
     SPLIT_FILES = {}
     check_ranges = True
+    range_probe_bytes = 16
+    hash_chunk_bytes = 2**20
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # How datasets (3.x to 5.x) tells a builder its verification_mode: which hashes are checked follows it.
@@ -557,7 +561,7 @@ class HubInstructionBuilder(InstructionBuilder):
             return {"num_bytes": size, "checksum": None}
         digest, blob = hashlib.sha256(), blob_hasher(size)
         with open(filepath, "rb") as f:
-            for chunk in iter(lambda: f.read(_HASH_CHUNK_BYTES), b""):
+            for chunk in iter(lambda: f.read(self.hash_chunk_bytes), b""):
                 digest.update(chunk)
                 if blob_sha1 is not None:
                     blob.update(chunk)
@@ -635,7 +639,7 @@ class HubInstructionBuilder(InstructionBuilder):
         so a server that ignores ``Range`` (some mirrors do) would hand every shard the file's first bytes. ``token``
         is the download's (None: ``HF_TOKEN`` or the saved login, as `huggingface_hub` finds it).
         """
-        end = min(start + _RANGE_PROBE_BYTES, size) - 1
+        end = min(start + self.range_probe_bytes, size) - 1
         headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
         if url.startswith(hf_constants.ENDPOINT + "/"):  # the token goes to the Hub (or HF_ENDPOINT) only
             headers.update(build_hf_headers(token=token))
@@ -720,12 +724,6 @@ def _published(size, lfs, blob_id, source: str) -> tuple:
     sha256 = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
     blob_sha1 = None if lfs else blob_id
     return size, _hash_kind(sha256)[0], _hash_kind(blob_sha1)[1], source if (sha256 or blob_sha1) else None
-
-
-_HASH_CHUNK_BYTES = 2**20  # read and hashed at a time
-
-
-_RANGE_PROBE_BYTES = 16
 
 
 # fsspec's caches that fetch only through their ``fetcher`` attribute, read when they fetch.

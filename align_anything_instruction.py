@@ -118,7 +118,11 @@ class AlignAnythingInstruction(HubInstructionBuilder):
     """Align-Anything-Instruction-100K in English and Chinese, as prompt/response/messages rows.
 
     Attributes (besides those of ``InstructionBuilder`` and ``HubInstructionBuilder`` in _instruction_kit.py):
-        block_bytes: how much of a file is read and parsed at a time.
+        block_bytes: how much of a file is read and handed to the parser at a time (a block ends with the line
+            that holds its last byte, so a line longer than a block makes the block longer).
+        parse_block_bytes: how much of a block pyarrow parses per task, so that it uses every core (a line longer
+            than that is parsed in one task).
+    The sizes are reading knobs, not part of the data: every value gives the same rows (the tests shrink them).
     """
 
     PRETTY_NAME = "Align-Anything-Instruction-100K"
@@ -128,6 +132,7 @@ class AlignAnythingInstruction(HubInstructionBuilder):
     HINTS = _HINTS
     FormatError, IntegrityError = AlignAnythingFormatError, AlignAnythingIntegrityError
     block_bytes = 10 * 2**20  # as datasets' JSON builder does
+    parse_block_bytes = 2**20
 
     VERSION = datasets.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "First release: en and zh, train and test, prompt/response/messages."}
@@ -215,9 +220,14 @@ class AlignAnythingInstruction(HubInstructionBuilder):
                 self._check_ranges(f, origin)  # the probe vouched for one range only: every fetch is checked
             source = CountedStream(f, self.block_bytes) if stream else f
             try:
-                for block_start, block, parsed in _parsed_ahead(_blocks(source, start, end, reached, self.block_bytes)):
+                blocks = _blocks(source, start, end, reached, self.block_bytes)
+                for block_start, block, newlines, parsed in _parsed_ahead(blocks, self.parse_block_bytes):
                     if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
-                        table = _checked_table(bytes(block), report, origin, self._line_number(filepath, block_start))
+                        if newlines is None:  # a local file: counting its lines again is cheap
+                            first_line = self._line_number(filepath, block_start)
+                        else:  # counted as the blocks went by; before the range only if it starts later
+                            first_line = newlines + (self._line_number(filepath, start - 1) + 1 if start else 1)
+                        table = _checked_table(bytes(block), report, origin, first_line)
                     else:
                         table, blank, ignored = parsed
                         report["blank_lines"] += blank
@@ -257,15 +267,16 @@ class AlignAnythingInstruction(HubInstructionBuilder):
 
 
 _BOM = b"\xef\xbb\xbf"
-_PARSE_BLOCK_BYTES = 2**20
 _ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
 
 
 def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
-    """Yields (offset, block): whole lines, about ``block_bytes`` at a time, of the lines that start in [start, end).
+    """Yields (offset, block, newlines): whole lines, about ``block_bytes`` at a time, of the lines that start in
+    [start, end).
 
-    A local file is mapped into memory, so blocks are views of the page cache, not copies; a file without a
-    descriptor (streaming over the network) is read instead. ``reached[0]`` ends at the byte reading stopped at.
+    A local file is mapped into memory, so blocks are views of the page cache, not copies (``newlines`` is None);
+    a file without a descriptor (streaming over the network) is read instead (``_read_blocks``, which counts
+    ``newlines``). ``reached[0]`` ends at the byte reading stopped at.
     """
     try:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -285,7 +296,7 @@ def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
         newline = data.find(b"\n", min(pos + block_bytes, end) - 1)
         block_start, pos = pos, size if newline < 0 else newline + 1
         skip = len(_BOM) if block_start == 0 and data[: len(_BOM)] == _BOM else 0
-        yield block_start, view[block_start + skip : pos]
+        yield block_start, view[block_start + skip : pos], None
         # Blocks before the previous one are done with (it may still be parsing): drop their pages from this
         # process (they stay in the page cache), so memory does not grow with the range. Only a hint.
         if previous is not None and hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
@@ -298,42 +309,67 @@ def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
 
 
 def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
-    """``_blocks`` for a file object that cannot be mapped: reads each block (and the rest of its last line)."""
-    pos = start
-    if start > 0:
+    """``_blocks`` for a file that cannot be mapped (read over the network), with ``read`` alone.
+
+    A file streamed whole is forward-only (huggingface_hub's, opened with ``block_size=0``): its ``readline`` reads
+    nothing and it cannot seek back, so a block never ends by asking for "the rest of the line". Instead each read
+    is cut after its last newline, and the bytes after it wait for the next read. ``read`` may return fewer bytes
+    than asked; only ``b""`` ends the file. Yields (offset, block, newlines in [start of the range's first line,
+    offset)), so that an error can name its line without reading the file again.
+    """
+    if start > 0:  # a later range of a file that seeks (ranged reads): start at the byte before it
         f.seek(start - 1)
-        pos = start - 1 + len(f.readline())
-    while pos < end:
-        block = f.read(block_bytes)
-        if not block:
-            break
-        if not block.endswith(b"\n"):
-            block += f.readline()
-        if pos + len(block) > end:
-            block = block[: block.find(b"\n", end - pos - 1) + 1 or len(block)]
-        block_start, pos = pos, pos + len(block)
-        yield block_start, block[len(_BOM) :] if block_start == 0 and block.startswith(_BOM) else block
+    pos = start - 1 if start > 0 else 0  # the file offset of pending[0]
+    pending, searched, newlines, ended = bytearray(), 0, 0, False
+    skipping = start > 0  # the rest of a line that began in the range before
+    while pos < end and not ended:
+        data = f.read(block_bytes)
+        ended = not data
+        if skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                pos += len(data)
+                continue
+            pos, data, skipping = pos + newline + 1, data[newline + 1 :], False
+        pending += data
+        # Whole lines, a block at a time: a block ends with the line that holds its last byte, or earlier at the
+        # range's end, as in ``_blocks``; a line not yet ended waits for more bytes. ``searched``: bytes of
+        # ``pending`` already known to hold no newline where the block may end (a long line is scanned once).
+        while pending and pos < end:
+            limit = min(block_bytes, end - pos)
+            if len(pending) < limit and not ended:
+                break
+            newline = pending.find(b"\n", max(limit - 1, searched))
+            if newline < 0 and not ended:
+                searched = len(pending)
+                break
+            cut = len(pending) if newline < 0 else newline + 1
+            block = pending[:cut]
+            del pending[:cut]
+            searched, block_start, pos = 0, pos, pos + cut
+            yield block_start, block[len(_BOM) :] if block_start == 0 and block.startswith(_BOM) else block, newlines
+            newlines += block.count(b"\n")
     reached[0] = pos
 
 
-def _parsed_ahead(blocks):
-    """Yields (offset, block, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
+def _parsed_ahead(blocks, parse_block_bytes: int):
+    """Yields (offset, block, newlines, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
 
     pyarrow releases the GIL while it parses, so the next block is parsed while the caller writes this one.
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
         pending = []  # at most two blocks: the one handed out and the one being parsed
-        for block_start, block in blocks:
-            pending.append((block_start, block, helper.submit(_fast_table, block)))
+        for block_start, block, newlines in blocks:
+            pending.append((block_start, block, newlines, helper.submit(_fast_table, block, parse_block_bytes)))
             if len(pending) > 1:
-                block_start, block, parsed = pending.pop(0)
-                yield block_start, block, parsed.result()
+                *handed, parsed = pending.pop(0)
+                yield *handed, parsed.result()
         while pending:
-            block_start, block, parsed = pending.pop(0)
-            yield block_start, block, parsed.result()
+            *handed, parsed = pending.pop(0)
+            yield *handed, parsed.result()
 
 
-def _fast_table(block):
+def _fast_table(block, parse_block_bytes: int):
     """Parses a block of whole lines with pyarrow: (table, blank lines, ignored keys), or None.
 
     None means the checked reader must decide: pyarrow neither checks UTF-8 nor insists on one object per
@@ -349,8 +385,8 @@ def _fast_table(block):
     except pa.ArrowInvalid:
         return None
     table = None
-    # 1 MiB parse blocks let pyarrow use both cores; a line longer than that needs one block for all.
-    for parse_block in (_PARSE_BLOCK_BYTES, len(block) + 1):
+    # Parse blocks of a part of the block let pyarrow use every core; a line longer than that needs one for all.
+    for parse_block in (parse_block_bytes, len(block) + 1):
         try:
             table = paj.read_json(
                 pa.BufferReader(buffer),

@@ -188,6 +188,10 @@ class InstructionTuningAlpha(InstructionBuilder):
         PARTS: part name -> (file name, git blob SHA-1 of the file at ``COMMIT``), the hash a download is checked
             against.
         CATEGORIES: source -> category; a source not listed gets category ``"other"``.
+        chunk_bytes: how much of a file is read (and hashed) at a time: streaming memory stays flat however large
+            the file.
+        batch_rows: rows per Arrow table.
+    The sizes are reading knobs, not part of the data: every value gives the same rows (the tests shrink them).
     """
 
     PRETTY_NAME = "instruction_tuning_dataset_alpha"
@@ -198,6 +202,8 @@ class InstructionTuningAlpha(InstructionBuilder):
     COMMIT = _COMMIT
     PARTS = _PARTS
     CATEGORIES = _CATEGORIES
+    chunk_bytes = 2**20
+    batch_rows = 10_000
 
     VERSION = _VERSION
     RELEASE_NOTES = {"1.0.0": "First release: parts, categories, Rosey-label parse rule, pinned hashes."}
@@ -260,7 +266,7 @@ class InstructionTuningAlpha(InstructionBuilder):
                     unknown_sources[source] = unknown_sources.get(source, 0) + 1
                 if self.config.category is None or category == self.config.category:
                     batch.append((index, source, category, text))
-                if len(batch) == _BATCH_ROWS:
+                if len(batch) == self.batch_rows:
                     yield f"{os.path.basename(origin)}:{batch[0][0]}", _table(batch, fallbacks)
                     batch = []
             if batch:
@@ -297,7 +303,7 @@ class InstructionTuningAlpha(InstructionBuilder):
                 decoder = codecs.getincrementaldecoder("utf-8-sig")()
                 with open(filepath, "rb") as f:
                     while True:
-                        data = f.read(_CHUNK_BYTES)
+                        data = f.read(self.chunk_bytes)
                         size += len(data)
                         digest.update(data)
                         try:
@@ -323,8 +329,6 @@ class InstructionTuningAlpha(InstructionBuilder):
         _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
 
 
-_BATCH_ROWS = 10_000  # rows per Arrow table
-_CHUNK_BYTES = 2**20  # read at a time: streaming memory stays flat however large the file
 
 
 def _table(batch: list, fallbacks: dict) -> pa.Table:
