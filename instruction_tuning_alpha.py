@@ -329,8 +329,6 @@ class InstructionTuningAlpha(InstructionBuilder):
         _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
 
 
-
-
 def _table(batch: list, fallbacks: dict) -> pa.Table:
     """One Arrow table from (index, source, category, text) tuples, parsed by ``parse_text``."""
     prompts, responses = [], []
