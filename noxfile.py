@@ -55,6 +55,7 @@ SMOKE_FILES = [
     "test_load_keywords.py",
     "test_align_anything.py",
     "test_alpha.py",
+    "test_boundaries.py",
     "test_export.py",
     "test_push.py",
     "test_stats.py",

@@ -25,7 +25,8 @@ after half the file, so that a client resuming with Range gets the file from its
 ("range-ignored-later", "range-short-later", "range-long-later") the first ranged GET of a path is answered right
 and every later one has the fault ("range-long-later": 4 KiB more than asked), as a server whose answer to one
 probe says nothing of the next.
-Every request is logged as (method, path).
+Every request is logged as (method, path). ``add_repo`` adds a repo that answers as the sample repos do, holding
+files a test wrote; ``serve`` serves a file at a path of the test's choosing, as a plain file server (with Range).
 
 Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them for the sample
 repos, each off by default: ``revision_metadata`` (file metadata always, only with ``?blobs=true``, or never),
@@ -171,6 +172,8 @@ class FakeUpstream:
         self.unservable: set[str] = set()
         #: Whether ``GET`` of a file answers chunked, without ``Content-Length`` (olah).
         self.chunked = False
+        #: Plain files served at their path (``serve``), with ``Range``, as a static file server (GitHub's raw files).
+        self.static: dict[str, bytes] = {}
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -193,6 +196,16 @@ class FakeUpstream:
         """Answers as a server that publishes no hash at all: bare siblings, no paths-info, an ETag that is no hash."""
         self.like_olah()
         self.paths_info, self.resolve_headers = False, "none"
+
+    def add_repo(self, repo_id: str, files: dict[str, bytes]) -> None:
+        """Adds a repo that answers as the sample repos do (LFS files, any branch name read as ``main``), holding
+        ``files`` in one commit."""
+        self.repos[repo_id] = Repo(repo_id, files, any_ref_is_main=True, lfs=True)
+
+    def serve(self, path: str, data: bytes) -> str:
+        """Serves ``data`` at ``path`` (which starts with "/") as a plain file; returns its URL."""
+        self.static[path] = data
+        return self.endpoint + path
 
     def close(self) -> None:
         self._server.shutdown()
@@ -398,6 +411,9 @@ class FakeUpstream:
                     if found is None:
                         return None  # answered: no such revision or file
                     data, headers, chunked = found
+                elif path in upstream.static:
+                    data, chunked = upstream.static[path], False
+                    headers = [("ETag", f'"{hashlib.sha256(data).hexdigest()}"'), ("Accept-Ranges", "bytes")]
                 elif path.startswith(ALPHA_PREFIX):
                     file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
                     if not file.is_file():

@@ -3,6 +3,7 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 
 - `error_text`: an error's message with every cause (the runners print it; tests match it);
 - `run_fresh`: runs a runner of this folder in a new process, as a user's load would run;
+- `LoadWorker`: one such process that takes many loads, one after another (tests/load_worker.py);
 - `guard_env`: the environment a process started with an environment of its own needs to stay guarded;
 - `RUNS_SCRIPTS`: whether the installed `datasets` still runs loading scripts;
 - `EXPECTED_SPLITS`: the rows per split each config gives from the bundled samples (a new config adds a line);
@@ -248,6 +249,37 @@ def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, r
     )
     assert result.stdout.strip(), result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+class LoadWorker:
+    """A process of tests/load_worker.py with HF_ENDPOINT set to ``endpoint``: ``load(**request)`` asks it for one
+    load and returns its answer (``{"ranks": ...}`` or ``{"error": ...}``); ``close()`` ends it. Its stderr (the
+    libraries' log lines) goes to ``home / "worker.log"``, so that a long run never fills a pipe."""
+
+    def __init__(self, endpoint: str, home: Path):
+        env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+        env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home / "hf"))
+        self.log = home / "worker.log"
+        with open(self.log, "wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("load_worker.py"))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=env,
+            )
+
+    def load(self, **request) -> dict:
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        assert line, f"the load worker died:\n{self.log.read_text(encoding='utf-8', errors='replace')[-3000:]}"
+        return json.loads(line)
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(timeout=60)
 
 
 def load_guard():
