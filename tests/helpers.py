@@ -3,7 +3,8 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 
 - `error_text`: an error's message with every cause (the runners print it; tests match it);
 - `run_fresh`: runs a runner of this folder in a new process, as a user's load would run;
-- `LoadWorker`: one such process that takes many loads, one after another (tests/load_worker.py);
+- `LoadWorker`: one such process that takes many loads, one after another (tests/load_worker.py), and
+  `rows_digest`, what it answers for rows too many to send;
 - `guard_env`: the environment a process started with an environment of its own needs to stay guarded;
 - `RUNS_SCRIPTS`: whether the installed `datasets` still runs loading scripts;
 - `EXPECTED_SPLITS`: the rows per split each config gives from the bundled samples (a new config adds a line);
@@ -18,6 +19,7 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 """
 
 import ast
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -249,6 +251,18 @@ def run_fresh(request: dict, endpoint: str, home: Path, offline: bool = False, r
     )
     assert result.stdout.strip(), result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def rows_digest(rows) -> dict:
+    """What identifies a sequence of rows (lists of strings) without holding them: how many, a SHA-256 of them in
+    order, and the sum of each row's own hash (mod 2**64), which adds up across ranks whatever their order."""
+    ordered, total, count = hashlib.sha256(), 0, 0
+    for row in rows:
+        encoded = json.dumps(row).encode() + b"\n"
+        ordered.update(encoded)
+        total = (total + int.from_bytes(hashlib.sha256(encoded).digest()[:8], "big")) % 2**64
+        count += 1
+    return {"rows": count, "sha256": ordered.hexdigest(), "sum": total}
 
 
 class LoadWorker:

@@ -9,7 +9,8 @@ it set; this one pays that import once for many loads. One JSON request per line
 ``knobs`` are attributes of the builder class set for this load only (the reading sizes its docstring lists);
 ``kwargs`` go to ``load()``. One JSON answer per line on stdout: ``{"ranks": [[row, ...], ...]}``, a row being the
 values of ``columns``; a stream with ``world_size`` > 1 is split with ``datasets.distributed.split_dataset_by_node``,
-anything else is one rank. On failure: ``{"error": "..."}`` (the error and its causes). Log lines go to stderr.
+anything else is one rank. With ``"digest": true`` each rank is ``rows_digest`` of its rows instead (files of
+real size). On failure: ``{"error": "..."}`` (the error and its causes). Log lines go to stderr.
 """
 
 import json
@@ -17,7 +18,7 @@ import sys
 
 import datasets
 from datasets.distributed import split_dataset_by_node
-from helpers import error_text  # this folder is on sys.path: the worker is run as a script
+from helpers import error_text, rows_digest  # this folder is on sys.path: the worker is run as a script
 
 from instruction_datasets import builder_class, load
 
@@ -41,7 +42,8 @@ def answer(request: dict) -> dict:
         if request.get("streaming") and world_size > 1:
             parts = [split_dataset_by_node(dataset, rank=rank, world_size=world_size) for rank in range(world_size)]
         columns = request.get("columns", ["prompt", "response"])
-        return {"ranks": [[[row[column] for column in columns] for row in part] for part in parts]}
+        ranks = [([row[column] for column in columns] for row in part) for part in parts]
+        return {"ranks": [rows_digest(rows) if request.get("digest") else list(rows) for rows in ranks]}
     finally:
         for name in knobs:
             if name in saved:

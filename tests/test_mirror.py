@@ -6,8 +6,9 @@
   that starts the file again fails, naming the URL. A file object whose reads cannot be checked is refused,
   and a cache that would read around the check is replaced by one that reads through it.
 - olah 0.5.4 (tests/olah_mirror.py), a real mirror, on 127.0.0.1 in offline mirror mode over local git
-  repositories (``en`` as plain git blobs, ``zh`` as LFS objects): a cold plain load, a warm one, an offline one
-  after it, and streams with several shards and with several ranks all give exactly the files' rows.
+  repositories (``en`` as plain git blobs, ``zh`` as LFS objects, its train file larger than ``block_bytes``): a
+  cold plain load, a warm one, an offline one after it, and streams with several shards and with several ranks all
+  give exactly the files' rows.
 """
 
 import collections
@@ -126,7 +127,8 @@ def test_a_server_that_answers_only_the_probe_right_fails_in_one_line(fault, wor
 # Per config: the repo, whether its data files are LFS objects, and what the files hold.
 OLAH_REPOS = {
     "en": (EN_REPO, False, {"train": jsonl_rows(150, "en"), "test": jsonl_rows(12, "en test")}),
-    "zh": (ZH_REPO, True, {"train": jsonl_rows(140, "中文"), "test": jsonl_rows(9, "中文 test")}),
+    # More than block_bytes (10 MiB): read whole behind olah, the file crosses the reader's block boundary.
+    "zh": (ZH_REPO, True, {"train": jsonl_rows(90_000, "中文"), "test": jsonl_rows(9, "中文 test")}),
 }
 
 
@@ -142,6 +144,8 @@ def olah(tmp_path_factory):
     root = tmp_path_factory.mktemp("olah")
     for repo, lfs, splits in OLAH_REPOS.values():
         files = {f"data/{split}.jsonl": jsonl(rows) for split, rows in splits.items()}
+        if repo == ZH_REPO:
+            assert len(files["data/train.jsonl"]) > builder_class("align_anything_instruction").block_bytes
         files["README.md"] = f"---\nlicense: cc-by-nc-4.0\n---\n# {repo}\n".encode()
         make_repo(root / "mirrors", repo, files, lfs=lfs)
     mirror = OlahMirror(command, root / "mirrors", root / "work")
@@ -156,7 +160,9 @@ def expected_rows(config):
 @pytest.mark.parametrize("config", sorted(OLAH_REPOS))
 def test_plain_loads_through_olah_cold_warm_and_offline_give_the_files(config, olah, tmp_path):
     for load in ("cold", "warm", "offline"):
-        status, splits, stderr = stream(olah.endpoint, tmp_path, config, offline=load == "offline", streaming=False)
+        status, splits, stderr = stream(
+            olah.endpoint, tmp_path, config, offline=load == "offline", streaming=False, shard_bytes=2**20
+        )
         assert status == 0, f"{load} load: {splits}\n{olah.log_tail()}"
         assert {split: ranks[0] for split, ranks in splits.items()} == expected_rows(config), load
 
