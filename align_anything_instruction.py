@@ -221,15 +221,17 @@ class AlignAnythingInstruction(HubInstructionBuilder):
             source = CountedStream(f, self.block_bytes) if stream else f
             try:
                 blocks = _blocks(source, start, end, reached, self.block_bytes)
-                for block_start, block, newlines, parsed in _parsed_ahead(blocks, self.parse_block_bytes):
+                lines = 0  # lines of the range in the blocks before this one (what errors count from)
+                for block_start, block, parsed in _parsed_ahead(blocks, self.parse_block_bytes):
                     if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
-                        if newlines is None:  # a local file: counting its lines again is cheap
-                            first_line = self._line_number(filepath, block_start)
-                        else:  # counted as the blocks went by; before the range only if it starts later
-                            first_line = newlines + (self._line_number(filepath, start - 1) + 1 if start else 1)
-                        table = _checked_table(bytes(block), report, origin, first_line)
+                        # Lines before the range are counted only now, and only if it starts later in the file.
+                        first_line = lines + (self._line_number(filepath, start - 1) + 1 if start else 1)
+                        block = bytes(block)
+                        table = _checked_table(block, report, origin, first_line)
+                        lines += block.count(b"\n")
                     else:
-                        table, blank, ignored = parsed
+                        table, blank, ignored, block_lines = parsed
+                        lines += block_lines
                         report["blank_lines"] += blank
                         for key, n in ignored.items():
                             report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
@@ -271,12 +273,11 @@ _ARROW_SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())])
 
 
 def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
-    """Yields (offset, block, newlines): whole lines, about ``block_bytes`` at a time, of the lines that start in
-    [start, end).
+    """Yields (offset, block): whole lines, about ``block_bytes`` at a time, of the lines that start in [start, end).
 
-    A local file is mapped into memory, so blocks are views of the page cache, not copies (``newlines`` is None);
-    a file without a descriptor (streaming over the network) is read instead (``_read_blocks``, which counts
-    ``newlines``). ``reached[0]`` ends at the byte reading stopped at.
+    A local file is mapped into memory, so blocks are views of the page cache, not copies; a file without a
+    descriptor (streaming over the network) is read instead (``_read_blocks``). ``reached[0]`` ends at the byte
+    reading stopped at.
     """
     try:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -296,7 +297,7 @@ def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
         newline = data.find(b"\n", min(pos + block_bytes, end) - 1)
         block_start, pos = pos, size if newline < 0 else newline + 1
         skip = len(_BOM) if block_start == 0 and data[: len(_BOM)] == _BOM else 0
-        yield block_start, view[block_start + skip : pos], None
+        yield block_start, view[block_start + skip : pos]
         # Blocks before the previous one are done with (it may still be parsing): drop their pages from this
         # process (they stay in the page cache), so memory does not grow with the range. Only a hint.
         if previous is not None and hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
@@ -312,55 +313,60 @@ def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
     """``_blocks`` for a file that cannot be mapped (read over the network), with ``read`` alone.
 
     A file streamed whole is forward-only (huggingface_hub's, opened with ``block_size=0``): its ``readline`` reads
-    nothing and it cannot seek back, so a block never ends by asking for "the rest of the line". Instead each read
-    is cut after its last newline, and the bytes after it wait for the next read. ``read`` may return fewer bytes
-    than asked; only ``b""`` ends the file. Yields (offset, block, newlines in [start of the range's first line,
-    offset)), so that an error can name its line without reading the file again.
+    nothing and it cannot seek back. So a block is what one ``read`` brings, completed up to the next newline by
+    short reads (``_to_newline``); what those brought past the newline starts the next block. ``read`` may return
+    fewer bytes than asked; only ``b""`` ends the file.
     """
-    if start > 0:  # a later range of a file that seeks (ranged reads): start at the byte before it
+    pos, carry = 0, b""
+    if start > 0:  # a later range of a file that seeks (ranged reads): skip the rest of a line begun before it
         f.seek(start - 1)
-    pos = start - 1 if start > 0 else 0  # the file offset of pending[0]
-    pending, searched, newlines, ended = bytearray(), 0, 0, False
-    skipping = start > 0  # the rest of a line that began in the range before
-    while pos < end and not ended:
-        data = f.read(block_bytes)
-        ended = not data
-        if skipping:
-            newline = data.find(b"\n")
-            if newline < 0:
-                pos += len(data)
-                continue
-            pos, data, skipping = pos + newline + 1, data[newline + 1 :], False
-        pending += data
-        # Whole lines, a block at a time: a block ends with the line that holds its last byte, or earlier at the
-        # range's end, as in ``_blocks``; a line not yet ended waits for more bytes. ``searched``: bytes of
-        # ``pending`` already known to hold no newline where the block may end (a long line is scanned once).
-        while pending and pos < end:
-            limit = min(block_bytes, end - pos)
-            if len(pending) < limit and not ended:
-                break
-            newline = pending.find(b"\n", max(limit - 1, searched))
-            if newline < 0 and not ended:
-                searched = len(pending)
-                break
-            cut = len(pending) if newline < 0 else newline + 1
-            block = pending[:cut]
-            del pending[:cut]
-            searched, block_start, pos = 0, pos, pos + cut
-            yield block_start, block[len(_BOM) :] if block_start == 0 and block.startswith(_BOM) else block, newlines
-            newlines += block.count(b"\n")
+        skipped, carry = _to_newline(f)
+        pos = start - 1 + len(skipped)
+    while pos < end:
+        data = f.read(max(1, block_bytes - len(carry)))
+        if not data and not carry:
+            break
+        pieces = [carry, data] if carry else [data]
+        carry = b""
+        if data and not data.endswith(b"\n"):
+            rest_of_line, carry = _to_newline(f)
+            pieces.append(rest_of_line)
+        block = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy at most
+        # The range's last line is the one that holds byte end - 1: a block that goes past it is cut there.
+        cut = len(block) if pos + len(block) <= end else block.find(b"\n", end - pos - 1) + 1 or len(block)
+        skip = len(_BOM) if pos == 0 and block.startswith(_BOM) else 0
+        yield pos, memoryview(block)[skip:cut]
+        pos += cut
     reached[0] = pos
 
 
+_LINE_STEP = 2**16  # what each short read asks for while looking for the end of a line
+
+
+def _to_newline(f) -> tuple:
+    """(the bytes up to and including the next newline, what the last read brought after it), by short reads;
+    at the end of the file, (what was left, b"")."""
+    pieces = []
+    while True:
+        data = f.read(_LINE_STEP)
+        newline = data.find(b"\n")
+        if newline >= 0:
+            pieces.append(data[: newline + 1])
+            return b"".join(pieces), data[newline + 1 :]
+        if not data:
+            return b"".join(pieces), b""
+        pieces.append(data)
+
+
 def _parsed_ahead(blocks, parse_block_bytes: int):
-    """Yields (offset, block, newlines, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
+    """Yields (offset, block, ``_fast_table(block)``), parsing the next block in a helper thread meanwhile.
 
     pyarrow releases the GIL while it parses, so the next block is parsed while the caller writes this one.
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
         pending = []  # at most two blocks: the one handed out and the one being parsed
-        for block_start, block, newlines in blocks:
-            pending.append((block_start, block, newlines, helper.submit(_fast_table, block, parse_block_bytes)))
+        for block_start, block in blocks:
+            pending.append((block_start, block, helper.submit(_fast_table, block, parse_block_bytes)))
             if len(pending) > 1:
                 *handed, parsed = pending.pop(0)
                 yield *handed, parsed.result()
@@ -370,7 +376,7 @@ def _parsed_ahead(blocks, parse_block_bytes: int):
 
 
 def _fast_table(block, parse_block_bytes: int):
-    """Parses a block of whole lines with pyarrow: (table, blank lines, ignored keys), or None.
+    """Parses a block of whole lines with pyarrow: (table, blank lines, ignored keys, lines), or None.
 
     None means the checked reader must decide: pyarrow neither checks UTF-8 nor insists on one object per
     line, and fills a missing key with null; each of those, and any parse error, returns None. ``block`` is
@@ -406,7 +412,7 @@ def _fast_table(block, parse_block_bytes: int):
         column = table.column(key)
         if len(column) - column.null_count:
             ignored[key] = len(column) - column.null_count
-    return _table(prompts, responses), blank, ignored
+    return _table(prompts, responses), blank, ignored, lines
 
 
 def _count_lines(block) -> tuple:

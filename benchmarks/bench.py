@@ -12,7 +12,10 @@ alpha: ~67k rows over two files), then measures, alternating the contenders and 
   map(to_messages, batched=True), alpha against json.load + parse yielding the same rows;
   time to the first row and rows per second.
 - what the byte-range check costs: one streaming pass over `en` train read over HTTP from a loopback server
-  that honours `Range` (so the file is split into shards either way), with the check and with it switched off.
+  that honours `Range` (so the file is split into shards either way), with the check and with it switched off;
+- the path a Hub user takes: one streaming pass over `en` train from a loopback Hub (tests/fake_upstream.py,
+  `HF_ENDPOINT` pointed at it; the file is read in byte ranges of `shard_bytes`), against `datasets`' own JSON
+  builder streaming the same repo, `load_dataset(<repo>, streaming=True)` + map(to_messages, batched=True).
 Every measurement runs in a fresh process with a fresh cache, under the tests' loopback guard
 (tests/loopback_only: nothing may be reached beyond this machine); each reports wall seconds, CPU seconds
 (user + system, worker processes included), peak memory (VmHWM) and minor page faults. Prints Markdown
@@ -59,6 +62,7 @@ GUARD_ENV = {
 }
 
 ALIGN_TRAIN_ROWS, ALIGN_TEST_ROWS = 104_000, 1_050
+EN_REPO = "PKU-Alignment/Align-Anything-Instruction-100K"
 ALPHA_ROWS = {"part1": 33_565, "part2": 33_565}
 ALPHA_SOURCES = (
     ["dahoas"] * 49
@@ -155,8 +159,29 @@ if not CHECK_RANGES:  # neither the probe nor the check of each ranged read
 STREAM = load("align_anything_instruction", "en", split="train", data_dir=URL, streaming=True)
 """
 
+# The same pass from a loopback Hub (HF_ENDPOINT is set for these contenders, see `serve_hub`): ours, and the
+# packaged JSON builder reading the repo's data files. Asking datasets-server.<host> for a Parquet export would
+# leave the machine: it is turned off (no environment variable does it).
+_HUB_STREAMING = """
+import time
+import datasets
+datasets.config.USE_PARQUET_EXPORT = False
+"""
+
 # Each contender is a snippet run in a fresh process; it prints the number of rows it produced.
 CONTENDERS = {
+    "en_streaming_hub": _HUB_STREAMING
+    + """
+from instruction_datasets import load
+STREAM = load("align_anything_instruction", "en", split="train", streaming=True)
+"""
+    + _PASS,
+    "en_json_streaming_hub_map": _HUB_STREAMING
+    + _TO_MESSAGES
+    + f"""
+STREAM = datasets.load_dataset("{EN_REPO}", split="train", streaming=True).map(to_messages, batched=True)
+"""
+    + _PASS,
     "en_streaming_http_range_checked": "CHECK_RANGES = True\n" + _OURS_STREAMING_HTTP + _PASS,
     "en_streaming_http_range_unchecked": "CHECK_RANGES = False\n" + _OURS_STREAMING_HTTP + _PASS,
     "en_ours": """
@@ -218,6 +243,7 @@ GROUPS = {
     "alpha prepare": ["alpha_ours", "alpha_json_from_list"],
     "alpha streaming": ["alpha_streaming", "alpha_json_load_streaming"],
     "en range check": ["en_streaming_http_range_checked", "en_streaming_http_range_unchecked"],
+    "en streaming hub": ["en_streaming_hub", "en_json_streaming_hub_map"],
 }
 # (ratio, ours, theirs, target: at most)
 RATIOS = [
@@ -225,6 +251,12 @@ RATIOS = [
     ("en prepare num_proc=2 / packaged JSON", "en_ours_num_proc_2", "en_packaged_json", 0.9),
     ("en prepare / JSON + map(messages)", "en_ours", "en_json_map_messages", None),
     ("en streaming / JSON streaming + map(messages)", "en_streaming", "en_json_streaming_map", 1.0),
+    (
+        "en streaming from the Hub / JSON streaming + map(messages)",
+        "en_streaming_hub",
+        "en_json_streaming_hub_map",
+        1.0,
+    ),
     ("alpha prepare / json.load + from_list", "alpha_ours", "alpha_json_from_list", 0.5),
     ("alpha streaming / json.load + parse", "alpha_streaming", "alpha_json_load_streaming", 1.0),
     ("alpha streaming / json.load + from_list", "alpha_streaming", "alpha_json_from_list", None),
@@ -294,8 +326,21 @@ def serve_ranges(root: Path) -> http.server.ThreadingHTTPServer:
     return server
 
 
+def serve_hub(root: Path):
+    """A loopback Hub (tests/fake_upstream.py) whose `en` repo holds the files under ``root``, with a README."""
+    sys.path.insert(0, str(GUARD_DIR.parent))
+    from fake_upstream import FakeUpstream
+
+    server = FakeUpstream()
+    files = {f"data/{split}.jsonl": (root / "data" / f"{split}.jsonl").read_bytes() for split in ("train", "test")}
+    server.add_repo(EN_REPO, {**files, "README.md": b"---\nlicense: cc-by-nc-4.0\n---\n# benchmark copy\n"})
+    return server
+
+
 #: Where `serve_ranges` serves the data of the group being measured (contenders read it as `URL`).
 DATA_URL = ""
+#: The loopback Hub of the group being measured (`serve_hub`): HF_ENDPOINT of its contenders.
+HUB_ENDPOINT = ""
 
 
 def run(name: str, data: Path, cache_root: str | None = None) -> dict:
@@ -318,7 +363,9 @@ def run(name: str, data: Path, cache_root: str | None = None) -> dict:
         )
         guard_log = Path(cache) / "loopback-guard.log"
         env = dict(os.environ, **GUARD_ENV, LOOPBACK_GUARD_LOG=str(guard_log), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-        if not DATA_URL:
+        if HUB_ENDPOINT:
+            env.update(HF_ENDPOINT=HUB_ENDPOINT, HF_HOME=str(Path(cache) / "hf-home"))
+        elif not DATA_URL:
             env["HF_HUB_OFFLINE"] = "1"
         out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=env, check=True)
         if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
@@ -429,7 +476,7 @@ def prepare_data(work: Path, scale: int) -> tuple:
 
 
 def main() -> None:
-    global DATA_URL
+    global DATA_URL, HUB_ENDPOINT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1", help="file sizes as multiples of upstream, e.g. 1,10")
     parser.add_argument("--runs", type=int, default=3, help="runs per contender (the median is reported)")
@@ -473,14 +520,18 @@ def main() -> None:
             for group in args.groups.split(","):
                 data = align_dir if group.startswith("en") else alpha_dir
                 server = serve_ranges(data) if group == "en range check" else None
+                hub = serve_hub(data) if group == "en streaming hub" else None
                 DATA_URL = f"http://127.0.0.1:{server.server_address[1]}" if server else ""
+                HUB_ENDPOINT = hub.endpoint if hub else ""
                 try:
                     results = median_runs(GROUPS[group], data, args.runs, args.cache_root)
                 finally:
                     if server:
                         server.shutdown()
                         server.server_close()
-                    DATA_URL = ""
+                    if hub:
+                        hub.close()
+                    DATA_URL = HUB_ENDPOINT = ""
                 figures.update({name: summarise(r) for name, r in results.items()})
             figures["ratios"] = {
                 label: {

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import functools
 import hashlib
 import http.server
 import json
@@ -64,9 +65,17 @@ HUB_REPOS = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def git_blob_sha1(data: bytes) -> str:
-    """The id git (and the Hub's ``oid``) gives a file's bytes."""
+    """The id git (and the Hub's ``oid``) gives a file's bytes (remembered: files of the real size are asked for
+    again and again)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def sha256(data: bytes) -> str:
+    """The SHA-256 the Hub publishes for an LFS file (remembered, as ``git_blob_sha1``)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _is_commit_sha(revision: str) -> bool:
@@ -413,13 +422,13 @@ class FakeUpstream:
                     data, headers, chunked = found
                 elif path in upstream.static:
                     data, chunked = upstream.static[path], False
-                    headers = [("ETag", f'"{hashlib.sha256(data).hexdigest()}"'), ("Accept-Ranges", "bytes")]
+                    headers = [("ETag", f'"{sha256(data)}"'), ("Accept-Ranges", "bytes")]
                 elif path.startswith(ALPHA_PREFIX):
                     file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
                     if not file.is_file():
                         return self._send(404, b"Not Found", head=head)
                     data, chunked = file.read_bytes(), False
-                    headers = [("ETag", f'"{hashlib.sha256(data).hexdigest()}"'), ("Accept-Ranges", "bytes")]
+                    headers = [("ETag", f'"{sha256(data)}"'), ("Accept-Ranges", "bytes")]
                 else:
                     return self._send(404, b"Not Found", head=head)
                 if not head:
@@ -513,7 +522,7 @@ def _sibling(name: str, data: bytes, lfs: bool = True) -> dict:
     """A file in the revision API's answer (``?blobs=true``): the LFS entry names its SHA-256 ``sha256``."""
     sibling = {"rfilename": name, "size": len(data), "blobId": git_blob_sha1(data)}
     if lfs:
-        sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+        sibling["lfs"] = {"sha256": sha256(data), **_lfs(data)}
     return sibling
 
 
@@ -521,12 +530,12 @@ def _resolve_hash_headers(published: str, data: bytes, lfs: bool) -> list:
     """What ``resolve`` (HEAD and GET) says about a Hub file's hash, as ``FakeUpstream.resolve_headers`` says."""
     if published == "none":  # as nginx makes them: modification time and size, no hash
         return [("ETag", f'"65a1b2c3-{len(data):x}"')]
-    sha256 = hashlib.sha256(data).hexdigest()
+    digest = sha256(data)
     if published == "etag":  # olah: bare, unquoted
-        return [("ETag", sha256 if lfs else git_blob_sha1(data))]
+        return [("ETag", digest if lfs else git_blob_sha1(data))]
     if not lfs:
         return [("ETag", f'"{git_blob_sha1(data)}"')]
-    return [("ETag", f'"{sha256}"'), ("X-Linked-Etag", f'"{sha256}"'), ("X-Linked-Size", str(len(data)))]
+    return [("ETag", f'"{digest}"'), ("X-Linked-Etag", f'"{digest}"'), ("X-Linked-Size", str(len(data)))]
 
 
 def _tree(files: dict[str, bytes], folder: str, recursive: bool, lfs) -> list[dict] | None:
@@ -545,7 +554,7 @@ def _tree(files: dict[str, bytes], folder: str, recursive: bool, lfs) -> list[di
             continue
         entry = {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": name}
         if lfs(name):
-            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), **_lfs(data)}
+            entry["lfs"] = {"oid": sha256(data), **_lfs(data)}
         listing.append(entry)
     if prefix and not listing and not folders:
         return None

@@ -319,7 +319,7 @@ PROPERTY_PATHS = ["hub plain", "hub streaming ranged", "hub streaming whole", "h
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=jsonl_files(), sizes=SIZES, shard_bytes=st.integers(1, 900))
+@given(data=jsonl_files(), sizes=SIZES, shard_bytes=st.integers(32, 900))
 def test_every_path_gives_json_loads_of_every_line_whatever_the_file_and_sizes(
     data, sizes, shard_bytes, hub, tmp_path_factory
 ):
