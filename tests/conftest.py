@@ -128,7 +128,7 @@ def streaming(request):
 
 
 #: Fixtures that run a loopback server: a test that takes one is marked `network` (pyproject.toml).
-SERVER_FIXTURES = {"upstream", "hub", "read_back", "olah"}
+SERVER_FIXTURES = {"upstream", "hub", "read_back", "olah", "hubs", "real_size"}
 
 
 def pytest_collection_modifyitems(config, items):

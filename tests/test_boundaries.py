@@ -154,7 +154,7 @@ BAD_LINE = 140  # past several blocks of ALIGN_CASES["features"]
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hubs(tmp_path_factory):
     """Two loopback Hubs holding one repo per case, each with a worker process whose HF_ENDPOINT points at it: one
     answers as the Hub does, the other ignores ``Range`` (200 with the whole file, as olah's mirror mode)."""
     servers = {"hub": FakeUpstream(), "range ignored": FakeUpstream()}
@@ -200,8 +200,8 @@ def load_local(folder, monkeypatch, data: bytes, sizes=ALIGN_SIZES, shard_bytes=
     return [[row["prompt"], row["response"]] for row in dataset]
 
 
-def load_hub(hub, tmp_path, path: str, case: str) -> dict:
-    servers, workers, repos = hub
+def load_hub(hubs, tmp_path, path: str, case: str) -> dict:
+    servers, workers, repos = hubs
     server, streaming, shard_bytes, ranks = HUB_PATHS[path]
     kwargs = {"hub_repo": repos[case], "shard_bytes": shard_bytes, "cache_dir": str(tmp_path / "c")}
     return workers[server].load(
@@ -227,8 +227,8 @@ def test_local_paths_give_every_row_in_order(path, case, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("case", ALIGN_CASES)
 @pytest.mark.parametrize("path", HUB_PATHS)
-def test_hub_paths_give_every_row_in_order(path, case, hub, tmp_path):
-    answer = load_hub(hub, tmp_path, path, case)
+def test_hub_paths_give_every_row_in_order(path, case, hubs, tmp_path):
+    answer = load_hub(hubs, tmp_path, path, case)
     assert "error" not in answer, answer.get("error")
     rows = align_rows(ALIGN_CASES[case])
     if len(answer["ranks"]) == 1:
@@ -239,7 +239,7 @@ def test_hub_paths_give_every_row_in_order(path, case, hub, tmp_path):
 
 
 @pytest.mark.parametrize("path", [*LOCAL_PATHS, *(path for path, (*_, ranks) in HUB_PATHS.items() if ranks == 1)])
-def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hub, tmp_path, monkeypatch):
+def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hubs, tmp_path, monkeypatch):
     data = bad_line(ALIGN_CASES["features"], BAD_LINE)
     if path in LOCAL_PATHS:
         with pytest.raises(Exception) as caught:
@@ -247,8 +247,8 @@ def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hub, tmp_path,
         message = error_text(caught.value)
         where = f"{tmp_path / 'd' / 'data' / 'train.jsonl'}, line {BAD_LINE}: invalid JSON ("
     else:
-        servers, _, repos = hub
-        message = load_hub(hub, tmp_path, path, "bad line")["error"]
+        servers, _, repos = hubs
+        message = load_hub(hubs, tmp_path, path, "bad line")["error"]
         commit = servers[HUB_PATHS[path][0]].repos[repos["bad line"]].branches["main"]
         url = f"{servers[HUB_PATHS[path][0]].endpoint}/datasets/{repos['bad line']}/resolve/{commit}/data/train.jsonl"
         where = f"{url}, line {BAD_LINE}: invalid JSON ("
@@ -257,7 +257,7 @@ def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hub, tmp_path,
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 @pytest.mark.parametrize("origin", ["local", "file server"])
-def test_alpha_gives_every_item_in_order(origin, streaming, hub, tmp_path, monkeypatch):
+def test_alpha_gives_every_item_in_order(origin, streaming, hubs, tmp_path, monkeypatch):
     data = alpha_file()
     name = alpha.InstructionTuningAlpha.PARTS["part1"][0]
     if origin == "local":
@@ -270,7 +270,7 @@ def test_alpha_gives_every_item_in_order(origin, streaming, hub, tmp_path, monke
         )
         rows = [[row["source"], row["text"]] for row in dataset]
     else:
-        servers, workers, _ = hub
+        servers, workers, _ = hubs
         kwargs = {"base_url": servers["hub"].endpoint + "/alpha", "verify_hashes": False, "cache_dir": str(tmp_path)}
         answer = workers["hub"].load(
             script=ALPHA,
@@ -321,10 +321,10 @@ PROPERTY_PATHS = ["hub plain", "hub streaming ranged", "hub streaming whole", "h
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=jsonl_files(), sizes=SIZES, shard_bytes=st.integers(32, 900))
 def test_every_path_gives_json_loads_of_every_line_whatever_the_file_and_sizes(
-    data, sizes, shard_bytes, hub, tmp_path_factory
+    data, sizes, shard_bytes, hubs, tmp_path_factory
 ):
     expected = align_rows(data)
-    servers, workers, repos = hub
+    servers, workers, repos = hubs
     repo = f"boundaries/drawn-{len(servers['hub'].repos)}"
     for server in servers.values():
         server.add_repo(repo, {"data/train.jsonl": data, "data/test.jsonl": TEST_SPLIT})
