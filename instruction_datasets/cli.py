@@ -145,8 +145,11 @@ def run_export(args: argparse.Namespace) -> int:
     if args.config is not None and args.all_configs:
         raise UsageError(f"export: give a config ({args.config!r}) or --all-configs, not both")
     _check_source(args)
-    from .export import export
+    from .export import export, out_problem
     from .push import repo_id_problem
+
+    if problem := out_problem(args.out):
+        raise UsageError(f"--out {problem}")
 
     if args.repo_id is not None and (problem := repo_id_problem(args.repo_id)):
         raise UsageError(f"--repo-id {args.repo_id!r}: {in_option_names(problem)}")  # huggingface_hub's words
@@ -180,7 +183,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
     from . import push as push_module
-    from .export import folder_problem
+    from .export import folder_lock, folder_problem
     from .push import repo_id_problem, revision_problem
 
     problem = repo_id_problem(args.repo_id)
@@ -193,17 +196,25 @@ def run_push(args: argparse.Namespace) -> int:
     problem = folder_problem(args.folder)
     if problem:
         raise UsageError(f"{problem} (made by {PROG} export)")
-    plan = push_module.plan(
-        args.folder,
-        args.repo_id,
-        revision=args.revision,
-        dry_run=args.dry_run,
-        commit_message=args.commit_message,
-        create_pr=args.create_pr,
-    )
-    print("\n".join(plan.lines()))
-    if not args.dry_run:
-        pushed = push_module.upload(plan, private=args.private, token=args.token, on_retry=print)
+    with folder_lock(args.folder, on_wait=lambda line: print(line, file=sys.stderr, flush=True)):
+        plan = push_module.plan(
+            args.folder,
+            args.repo_id,
+            revision=args.revision,
+            dry_run=args.dry_run,
+            commit_message=args.commit_message,
+            create_pr=args.create_pr,
+            include=args.include,
+            token=args.token,
+        )
+        if args.dry_run:
+            print("\n".join(plan.lines()))
+            return 0
+
+        def starting(changed: list[str]) -> None:
+            print("\n".join(plan.lines(changed)), flush=True)
+
+        pushed = push_module.upload(plan, private=args.private, token=args.token, on_retry=print, on_start=starting)
         print("\n".join(pushed.lines()))
     return 0
 
@@ -470,6 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     push_parser.add_argument(
         "--token",
         help="Hub token (default: HF_TOKEN or your saved login); never printed",
+    )
+    push_parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also send the folder's files that match this glob, relative to the folder (repeat for more); only "
+        "what export wrote is sent otherwise, and never a symbolic link or a dotfile",
     )
     push_parser.set_defaults(handler=run_push)
     return parser

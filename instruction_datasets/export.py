@@ -9,7 +9,8 @@ handed the facts it shows, and `push` asks `MIRRORED`):
     provenance/<config>.json                    where each config's rows came from, for the card
 
 Exporting a config replaces that config's shards and card entries and keeps the others, as
-``push_to_hub(config_name=...)`` does. The whole export is written into a copy of the folder beside it
+``push_to_hub(config_name=...)`` does. One export or push at a time holds a folder (`folder_lock`), so two
+exports into one folder at once keep both configs. The whole export is written into a copy of the folder beside it
 and swapped in only when it succeeded, so a failed or interrupted export leaves the folder as it was, and
 leaves no folder it made on the way (the parents of a new export folder included).
 """
@@ -17,13 +18,15 @@ leaves no folder it made on the way (the parents of a new export folder included
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import datasets
@@ -34,6 +37,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets.utils.metadata import MetadataConfigs
 from datasets.utils.py_utils import convert_file_size_to_int
+from filelock import FileLock, Timeout
 from huggingface_hub import DatasetCardData
 
 from . import card, configs, provenance, stats, tokens
@@ -105,6 +109,63 @@ def exported_configs(folder: str | os.PathLike) -> list[str]:
     """The configs whose shards the folder holds, by name."""
     data = Path(folder) / DATA
     return sorted(path.name for path in data.iterdir() if path.is_dir()) if data.is_dir() else []
+
+
+def out_problem(out: str | os.PathLike) -> str | None:
+    """Why ``out`` cannot be an export folder, or None: it is a file or a symbolic link (export replaces the folder
+    it writes, and would move the user's file or link aside), it lies inside the package's own samples, an ancestor
+    is a file, or a path export writes inside it is a link (export would write through it, outside the folder)."""
+    out = Path(out)
+    if out.is_symlink():
+        return f"{out} is a symbolic link: give the folder itself (export replaces the folder it writes)"
+    if out.exists() and not out.is_dir():
+        return f"{out} is a file, not a folder: give a new folder or an earlier export folder"
+    ancestor = next((parent for parent in Path(os.path.abspath(out)).parents if parent.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        return f"{out}: {ancestor} is a file, not a folder"
+    real = Path(os.path.realpath(out))
+    if real == SAMPLES or SAMPLES in real.parents:
+        return f"{out} is inside the package's samples ({SAMPLES}): export into a folder of your own"
+    if out.is_dir():
+        own = [CARD, DATA, STATS, PROVENANCE]
+        if (out / DATA).is_dir() and not (out / DATA).is_symlink():
+            own += [f"{DATA}/{child.name}" for child in (out / DATA).iterdir()]
+        linked = [name for name in own if (out / name).is_symlink()]
+        if linked:
+            return (
+                f"{out}: {', '.join(linked)} {'is a symbolic link' if len(linked) == 1 else 'are symbolic links'}; "
+                "export writes there, and would write through the link: replace it with a folder or file of its own"
+            )
+    return None
+
+
+#: Locks are taken on a file named after the folder, in the system's temporary folder: the export folder itself
+#: is swapped whole, and its parent is the user's.
+LOCKS = Path(tempfile.gettempdir()) / "instruction_datasets-locks"
+_locks: dict[str, FileLock] = {}
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Holds the lock of an export folder: one export or push at a time per folder, across processes.
+
+    A second one waits for the first to finish (``on_wait`` is called with a line saying so; by default it is
+    logged as a warning), then reads the folder as the first left it. Re-entrant within a thread.
+    """
+    key = os.path.realpath(folder)
+    if key not in _locks:
+        LOCKS.mkdir(parents=True, exist_ok=True)
+        _locks[key] = FileLock(str(LOCKS / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.lock"))
+    lock = _locks[key]
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        (on_wait or logger.warning)(f"{folder}: another export or push is using this folder; waiting for it to end")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def folder_problem(folder: str | os.PathLike) -> str | None:
@@ -195,8 +256,10 @@ def export(
     shards (training frameworks that read the folder cannot leave them out themselves), and the card says how many
     per split; each split's summary gives the number as ``"left_out"``. ``config_kwargs`` are fields of every
     config loaded (``hub_revision=...``, ``base_url=...``), as in `load`.
-    Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, a folder holding another
-    dataset or another file format, or a card the Hub would refuse (`card.CardError`, naming the folder's card).
+    Raises ``ValueError`` (and leaves the folder as it was) on a bad argument, an ``out`` that cannot be an export
+    folder (`out_problem`: checked before any work), a folder holding another dataset or another file format, or a
+    card the Hub would refuse (`card.CardError`, naming the folder's card). Exports into one folder take turns
+    (`folder_lock`): a second one waits for the first, then adds its configs to what the first wrote.
     A YAML key of the folder's card that export replaces with another value is named in one warning line each.
     """
     if file_format not in FILE_FORMATS:
@@ -210,15 +273,36 @@ def export(
     if repo_id is not None and (problem := repo_id_problem(repo_id)):
         raise ValueError(f"repo_id {repo_id!r}: {problem}")
     out = Path(out)
-    old_text = card_path(out).read_text(encoding="utf-8") if card_path(out).is_file() else None
-    card.check_markers(card_path(out), old_text)  # the user's card, named as such, before any work
-    tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
+    problem = out_problem(out)
+    if problem:
+        raise ValueError(problem)
     script = script_path(path)
     cls = builder_class(script)
     names = configs.selected(cls.builder_configs, config)
     problem = configs.unknown_config(script.name, cls.builder_configs, names)
     if problem:
         raise ValueError(problem)
+    with folder_lock(out):  # a second export into this folder waits, then adds to what this one wrote
+        old_text = card_path(out).read_text(encoding="utf-8") if card_path(out).is_file() else None
+        card.check_markers(card_path(out), old_text)  # the user's card, named as such, before any work
+        tokenizer = tokens.load_tokenizer(tokenizer) if tokenizer is not None else None  # fails before any writing
+        summary, replaced = _export_into(
+            script, cls, names, out, old_text, data_dir, cache_dir, max_bytes, file_format, tokenizer, repo_id,
+            drop_empty_responses, config_kwargs,
+        )  # fmt: skip
+    for key, (old, new) in replaced.items():
+        logger.warning(
+            f"{card_path(out)}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
+            "from the builder; keep your own note on it outside the generated part)"
+        )
+    return summary
+
+
+def _export_into(
+    script, cls, names, out, old_text, data_dir, cache_dir, max_bytes, file_format, tokenizer, repo_id,
+    drop_empty_responses, config_kwargs,
+) -> tuple[dict, dict]:  # fmt: skip
+    """The export itself, under the folder's lock: (summary, YAML keys replaced)."""
     card_data = DatasetCardData(**(yaml.safe_load(card.split_text(old_text or "")[0]) or {}))
     exported_as = card.exported_dataset(old_text)
     if exported_as not in (None, card.pretty_name(cls)):
@@ -255,12 +339,7 @@ def export(
         shutil.rmtree(staging, ignore_errors=True)
         _remove_empty(new_parents)
         raise
-    for key, (old, new) in replaced.items():
-        logger.warning(
-            f"{card_path(out)}: YAML key {key!r} was {old!r}, export set it to {new!r} (export writes this key "
-            "from the builder; keep your own note on it outside the generated part)"
-        )
-    return summary
+    return summary, replaced
 
 
 def _write_config(

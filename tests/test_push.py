@@ -368,3 +368,186 @@ def test_a_branch_name_git_accepts_goes_through(revision, exported, capsys):
     argv = ["push", exported["instruction_tuning_alpha"], "--repo-id", "org/name", "--revision", revision, "--dry-run"]
     status, out, _ = run_cli(argv, capsys)
     assert status == 0 and f"to datasets/org/name@{revision} in one commit" in out
+
+
+# --- What is sent: what export wrote, never a link or a dotfile, never a token ---------------------------------
+
+
+def with_extras(exported, tmp_path) -> Path:
+    """A copy of the alpha export holding what a user's folder may hold besides: a .env with a token, links to a
+    file and a folder outside it, a link among export's own figures, and notes of their own."""
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("OUTSIDE-THE-FOLDER\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "data.txt").write_text("OUTSIDE-THE-FOLDER too\n", encoding="utf-8")
+    (folder / ".env").write_text(f"HF_TOKEN={SECRET}\n", encoding="utf-8")
+    (folder / "link.txt").symlink_to(outside)
+    (folder / "stats" / "linked.json").symlink_to(outside)
+    (folder / "linked-folder").symlink_to(tmp_path / "elsewhere")
+    (folder / "notes.md").write_text("# My notes\nnothing secret here\n", encoding="utf-8")
+    return folder
+
+
+def written_by_export(folder: Path) -> list[str]:
+    configs = [name for _, name in EXPECTED_SPLITS if _ == "instruction_tuning_alpha"]
+    names = ["README.md"]
+    for config in configs:
+        names += [f"data/{config}/{shard.name}" for shard in (folder / "data" / config).iterdir()]
+        names += [f"stats/{config}.json", f"stats/{config}.png", f"provenance/{config}.json"]
+    return sorted(names)
+
+
+LEFT_OUT = {
+    ".env": "a dotfile: never sent, even with --include (only .gitattributes is)",
+    "link.txt": "a symbolic link: never followed, even with --include",
+    "stats/linked.json": "a symbolic link: never followed, even with --include",
+    "linked-folder/": "a symbolic link: never followed, even with --include",
+    "notes.md": "not written by export for a config the card lists",
+}
+
+
+def test_a_dry_run_sends_what_export_wrote_and_lists_the_rest_with_the_reason(exported, tmp_path):
+    folder = with_extras(exported, tmp_path)
+    planned = push(folder, "org/alpha", dry_run=True)
+    assert planned.files == written_by_export(folder)
+    assert dict(planned.left_out) == LEFT_OUT
+    lines = planned.lines()
+    assert "left out 5 (--include PATTERN sends a file export did not write):" in lines
+    assert "  .env: a dotfile: never sent, even with --include (only .gitattributes is)" in lines
+    assert SECRET not in "\n".join(lines)
+    # --include adds the notes, and nothing that is a link or a dotfile, whatever the pattern.
+    included = push(folder, "org/alpha", dry_run=True, include=["*"])
+    assert included.files == sorted([*written_by_export(folder), "notes.md"])
+    assert set(dict(included.left_out)) == set(LEFT_OUT) - {"notes.md"}
+
+
+def test_shards_of_a_config_the_card_does_not_list_are_left_out(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    shutil.copytree(folder / "data" / "part1", folder / "data" / "old-config")
+    planned = push(folder, "org/alpha", dry_run=True)
+    assert not [name for name in planned.files if "old-config" in name]
+    assert {name for name, _ in planned.left_out} == {
+        f"data/old-config/{shard.name}" for shard in (folder / "data" / "old-config").iterdir()
+    }
+
+
+@pytest.mark.network
+def test_a_push_stores_neither_dotfiles_nor_links_and_include_adds_only_what_it_names(
+    exported, tmp_path, monkeypatch, capsys
+):
+    folder = with_extras(exported, tmp_path)
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        status, out, err = run_cli(["push", str(folder), "--repo-id", "org/alpha", "--include", "notes.md"], capsys)
+        repo = hub.hosted["org/alpha"]
+        stored = repo.commits[repo.branches["main"]]
+    finally:
+        hub.close()
+    assert status == 0, err
+    assert sorted(stored) == sorted([*written_by_export(folder), "notes.md"])
+    assert not [name for name, data in stored.items() if b"OUTSIDE-THE-FOLDER" in data or SECRET.encode() in data]
+    assert "left out 4 (--include PATTERN sends a file export did not write):" in out.splitlines()
+    assert SECRET not in out + err
+
+
+@pytest.mark.parametrize(
+    ("where", "written"),
+    [
+        ("notes.md", "# notes\nmy token: hf_abcdefghijklmnopqrstuvwxyz0123456789\n"),
+        ("notes.md", f"# notes\n\nthe one HF_TOKEN holds: {SECRET[3:]}-{SECRET}\n"),
+        ("README.md", None),  # a token written in the user's part of the card
+    ],
+    ids=["token shape", "HF_TOKEN's value", "in the card"],
+)
+@pytest.mark.network
+def test_a_token_in_a_file_to_send_refuses_the_push_naming_file_and_line(
+    where, written, exported, tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    if written is None:
+        card_text = (folder / "README.md").read_text(encoding="utf-8")
+        (folder / "README.md").write_text(card_text + f"\nMy token, for later: {SECRET}\n", encoding="utf-8")
+        line = card_text.count("\n") + 2
+    else:
+        (folder / where).write_text(written, encoding="utf-8")
+        line = written.count("\n")
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        status, out, err = run_cli(["push", str(folder), "--repo-id", "org/alpha", "--include", "notes.md"], capsys)
+        requests = list(hub.requests)
+    finally:
+        hub.close()
+    assert status == 1
+    assert err.strip().splitlines() == [
+        f"error: {folder / where}, line {line}: holds a Hugging Face token; remove it from the file (or leave the "
+        "file out) and push again: nothing was sent (--debug shows the traceback)"
+    ]
+    assert requests == [], "nothing reached the Hub"
+    assert "hf_" not in out + err.replace(str(folder), "")
+
+
+@pytest.mark.network
+def test_a_re_push_that_changes_nothing_says_so_in_its_first_line_and_makes_no_commit(
+    exported, tmp_path, monkeypatch, capsys
+):
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        argv = ["push", str(exported["instruction_tuning_alpha"]), "--repo-id", "org/alpha"]
+        first = run_cli(argv, capsys)
+        commits = len(hub.hosted["org/alpha"].commits)
+        again = run_cli(argv, capsys)
+        assert len(hub.hosted["org/alpha"].commits) == commits
+    finally:
+        hub.close()
+    assert first[0] == again[0] == 0
+    assert first[1].splitlines()[0].startswith("uploading ")
+    assert again[1].splitlines() == [
+        f"nothing to commit: datasets/org/alpha already holds these files (commit {head(hub, 'org/alpha')})"
+    ]
+
+
+@pytest.mark.network
+def test_a_push_sends_only_the_files_that_changed(exported, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    hub = FakeUpstream()
+    try:
+        in_process(hub, monkeypatch)
+        run_cli(["push", str(folder), "--repo-id", "org/alpha"], capsys)
+        (folder / "stats" / "all.json").write_text("{}\n", encoding="utf-8")
+        status, out, err = run_cli(["push", str(folder), "--repo-id", "org/alpha"], capsys)
+        stored = hub.hosted["org/alpha"].commits[head(hub, "org/alpha")]
+    finally:
+        hub.close()
+    assert status == 0, err
+    total = len(push(folder, "org/alpha", dry_run=True).files)
+    assert out.splitlines()[:2] == [
+        f"uploading 1 file(s) ({total - 1} unchanged) to datasets/org/alpha in one commit: "
+        "'Upload all, harmless, helpful, part1, part2, python_code, synthetic_qa (export by instruction_datasets)'",
+        "  stats/all.json",
+    ]
+    assert stored["stats/all.json"] == b"{}\n"
+
+
+@pytest.mark.slow
+def test_a_push_waits_for_an_export_that_holds_the_folder(exported, tmp_path):
+    from instruction_datasets.export import folder_lock
+
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported["instruction_tuning_alpha"], folder)
+    command = [sys.executable, "-m", "instruction_datasets", "push", str(folder), "--repo-id", "org/a", "--dry-run"]
+    with folder_lock(folder):
+        waiting = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said = waiting.stderr.readline()  # written before the push reads anything
+        assert waiting.poll() is None, "the push went on while the folder was held"
+    out, err = waiting.communicate(timeout=120)
+    assert said == f"{folder}: another export or push is using this folder; waiting for it to end\n"
+    assert waiting.returncode == 0, err
+    assert out.startswith("would upload ")
