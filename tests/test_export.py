@@ -452,3 +452,84 @@ def test_drop_empty_responses_leaves_out_exactly_those_rows_and_a_later_export_b
     assert rows(datasets.load_dataset(str(out), config, split="train")) == rows(loaded)
     assert export_module.EMPTY_LEFT_OUT not in export_module.read_facts(out, [config])[config].record
     assert "Left out of this export" not in (out / "README.md").read_text(encoding="utf-8")
+
+
+# --- Where export may write, and one writer per folder ------------------------------------------------------------
+
+
+def everything(root) -> dict:
+    """Every path under ``root`` (links not followed): what it is, and a file's bytes or a link's target."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            found[path] = ("link", os.readlink(path))
+        elif path.is_file():
+            found[path] = ("file", path.read_bytes())
+        else:
+            found[path] = ("folder", None)
+    return found
+
+
+def out_cases(tmp_path, exported):
+    """--out values export must refuse, each with the line it is refused in."""
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    shutil.copytree(exported[ALPHA], tmp_path / "linked-data")
+    shutil.rmtree(tmp_path / "linked-data" / "stats")
+    (tmp_path / "linked-data" / "stats").symlink_to(tmp_path / "real")
+    samples = sample_dir(ALPHA, "all")
+    return {
+        "a file": (tmp_path / "notes.txt", f"{tmp_path / 'notes.txt'} is a file, not a folder: give a new folder or "
+                   "an earlier export folder"),
+        "a link to a folder": (tmp_path / "linked", f"{tmp_path / 'linked'} is a symbolic link: give the folder "
+                               "itself (export replaces the folder it writes)"),
+        "below a file": (tmp_path / "notes.txt" / "out", f"{tmp_path / 'notes.txt' / 'out'}: "
+                         f"{tmp_path / 'notes.txt'} is a file, not a folder"),
+        "inside the samples": (samples / "out", f"{samples / 'out'} is inside the package's samples "
+                               f"({samples.parent}): export into a folder of your own"),
+        "a linked folder export writes": (tmp_path / "linked-data", f"{tmp_path / 'linked-data'}: stats is a symbolic "
+                                          "link; export writes there, and would write through the link: replace it "
+                                          "with a folder or file of its own"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", ["a file", "a link to a folder", "below a file", "inside the samples", "a linked folder export writes"]
+)
+def test_an_out_export_cannot_write_is_refused_in_one_line_before_any_work(case, tmp_path, exported, capsys):
+    out, line = out_cases(tmp_path, exported)[case]
+    before, samples = everything(tmp_path), everything(sample_dir(ALPHA, "all").parent)
+    argv = ["export", ALPHA, "part1", "--data-dir", sample_dir(ALPHA, "all"), "--out", out]
+    status, stdout, err = run_cli([*argv, "--cache-dir", tmp_path / "cache"], capsys)
+    assert (status, stdout, err.splitlines()) == (2, "", [f"error: --out {line}"])
+    assert everything(tmp_path) == before and everything(sample_dir(ALPHA, "all").parent) == samples
+    with pytest.raises(ValueError) as caught:  # the library refuses it too, with the same words
+        export(ALPHA, "part1", out, data_dir=sample_dir(ALPHA, "all"), cache_dir=tmp_path / "cache")
+    assert str(caught.value) == line
+    assert everything(tmp_path) == before
+
+
+def exporting(config: str, out, cache) -> subprocess.Popen:
+    command = [sys.executable, "-m", "instruction_datasets", "export", ALPHA, config]
+    command += ["--data-dir", str(sample_dir(ALPHA, config)), "--out", str(out), "--cache-dir", str(cache)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "configs",
+    [["part1", "part2"], ["harmless", "helpful", "harmless"], ["all", "python_code", "synthetic_qa", "all"]],
+    ids=["2 processes", "3 processes, one config twice", "4 processes, one config twice"],
+)
+def test_exports_into_one_folder_at_once_keep_every_config(configs, tmp_path):
+    out = tmp_path / "out"
+    running = [exporting(config, out, tmp_path / f"cache-{index}") for index, config in enumerate(configs)]
+    results = [process.communicate(timeout=300) for process in running]
+    assert [process.returncode for process in running] == [0] * len(configs), results
+    listed = [entry["config_name"] for entry in DatasetCard.load(out / "README.md").data.to_dict()["configs"]]
+    assert sorted(listed) == sorted(set(configs))
+    for config in set(configs):
+        theirs = datasets.load_dataset(str(out), config, split="train", cache_dir=str(tmp_path / "read" / config))
+        assert theirs.num_rows == EXPECTED_SPLITS[(ALPHA, config)]["train"], config
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == []
