@@ -180,6 +180,11 @@ class AlignAnythingInstruction(HubInstructionBuilder):
         first byte to its last with one request.
         """
         size = self._file_size(filepath, origin)  # in streaming, the size the server announces
+        if size == 0:  # every upstream split has rows: an empty file is a broken copy, not an empty split
+            raise AlignAnythingFormatError(
+                f"{origin}: the file is empty; expected JSON Lines, one object per line with string keys 'prompt' "
+                "and 'response'"
+            )
         step = max(1, self.config.shard_bytes)
         if "://" in str(filepath) and size > step and self.check_ranges:
             problem = self._range_problem(origin, size, min(step, size - 1), token)

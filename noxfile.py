@@ -1,7 +1,7 @@
 """The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest; the core
 (`smoke`) on the 4.x lines that trainers pin.
 
-nox                       # lint, tests on both lines, smoke on 4.0.0, clients, then the wheel and sdist
+nox                       # lint, tests on both lines, smoke on 4.0.0, clients, train_extra, then the wheel and sdist
 nox -s "smoke(datasets='4.8.4')"    # the core on the line Axolotl 0.19.0 pins (not in the default list)
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
@@ -23,6 +23,7 @@ nox.options.sessions = [
     "tests",
     "smoke(datasets='4.0.0')",
     "clients",
+    "train_extra",
     "package",
 ]
 nox.options.error_on_missing_interpreters = True
@@ -216,6 +217,15 @@ def clients(session: nox.Session) -> None:
         "(datasets, tokenizers, torch, transformers, trl)), sep=', ')",
     )
     session.run("pytest", "-m", "clients", *session.posargs)
+
+
+@nox.session
+def train_extra(session: nox.Session) -> None:
+    """The README's `pip install -e '.[train]'` alone, with no torch (which would bring jinja2 along): `stats
+    --tokenizer` with a chat-template tokenizer, the tests marked `train_extra`."""
+    session.install("-e", ".[train]", "pytest")
+    session.run("python", "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)")
+    session.run("pytest", "-m", "train_extra", "tests/test_stats.py")  # the other files import the test extra
 
 
 #: One LLaMA-Factory release and the releases it was tried with (README "Train with LLaMA-Factory or Axolotl"):

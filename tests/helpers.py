@@ -12,8 +12,9 @@ no guard, no `datasets` import); conftest.py does the set-up when pytest starts 
 - `readme_blocks`, `imports`: the ```python blocks of a README section; the packages a script's source imports;
 - `generated`, `section`, `framework_recipes`: an exported card's generated part, a section of it, and the
   LLaMA-Factory entry and Axolotl config it gives;
-- `sample_texts`, `save_tiny_model`: every prompt and response of the samples, and a tokenizer trained on such
-  texts with a tiny random Llama, saved to a folder (conftest's `model_dir`, the stand-in model);
+- `sample_texts`, `save_tiny_model`, `save_tiny_tokenizer`: every prompt and response of the samples, and a
+  tokenizer trained on such texts (with a tiny random Llama), saved to a folder (conftest's `model_dir`, the
+  stand-in model);
 - the loopback guard (tests/loopback_only/sitecustomize.py): `load_guard()`, `GuardLog`, and `loopback_guard`,
   the guard module, loaded (and so installed) when first asked for.
 """
@@ -176,10 +177,32 @@ TINY_CHAT_TEMPLATE = (
 
 
 def save_tiny_model(folder, texts) -> None:
-    """Saves to ``folder`` a byte-level BPE tokenizer trained on ``texts`` (eos `TINY_EOS`, pad `TINY_PAD`, chat
-    template `TINY_CHAT_TEMPLATE`) and a tiny Llama, randomly initialised with a fixed seed: offline and on a CPU,
-    it stands in for a model name. Needs tokenizers, transformers and torch."""
+    """Saves to ``folder`` a byte-level BPE tokenizer trained on ``texts`` (`save_tiny_tokenizer`) and a tiny Llama,
+    randomly initialised with a fixed seed: offline and on a CPU, it stands in for a model name. Needs tokenizers,
+    transformers and torch."""
     import torch
+    import transformers
+
+    tokenizer = save_tiny_tokenizer(folder, texts)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(0)
+    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+
+
+def save_tiny_tokenizer(folder, texts):
+    """Saves to ``folder``, and returns, a byte-level BPE tokenizer trained on ``texts`` (eos `TINY_EOS`, pad
+    `TINY_PAD`, chat template `TINY_CHAT_TEMPLATE`). Needs tokenizers and transformers, not torch."""
     import transformers
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -197,21 +220,8 @@ def save_tiny_model(folder, texts) -> None:
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_object=bpe, chat_template=TINY_CHAT_TEMPLATE, eos_token=TINY_EOS, pad_token=TINY_PAD
     )
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
     tokenizer.save_pretrained(folder)
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    return tokenizer
 
 
 def imports(source: str, kit: str) -> set:

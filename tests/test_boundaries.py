@@ -159,7 +159,7 @@ def hubs(tmp_path_factory):
     answers as the Hub does, the other ignores ``Range`` (200 with the whole file, as olah's mirror mode)."""
     servers = {"hub": FakeUpstream(), "range ignored": FakeUpstream()}
     servers["range ignored"].add_fault(".jsonl", "range-ignored", sticky=True)
-    files = dict(ALIGN_CASES, **{"bad line": bad_line(ALIGN_CASES["features"], BAD_LINE)})
+    files = dict(ALIGN_CASES, **{"bad line": bad_line(ALIGN_CASES["features"], BAD_LINE), "empty": b""})
     for server in servers.values():
         for index, data in enumerate(files.values()):
             server.add_repo(f"boundaries/case-{index}", {"data/train.jsonl": data, "data/test.jsonl": TEST_SPLIT})
@@ -253,6 +253,23 @@ def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hubs, tmp_path
         url = f"{servers[HUB_PATHS[path][0]].endpoint}/datasets/{repos['bad line']}/resolve/{commit}/data/train.jsonl"
         where = f"{url}, line {BAD_LINE}: invalid JSON ("
     assert f"AlignAnythingFormatError: {where}" in message, message
+
+
+@pytest.mark.parametrize("path", ["local plain", "local streaming", "hub plain", "hub streaming ranged"])
+def test_an_empty_file_fails_in_one_line_naming_it(path, hubs, tmp_path, monkeypatch):
+    """No silent empty split: every upstream split has rows, so an empty file is a broken copy."""
+    expected = "the file is empty; expected JSON Lines, one object per line with string keys 'prompt' and 'response'"
+    if path in LOCAL_PATHS:
+        with pytest.raises(Exception) as caught:
+            load_local(tmp_path, monkeypatch, b"", **LOCAL_PATHS[path])
+        message = error_text(caught.value)
+        where = str(tmp_path / "d" / "data" / "train.jsonl")
+    else:
+        servers, _, repos = hubs
+        message = load_hub(hubs, tmp_path, path, "empty")["error"]
+        commit = servers["hub"].repos[repos["empty"]].branches["main"]
+        where = f"{servers['hub'].endpoint}/datasets/{repos['empty']}/resolve/{commit}/data/train.jsonl"
+    assert message.splitlines()[0] == f"AlignAnythingFormatError: {where}: {expected}", message
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])

@@ -199,3 +199,20 @@ def test_stats_command_says_how_many_rows_have_an_empty_response(config, line, c
     else:
         assert f"\n{line} The README's TRL recipe filters them out; for LLaMA-Factory and Axolotl, export with " in out
         assert out.rstrip().endswith("--drop-empty-responses")
+
+
+@pytest.mark.train_extra
+def test_the_readme_token_recipe_runs_with_the_train_extra_and_a_chat_template_tokenizer(tmp_path, capsys):
+    """`pip install -e '.[train]'` alone (no torch, which brings jinja2 along) is enough for `stats --tokenizer` with
+    a tokenizer that has a chat template: `nox -s train_extra` runs this in such an environment."""
+    pytest.importorskip("transformers", reason="needs the train extra (nox -s train_extra)")
+    from helpers import sample_texts, save_tiny_tokenizer
+
+    from instruction_datasets import tokens
+
+    save_tiny_tokenizer(tmp_path / "tokenizer", sample_texts())
+    data_dir = sample_dir("align_anything_instruction", "en")
+    argv = ["stats", "align_anything_instruction", "en", "--data-dir", data_dir, "--tokenizer", tmp_path / "tokenizer"]
+    status, out, err = run_cli([*argv, "--cache-dir", tmp_path / "cache"], capsys)
+    assert status == 0, err
+    assert tokens.ROW_BY_TEMPLATE in out and tokens.ROW_WITHOUT_TEMPLATE not in out, out
