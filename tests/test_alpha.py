@@ -110,6 +110,34 @@ def test_unknown_sources_and_unsplit_rows_are_reported_once(cache_dir, streaming
     assert [row["response"] for row in rows if row["text"] == "Thanks, that is all for today.<|endoftext|>"] == [""]
 
 
+# How a user reads alpha, each in a process of its own (where logging is as a user's is): what stderr shows.
+WARNED_PATHS = {
+    "load(), plain": "from instruction_datasets import load; "
+    "load('{script}', 'all', data_dir='{data}', cache_dir='{cache}')",
+    "load(), streaming": "from instruction_datasets import load; "
+    "[list(s) for s in load('{script}', 'all', data_dir='{data}', streaming=True).values()]",
+    "load_dataset(script), 3.x": "import datasets; datasets.load_dataset('{path}', 'all', data_dir='{data}', "
+    "cache_dir='{cache}', trust_remote_code=True)",
+    "stats": "import sys; from instruction_datasets.cli import main; "
+    "sys.exit(main(['stats', '{script}', 'all', '--data-dir', '{data}', '--cache-dir', '{cache}']))",
+}
+
+
+@pytest.mark.parametrize("path", WARNED_PATHS)
+def test_a_source_with_no_known_category_is_named_on_stderr_on_every_path(path, tmp_path):
+    from helpers import RUNS_SCRIPTS
+
+    from instruction_datasets import script_path
+
+    if path.endswith("3.x") and not RUNS_SCRIPTS:
+        pytest.skip("datasets 4+ does not run scripts from load_dataset")
+    code = WARNED_PATHS[path].format(script=SCRIPT, data=SAMPLES, cache=tmp_path / "cache", path=script_path(SCRIPT))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    named = [line for line in done.stderr.splitlines() if "no known category" in line]
+    assert len(named) == 1 and named[0].endswith("kept as category 'other': 'wiki_howto' (1 rows)"), done.stderr
+
+
 def write_parts(root, part1: bytes, part2: bytes | None = None):
     root.mkdir(parents=True, exist_ok=True)
     (root / PARTS["part1"][0]).write_bytes(part1)
