@@ -81,7 +81,7 @@ def smoke(session: nox.Session, datasets: str) -> None:
     """The core of the suite on one `datasets` line, in under 2 minutes: ``pytest -m "not slow and not clients"``
     over SMOKE_FILES (posargs go to pytest)."""
     requirement = "datasets" if datasets == "newest" else f"datasets=={datasets}"
-    session.install("-e", ".", "pytest", requirement)
+    session.install("-e", ".", "pytest", "hypothesis", requirement)  # test_boundaries' property test needs hypothesis
     files = [f"tests/{name}" for name in SMOKE_FILES]
     # pytest exits 5 when it collects nothing; nox fails on it, as on any non-zero exit.
     session.run("pytest", "-m", "not slow and not clients", "-x", "-q", *files, *session.posargs)

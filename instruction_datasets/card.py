@@ -64,6 +64,8 @@ class ConfigFacts:
     #: The figures' JSON file and the picture, as paths relative to the card.
     figures_file: str = ""
     picture: str = ""
+    #: The shards' file format: "parquet" or "jsonl".
+    file_format: str = "parquet"
 
 
 class CardError(ValueError):
@@ -281,6 +283,16 @@ def render_body(
     counts = {config: facts[config].counts for config in configs}
     records = {config: facts[config].record for config in configs}
     repo = repo_id or PLACEHOLDER
+    # The values each grouped column takes in this export: words about rows of one kind are said only where they are.
+    held = {
+        column: {value for config in configs for split in counts[config].values() for value in split[column]}
+        for column in stats.GROUP_COLUMNS
+    }
+
+    def said(words) -> str:
+        return words.words(held.get(words.column, set())) if isinstance(words, card_text.IfHeld) else words
+
+    licence = _licence(about.licence if about else f"`{info.license}`", records)
     languages = sorted({getattr(cls.builder_configs[c], "language", "") or "en" for c in configs})
     lines = [f"# Dataset Card for {pretty_name(cls)}", ""]
     if about is not None and about.licence_warning:
@@ -298,19 +310,23 @@ def render_body(
     lines += ["## Dataset Details", "", "### Dataset Description", ""]
     lines += [f"- **Curated by:** {about.curated_by}"] if about else []
     lines += [f"- **Language(s):** {', '.join(card_text.LANGUAGE_NAMES.get(code, code) for code in languages)}"]
-    lines += [f"- **License:** {about.licence if about else f'`{info.license}`'}"]
+    lines += [f"- **License:** {licence}"]
     if about:
         lines += ["", "### Dataset Sources", "", f"- **Repository:** {about.repository.format(commit=cls.COMMIT)}"]
         lines += [f"- **Paper:** {about.paper}"] if about.paper else []
     lines += ["", "### Configs and rows", ""]
-    lines += _configs_table(cls, about, configs, default, counts)
+    lines += _configs_table(cls, about, configs, default, counts, records)
     lines += _empty_responses(configs, counts, records)
+    lines += _one_split(default, counts[default], facts[default].file_format)
     if about:
         lines += ["## Uses", "", "### Direct Use", "", about.direct_use, ""]
-        lines += ["### Out-of-Scope Use", "", about.out_of_scope, ""]
+        lines += ["### Out-of-Scope Use", "", said(about.out_of_scope), ""]
     lines += ["## Dataset Structure", "", "### Columns", "", "| column | type | what it holds |", "|---|---|---|"]
     for column, feature in info.features.items():
-        lines.append(f"| `{column}` | {_type_name(feature)} | {about.columns.get(column, '') if about else ''} |")
+        words = (about.columns.get(column, "") if about else "").replace(
+            "{values}", _config_list(sorted(held.get(column, ())))
+        )
+        lines.append(f"| `{column}` | {_type_name(feature)} | {words} |")
     lines.append("")
     if about:
         lines += ["### How each row is made", ""]
@@ -330,14 +346,16 @@ def render_body(
     lines += ["## Dataset Creation", "", "### Source Data", ""]
     lines += _where_from(cls, records)
     if about:
-        lines += ["#### Who are the source data producers?", "", about.producers, ""]
+        producers = [about.producers_by_config[config] for config in configs if config in about.producers_by_config]
+        lines += ["#### Who are the source data producers?", "", " ".join([*producers, about.producers]), ""]
         lines += ["## Bias, Risks, and Limitations", ""]
-        lines += [f"- {risk}" for risk in about.risks] + [""]
-        lines += ["### Recommendations", "", about.recommendations, ""]
+        lines += [f"- {said(risk)}" for risk in about.risks if said(risk)] + [""]
+        lines += ["### Recommendations", "", said(about.recommendations), ""]
     holds_empty = any(split["empty_responses"] for config in configs for split in counts[config].values())
-    lines += training.card_section(default, repo, holds_empty)
+    token_table = any("tokens" in (facts[config].figures or {}) for config in configs)
+    lines += training.card_section(default, repo, holds_empty, stats.split_order(counts[default]), token_table)
     lines += ["## License", ""]
-    lines += [about.licence if about else f"`{info.license}`", ""]
+    lines += [licence, ""]
     lines += ["## Citation", "", "```bibtex", info.citation.strip(), "```", ""]
     return "\n".join(lines)
 
@@ -367,8 +385,63 @@ def _origin_note(records: dict[str, dict], counts: dict) -> list[str]:
     return lines
 
 
-def _configs_table(cls, about, configs: list[str], default: str, counts: dict) -> list[str]:
-    """One line per config: what it holds, and the rows of each split of this export."""
+def _licence(licence: str, records: dict[str, dict]) -> str:
+    """The licence in words; rows the package wrote (the samples) are under the package's own licence, said first."""
+    samples = [config for config, record in records.items() if record.get("origin") == "samples"]
+    if not samples:
+        return licence
+    which = "The rows of this export" if len(samples) == len(records) else f"The rows of {_config_list(samples)}"
+    return (
+        f"{which} are samples the `instruction_datasets` package wrote in the upstream format to test with, under "
+        f"that package's licence, Apache-2.0. The upstream data itself: {licence}"
+    )
+
+
+def _one_split(config: str, counts: dict, file_format: str) -> list[str]:
+    """How to read one split of a config with pandas, polars or DuckDB: the split is only in the shards' names."""
+    splits = stats.split_order(counts)
+    split = splits[0]
+    pattern = f"data/{config}/{split}-*.{file_format}"
+    if file_format == "parquet":
+        readers = [
+            f'{split} = pd.concat(pd.read_parquet(path) for path in sorted(glob.glob("{pattern}")))',
+            f'{split} = pl.read_parquet("{pattern}")',
+            f"{split} = duckdb.sql(\"SELECT * FROM '{pattern}'\").df()",
+        ]
+    else:
+        readers = [
+            f'{split} = pd.concat(pd.read_json(path, lines=True) for path in sorted(glob.glob("{pattern}")))',
+            f'{split} = pl.read_ndjson("{pattern}")',
+            f"{split} = duckdb.sql(\"SELECT * FROM read_json_auto('{pattern}')\").df()",
+        ]
+    mixed = (
+        f" Reading `data/{config}` whole gives {' and '.join(f'`{name}`' for name in splits)} together."
+        if len(splits) > 1
+        else ""
+    )
+    return [
+        "### Read one split without `datasets`",
+        "",
+        "In a copy of this folder, a split's rows are the files named after it: "
+        f"`data/<config>/<split>-*.{file_format}`.{mixed} With pandas, polars or DuckDB, `{split}` of `{config}`:",
+        "",
+        "```python",
+        "import glob",
+        "",
+        "import duckdb",
+        "import pandas as pd",
+        "import polars as pl",
+        "",
+        *readers,
+        "```",
+        "",
+    ]
+
+
+def _configs_table(cls, about, configs: list[str], default: str, counts: dict, records: dict) -> list[str]:
+    """One line per config: what it holds (and what this export left out of it), and the rows of each split."""
+    from .export import EMPTY_LEFT_OUT  # export owns the record's keys, and imports this module
+
     splits = stats.split_order({split for config in configs for split in counts[config]})
     lines = [
         "Rows are those of this export, per split.",
@@ -379,6 +452,9 @@ def _configs_table(cls, about, configs: list[str], default: str, counts: dict) -
     for config in configs:
         described = about.configs.get(config) if about else None
         described = described or cls.builder_configs[config].description or ""
+        left_out = sum((records[config].get(EMPTY_LEFT_OUT) or {}).values())
+        if left_out:
+            described += f" This export leaves out its {left_out:,} row(s) with an empty `response`."
         name = f"`{config}`{' (default)' if config == default else ''}"
         cells = [f"{counts[config][split]['rows']:,}" if split in counts[config] else "" for split in splits]
         lines.append(f"| {name} | {described} | " + " | ".join(cells) + " |")

@@ -1,7 +1,10 @@
 """What an exported card says in words, per dataset: written for a reader on the Hub, not taken from the code.
 
 The loading scripts' docstrings and descriptions speak to someone reading the script; a card's reader has only
-the card. `card.render_body` puts these texts together with what export measured in the exported files.
+the card. `card.render_body` puts these texts together with what export measured in the exported files. A card
+describes the configs and splits of its folder, not the whole dataset: words about one config live with that config
+(``configs``, ``producers_by_config``), and words about rows of one kind are `IfHeld`, said only where the export
+holds such rows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,26 @@ LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 
 @dataclasses.dataclass(frozen=True)
+class IfHeld:
+    """Words that depend on whether the export holds rows whose ``column`` is ``value``."""
+
+    column: str
+    value: str
+    #: When the export holds such rows beside others.
+    held: str
+    #: When every row of the export is such a row ("": as ``held``).
+    alone: str = ""
+    #: When it holds none ("": nothing is said).
+    otherwise: str = ""
+
+    def words(self, values: set) -> str:
+        """What to say for an export whose ``column`` takes ``values``."""
+        if self.value not in values:
+            return self.otherwise
+        return self.alone if values == {self.value} and self.alone else self.held
+
+
+@dataclasses.dataclass(frozen=True)
 class About:
     """The words of one dataset's card; every field is Markdown."""
 
@@ -20,7 +43,7 @@ class About:
     summary: str
     #: Config name -> what its rows are.
     configs: dict[str, str]
-    #: Column name -> what it holds.
+    #: Column name -> what it holds; ``{values}`` stands for the values the export's rows hold.
     columns: dict[str, str]
     #: Paragraphs: how each row is made from the upstream files.
     how_made: list[str]
@@ -28,16 +51,17 @@ class About:
     #: Where upstream lives; ``{commit}`` stands for the builder's pinned ``COMMIT``.
     repository: str
     paper: str | None
-    #: Who wrote the prompts and responses.
+    #: Who wrote the prompts and responses: what is true of every config, then per config.
     producers: str
     #: The licence situation, in words (the YAML holds the Hub's licence identifier).
     licence: str
     #: A note the reader must see first (alpha: no licence was stated), or None.
     licence_warning: str | None
     direct_use: str
-    out_of_scope: str
-    risks: list[str]
-    recommendations: str
+    out_of_scope: str | IfHeld
+    risks: list[str | IfHeld]
+    recommendations: str | IfHeld
+    producers_by_config: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _MESSAGES = "The prompt and the response as a conversation: one `user` turn, then one `assistant` turn."
@@ -52,7 +76,7 @@ ALIGN_ANYTHING = About(
         "en": "English: prompts drawn from PKU-SafeRLHF-QA, DialogSum, Empathetic Dialogues, InstructionWild and "
         "Alpaca and refined by GPT-4, with responses by GPT-4. Upstream: the Hub dataset "
         "`PKU-Alignment/Align-Anything-Instruction-100K`.",
-        "zh": "Chinese, a collection of its own (not a translation of the English one): prompts from Firefly, COIG "
+        "zh": "Chinese, a collection of its own (written in Chinese, not translated): prompts from Firefly, COIG "
         "and the authors' own question-answer pairs, with responses by GPT-4. Upstream: the Hub dataset "
         "`PKU-Alignment/Align-Anything-Instruction-100K-zh`.",
     },
@@ -70,8 +94,12 @@ ALIGN_ANYTHING = About(
     repository="https://github.com/PKU-Alignment/align-anything",
     paper="[Align Anything: Training All-Modality Models to Follow Instructions with Language Feedback]"
     "(https://arxiv.org/abs/2412.15838)",
-    producers="The English prompts come from the public collections named above, refined by GPT-4; the Chinese "
-    "prompts from Firefly, COIG and the authors. GPT-4 wrote every response.",
+    producers="GPT-4 wrote every response.",
+    producers_by_config={
+        "en": "The English prompts come from PKU-SafeRLHF-QA, DialogSum, Empathetic Dialogues, InstructionWild and "
+        "Alpaca, refined by GPT-4.",
+        "zh": "The Chinese prompts come from Firefly, COIG and the authors' own question-answer pairs.",
+    },
     licence="CC BY-NC 4.0, as the PKU-Alignment team publishes it: you may share and adapt the data, with "
     "attribution, for non-commercial purposes only (https://creativecommons.org/licenses/by-nc/4.0/).",
     licence_warning=None,
@@ -91,9 +119,9 @@ ALPHA = About(
         "red-team prompts rated 0 to 2 on a harm scale of 4, and synthetic who/what/where/when/why/how questions."
     ),
     configs={
-        "all": "Every row of both upstream files: the first file's rows, then the second's, in file order.",
-        "part1": "The rows of the first upstream file (`instruction_tuning_dataset_alpha_part1.json`) alone.",
-        "part2": "The rows of the second upstream file (`instruction_tuning_dataset_alpha_part2.json`) alone.",
+        "all": "Both upstream files: the first file's rows, then the second's, in file order.",
+        "part1": "The first upstream file (`instruction_tuning_dataset_alpha_part1.json`) alone.",
+        "part2": "The second upstream file (`instruction_tuning_dataset_alpha_part2.json`) alone.",
         "python_code": "Python programming, from both files: code written by a language model and checked to run "
         "(source `synth_code`) and one-line answers from CoNaLa (`conala`).",
         "helpful": "Helpful assistant dialogue, from both files: sources `dahoas` and `anthrop_helpful`.",
@@ -104,8 +132,8 @@ ALPHA = About(
     },
     columns={
         "source": "The upstream source of the row, as the files name it (`dahoas`, `synth_code`, ...).",
-        "category": "The group of that source: `python_code`, `helpful`, `harmless`, `synthetic_qa`, or `other` "
-        "for a source outside those four groups.",
+        "category": "The group of that source ({values} in this export); a source outside the dataset's four groups "
+        "is `other`.",
         "prompt": "The instruction: the upstream text before Rosey's response.",
         "response": "Rosey's response: the upstream text after the `Rosey:` label. Empty when the text has none.",
         "text": "The upstream text, unchanged.",
@@ -133,14 +161,32 @@ ALPHA = About(
     "you redistribute it or publish work built on it.",
     direct_use="Supervised fine-tuning of instruction-following models, once the licence question above is settled "
     "(see *Train with TRL* below).",
-    out_of_scope="Training on the `harmless` category unfiltered: it holds red-team attempts to draw out harmful "
-    "answers.",
+    out_of_scope=IfHeld(
+        "category",
+        "harmless",
+        held="Training on the `harmless` category unfiltered: it holds red-team attempts to draw out harmful answers.",
+        alone="Training on these rows as helpful behaviour without reading them: every one is a red-team attempt to "
+        "draw out a harmful answer.",
+        otherwise="Using the responses as checked facts: language models wrote much of the text.",
+    ),
     risks=[
-        "Content warning: the `harmless` category holds red-team attempts to make a model say toxic or harmful things.",
+        IfHeld(
+            "category",
+            "harmless",
+            held="Content warning: the `harmless` category holds red-team attempts to make a model say toxic or "
+            "harmful things.",
+        ),
         "Language models wrote much of the text; their answers can be wrong.",
     ],
-    recommendations="Inspect the rows and filter before training, for example: "
-    '`ds.filter(lambda row: row["category"] != "harmless")`.',
+    recommendations=IfHeld(
+        "category",
+        "harmless",
+        held="Inspect the rows and filter before training, for example: "
+        '`ds.filter(lambda row: row["category"] != "harmless")`.',
+        alone="Read the responses before you train on any of them: the prompts are red-team attempts, and a "
+        "response that gives in to one teaches a model to do the same.",
+        otherwise="Inspect a sample of the rows before training.",
+    ),
 )
 
 #: By builder class name: a copy of a script, exported from its own path, keeps its class and its card's words.

@@ -211,6 +211,7 @@ def read_facts(folder: str | os.PathLike, names: list[str]) -> dict[str, card.Co
             figures=json.loads(figures_path.read_text(encoding="utf-8")) if figures_path.is_file() else None,
             figures_file=stats_file(config, "json"),
             picture=stats_file(config, "png"),
+            file_format=next((shard.suffix[1:] for shard in shards(folder, config)), "parquet"),
         )
     return facts
 

@@ -18,6 +18,7 @@ tests/test_card.py holds the others to the export they describe.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 #: The model the examples name; any causal LM with a chat template, on the Hub or in a local folder, will do.
 EXAMPLE_MODEL = "Qwen/Qwen3-0.6B"
@@ -64,11 +65,20 @@ def axolotl_block(source: str, config: str) -> str:
     )
 
 
-def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[str]:
+def card_section(
+    config: str, repo_id: str, holds_empty: bool = False, splits: Sequence[str] = ("train",), token_table: bool = False
+) -> list[str]:
     """The card's training sections (Markdown lines), for the repo ``repo_id`` that holds ``config``.
 
     ``holds_empty``: some rows of this export have an empty response; the frameworks' sections warn of them.
+    ``splits``: the config's splits, in order. ``token_table``: the card shows token lengths.
     """
+    merged = " and ".join(f"`{split}`" for split in splits)
+    counted = (
+        "the token table above shows how many rows that is"
+        if token_table
+        else "`python -m instruction_datasets stats ... --tokenizer MODEL` shows how many rows that is"
+    )
     lines = [
         "## Train with TRL",
         "",
@@ -88,8 +98,8 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         "",
         "With `SFTConfig(..., assistant_only_loss=True)` the loss covers the response alone, when the model's chat",
         "template wraps the assistant's turn in `{% generation %}...{% endgeneration %}`. `SFTConfig` cuts rows",
-        "longer than `max_length` (1024 tokens by default); the token table above, where there is one, shows how",
-        "many rows that is. Without a GPU, `SFTConfig` needs `use_cpu=True`.",
+        f"longer than `max_length` (1024 tokens by default); {counted}. Without a GPU, `SFTConfig` needs",
+        "`use_cpu=True`.",
         "",
     ]
     export_again = f"`python -m instruction_datasets export ... {DROP_OPTION}`"
@@ -125,8 +135,8 @@ def card_section(config: str, repo_id: str, holds_empty: bool = False) -> list[s
         "out).",
         "",
         "- Without `tags`, LLaMA-Factory looks for `from`/`value` and fails with `KeyError: 'from'`.",
-        "- Do not point `file_name` at this folder: it reads every file in it (this card too) and fails; pointed",
-        "  at `data/<config>`, it merges `train` and `test` without a word.",
+        "- Do not point `file_name` at this folder: it reads every file in it (this card too) and fails"
+        + (f"; pointed\n  at `data/<config>`, it merges {merged} without a word." if len(splits) > 1 else "."),
         "",
         *llamafactory_warning,
         "## Train with Axolotl",

@@ -60,19 +60,16 @@ def cache_dir(tmp_path):
 
 def export_samples(tmp_path_factory, name: str, **options) -> dict:
     """Every config of every shipped builder, exported from the samples with ``options``: one folder per builder."""
-    from instruction_datasets import builder_class
+    from helpers import samples_data_dir
+
     from instruction_datasets.export import export
-    from instruction_datasets.loading import available_scripts, sample_dir
+    from instruction_datasets.loading import available_scripts
 
     folders = {}
     cache_dir = tmp_path_factory.mktemp(f"{name}-cache")
     for script in available_scripts():
-        first = next(iter(builder_class(script).builder_configs))
-        samples = sample_dir(script, first)
-        # Align-Anything's samples sit in one folder per config; export fills in each config's name.
-        data_dir = samples.parent / "{config}" if samples.name == first else samples
         folders[script] = tmp_path_factory.mktemp(f"{name}-{script}") / "out"
-        export(script, None, folders[script], data_dir=data_dir, cache_dir=cache_dir, **options)
+        export(script, None, folders[script], data_dir=samples_data_dir(script), cache_dir=cache_dir, **options)
     return folders
 
 

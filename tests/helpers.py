@@ -2,6 +2,7 @@
 no guard, no `datasets` import); conftest.py does the set-up when pytest starts (`pytest_configure`).
 
 - `error_text`: an error's message with every cause (the runners print it; tests match it);
+- `samples_data_dir`: the `data_dir` that exports every config of a script from the samples;
 - `run_fresh`: runs a runner of this folder in a new process, as a user's load would run;
 - `LoadWorker`: one such process that takes many loads, one after another (tests/load_worker.py), and
   `rows_digest`, what it answers for rows too many to send;
@@ -57,6 +58,17 @@ EXPECTED_SPLITS = {
     ("instruction_tuning_alpha", "harmless"): {"train": 2},
     ("instruction_tuning_alpha", "synthetic_qa"): {"train": 3},
 }
+
+
+def samples_data_dir(script: str) -> Path:
+    """The ``data_dir`` that exports every config of ``script`` from the samples: Align-Anything's sit in one folder
+    per config (``{config}`` stands for each config's name), alpha's in one."""
+    from instruction_datasets import builder_class
+    from instruction_datasets.loading import sample_dir
+
+    first = next(iter(builder_class(script).builder_configs))
+    samples = sample_dir(script, first)
+    return samples.parent / "{config}" if samples.name == first else samples
 
 
 def error_text(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 import importlib.resources
 import inspect
+import itertools
 import json
 import logging
 import re
@@ -24,11 +25,12 @@ from helpers import (
     readme_blocks,
     recipe_problems,
     run_cli,
+    samples_data_dir,
     section,
 )
 from huggingface_hub import DatasetCard
 
-from instruction_datasets import builder_class, card, card_text, load, script_path, training
+from instruction_datasets import builder_class, card, card_text, load, script_path, stats, training
 from instruction_datasets import export as export_module
 from instruction_datasets.export import export
 from instruction_datasets.loading import PROJECT_ROOT, declared_info, sample_dir
@@ -88,8 +90,13 @@ def test_the_licence_is_said_in_words_and_alpha_warns_first(script, exported):
     words = about(script).licence
     cls = builder_class(script)
     assert meta(exported[script])["license"] == declared_info(cls, cls.DEFAULT_CONFIG_NAME).license
-    assert section(text, "## License").strip() == words
-    assert f"- **License:** {words}" in text
+    # The samples are the package's rows, under its licence; the upstream data's licence follows.
+    said = (
+        "The rows of this export are samples the `instruction_datasets` package wrote in the upstream format to test "
+        f"with, under that package's licence, Apache-2.0. The upstream data itself: {words}"
+    )
+    assert section(text, "## License").strip() == said
+    assert f"- **License:** {said}" in text
     warning = about(script).licence_warning
     if script == ALPHA:
         # Before any section: the first thing a reader sees after the title.
@@ -351,15 +358,20 @@ def test_the_card_follows_the_hub_templates_sections_in_order(script, exported):
     ):
         assert heading in shared
     words = about(script)
+
+    def held(text):  # the export holds every config, so every kind of row beside others
+        return text.held if isinstance(text, card_text.IfHeld) else text
+
     for risk in words.risks:
-        assert f"- {risk}" in section(text, "## Bias, Risks, and Limitations")
+        assert f"- {held(risk)}" in section(text, "## Bias, Risks, and Limitations")
     assert words.direct_use in section(text, "### Direct Use")
-    assert words.out_of_scope in section(text, "### Out-of-Scope Use")
+    assert held(words.out_of_scope) in section(text, "### Out-of-Scope Use")
     assert words.producers in section(text, "#### Who are the source data producers?")
     assert "[More Information Needed]" not in text
     # Every column is described.
     for column in declared_info(builder_class(script), builder_class(script).DEFAULT_CONFIG_NAME).features:
-        assert f"| `{column}` |" in text and words.columns[column] in text
+        described = words.columns[column].split("{values}")
+        assert f"| `{column}` |" in text and all(part in text for part in described), column
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -522,3 +534,89 @@ def load_parquet_column(folder, config, column) -> list:
 def readme_section(heading: str) -> str:
     text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+# --- A card is true of its folder: every subset of configs, with and without --drop-empty-responses -------------
+
+
+def subsets(names: list[str]) -> list[tuple[str, ...]]:
+    return [(name,) for name in names] + list(itertools.combinations(names, 2)) + [tuple(names)]
+
+
+def subset_cases():
+    return [
+        pytest.param(script, subset, dropped, id=f"{script}-{'+'.join(subset)}{'-dropped' if dropped else ''}")
+        for script in SCRIPTS
+        for subset in subsets(list(builder_class(script).builder_configs))
+        for dropped in (False, True)
+    ]
+
+
+@pytest.mark.parametrize(("script", "subset", "dropped"), subset_cases())
+def test_a_card_names_no_config_language_or_split_its_folder_does_not_hold(
+    script, subset, dropped, exported, exported_without_empty
+):
+    """Rendered from the facts of the subset's configs alone, as an export of just those configs would write it."""
+    cls = builder_class(script)
+    folder = (exported_without_empty if dropped else exported)[script]
+    configs = [name for name in cls.builder_configs if name in subset]
+    default = next(name for name in [cls.DEFAULT_CONFIG_NAME, *cls.builder_configs] if name in configs)
+    order = [default, *(name for name in configs if name != default)]
+    facts = export_module.read_facts(folder, order)
+    text = card.render_body(cls, order, default, facts)
+    # Values the rows hold (a category called like a config, say) may be named: they are true of this folder.
+    values = {
+        value
+        for name in order
+        for split in facts[name].counts.values()
+        for column in stats.GROUP_COLUMNS
+        for value in split[column]
+    }
+    absent = set(cls.builder_configs) - set(configs) - values
+    named = set(re.findall(r"`([^`\n]+)`", text)) | set(re.findall(r'"([^"\n]+)"', text))
+    assert not named & absent, f"names configs the folder does not hold: {sorted(named & absent)}"
+    codes = {getattr(cls.builder_configs[name], "language", "") or "en" for name in configs}
+    languages = {card_text.LANGUAGE_NAMES[code] for code in codes}
+    for language in set(card_text.LANGUAGE_NAMES.values()) - languages:
+        assert language not in text, f"names {language}, which the folder does not hold"
+    splits = {split for name in configs for split in facts[name].counts}
+    for split in {"train", "test", "validation"} - splits:
+        assert f"`{split}`" not in text, f"names split {split!r}, which the folder does not hold"
+    assert "where there is one" not in text
+    if dropped:
+        table = section(text, "### Configs and rows")
+        assert "Every row" not in table
+        left = {name: sum(facts[name].record.get(export_module.EMPTY_LEFT_OUT, {}).values()) for name in configs}
+        for name, count in left.items():
+            if count:
+                assert f"This export leaves out its {count:,} row(s) with an empty `response`." in table, name
+    # A filter that would leave no row is not recommended.
+    if values & {"harmless"} and values & {"helpful", "python_code", "synthetic_qa"}:
+        assert 'row["category"] != "harmless"' in text
+    else:
+        assert 'row["category"] != "harmless"' not in text
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_cards_pandas_polars_and_duckdb_lines_read_one_split_alone(script, file_format, exported, tmp_path):
+    """Run as the card gives them, in a copy of the folder: each reads the rows of that split, and no other."""
+    folder = exported[script]
+    if file_format == "jsonl":
+        folder = tmp_path / "jsonl"
+        samples = {"data_dir": samples_data_dir(script), "cache_dir": tmp_path / "cache"}
+        export(script, None, folder, file_format="jsonl", **samples)
+    block = section(generated(folder), "### Read one split without `datasets`").split("```python\n", 1)[1]
+    code = block.split("```", 1)[0]
+    split = re.search(r"^(\w+) = pd\.", code, re.M).group(1)
+    cls = builder_class(script)
+    expected = load(script, cls.DEFAULT_CONFIG_NAME, split=split, data_dir=sample_dir(script, cls.DEFAULT_CONFIG_NAME))
+    namespace = {}
+    for line in code.splitlines():
+        if line.startswith(f"{split} = "):  # each reader in turn, from the folder, as a user runs it
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                monkeypatch.chdir(folder)
+                exec(compile("\n".join([*code.splitlines()[:6], line]), "card", "exec"), namespace)
+            frame = namespace[split]
+            prompts = frame["prompt"].to_list() if hasattr(frame["prompt"], "to_list") else list(frame["prompt"])
+            assert prompts == expected["prompt"], line
