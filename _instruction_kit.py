@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from typing import Optional, Union
 
@@ -284,6 +285,33 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             if isinstance(err, OSError):
                 raise ConnectionError(f"{origin}: reading failed: {err}") from err
             raise
+
+    @contextlib.contextmanager
+    def _whole_file(self, filepath: str, chunk_bytes: int):
+        """Yields (a local path holding the whole file, its size, its git blob SHA-1), so that the file can be checked
+        before any of it is parsed.
+
+        A local file (a download in the cache, a ``data_dir`` copy) is read in place. A stream is first copied as it
+        arrives, ``chunk_bytes`` at a time, to a temporary file that is removed afterwards: memory stays flat, and
+        the disk holds one copy of the file while it is read.
+        """
+        path, copied = filepath, "://" in str(filepath)
+        if copied:
+            handle, path = tempfile.mkstemp(prefix="instruction_datasets-", suffix=".part")
+        try:
+            if copied:
+                with os.fdopen(handle, "wb") as out, open(filepath, "rb") as f:
+                    for chunk in iter(lambda: f.read(chunk_bytes), b""):
+                        out.write(chunk)
+            size = os.path.getsize(path)
+            digest = blob_hasher(size)
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(chunk_bytes), b""):
+                    digest.update(chunk)
+            yield path, size, digest.hexdigest()
+        finally:
+            if copied and os.path.exists(path):
+                os.remove(path)
 
     def _file_size(self, filepath: str, origin: str) -> int:
         """The size of a file; in streaming, the size the server announces, asked again after a transient failure."""

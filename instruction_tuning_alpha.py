@@ -13,6 +13,7 @@ where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See `
 # the import below, so the two files travel together (a user uploads both).
 
 import codecs
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,8 +25,6 @@ import pyarrow as pa
 
 from ._instruction_kit import (
     InstructionBuilder,
-    blob_hasher,
-    git_blob_sha1,
     is_unicode,
     json_problem,
     json_type,
@@ -286,26 +285,27 @@ class InstructionTuningAlpha(InstructionBuilder):
             )
 
     def _checked_pairs(self, filepath: str, origin: str, blob_sha1):
-        """Yields (index, source, text) of one file as it is read, then checks its size and pinned hash.
+        """Yields (index, source, text) of one file; its size is checked, and its pinned hash when there is one.
 
-        The fast path reads incrementally; on anything irregular, the whole file is read, its size and hash
-        are checked, and ``_read_pairs`` raises the precise error (or, should the file be valid, the rest is
-        yielded).
+        With a hash, nothing is yielded before the whole file has been checked (a stream is first copied to a
+        temporary file, see ``_whole_file``). The fast path reads incrementally; on anything irregular, the whole
+        file is read and ``_read_pairs`` raises the precise error (or, should the file be valid, yields the rest).
         """
-        yielded = 0
-        with self._reading(origin):
+        yielded, size = 0, 0
+        with self._reading(origin), contextlib.ExitStack() as stack:
             expected_size = self._file_size(filepath, origin)  # in streaming, the size the server announces
-            digest = blob_hasher(expected_size)
-            size = 0
+            path = filepath
+            if blob_sha1 is not None:
+                path, checked_size, blob = stack.enter_context(self._whole_file(filepath, self.chunk_bytes))
+                _check_integrity(filepath, origin, checked_size, expected_size, blob, blob_sha1)
 
             def chunks():
                 nonlocal size
                 decoder = codecs.getincrementaldecoder("utf-8-sig")()
-                with open(filepath, "rb") as f:
+                with open(path, "rb") as f:
                     while True:
                         data = f.read(self.chunk_bytes)
                         size += len(data)
-                        digest.update(data)
                         try:
                             text = decoder.decode(data, final=not data)
                         except UnicodeDecodeError as err:
@@ -319,14 +319,14 @@ class InstructionTuningAlpha(InstructionBuilder):
                     yield yielded, *pair
                     yielded += 1
             except _Irregular:
-                with open(filepath, "rb") as f:
+                with open(path, "rb") as f:
                     content = f.read()
-                _check_integrity(filepath, origin, len(content), expected_size, git_blob_sha1(content), blob_sha1)
+                _check_integrity(filepath, origin, len(content), expected_size, None, None)
                 for index, (source, text) in enumerate(_read_pairs(content, origin)):
                     if index >= yielded:
                         yield index, source, text
                 return
-        _check_integrity(filepath, origin, size, expected_size, digest.hexdigest(), blob_sha1)
+        _check_integrity(filepath, origin, size, expected_size, None, None)
 
 
 def _table(batch: list, fallbacks: dict) -> pa.Table:

@@ -46,14 +46,14 @@ def main(request):
         for script in SCRIPTS:
             builder_class(script).retry_seconds = request["retry_seconds"]
     if request.get("pin_samples"):
-        cls = builder_class(request["script"])
-        module = sys.modules[cls.__module__]
+        from huggingface_hub.utils.sha import git_hash
+
         from instruction_datasets.loading import sample_dir
 
+        cls = builder_class(request["script"])
+
         samples = sample_dir(request["script"], "all")
-        cls.PARTS = {
-            part: (name, module.git_blob_sha1((samples / name).read_bytes())) for part, (name, _) in cls.PARTS.items()
-        }
+        cls.PARTS = {part: (name, git_hash((samples / name).read_bytes())) for part, (name, _) in cls.PARTS.items()}
     rows, checksums = {}, {}
     for config in request["configs"]:
         loaded = load(

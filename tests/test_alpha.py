@@ -11,7 +11,9 @@ import logging
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from helpers import error_text
@@ -22,6 +24,7 @@ from instruction_datasets.loading import sample_dir
 SCRIPT = "instruction_tuning_alpha"
 alpha = sys.modules[builder_class(SCRIPT).__module__]  # the script as load() runs it, its kit beside it
 PARTS, COMMIT = alpha.InstructionTuningAlpha.PARTS, alpha.InstructionTuningAlpha.COMMIT
+kit = sys.modules[builder_class(SCRIPT).__mro__[1].__module__]  # _instruction_kit, as load() runs it
 SAMPLES = sample_dir(SCRIPT, "all")
 PART_FILES = {part: SAMPLES / name for part, (name, _) in PARTS.items()}
 CATEGORY_CONFIGS = ["python_code", "helpful", "harmless", "synthetic_qa"]
@@ -110,6 +113,32 @@ def test_unknown_sources_and_unsplit_rows_are_reported_once(cache_dir, streaming
     assert [row["response"] for row in rows if row["text"] == "Thanks, that is all for today.<|endoftext|>"] == [""]
 
 
+@pytest.mark.network
+def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
+    """Served under the pinned hash with other (valid) bytes, a streamed file fails before its first row, however
+    small the batches: the hash is checked on the whole file first (a stream is copied to a temporary file to do
+    it, and the copy is removed)."""
+    from fake_upstream import ALPHA_PREFIX
+
+    name, true = PARTS["part1"][0], PART_FILES["part1"].read_bytes()
+    tampered = true.replace(b"Rosey:", b"Rosie:")
+    assert tampered != true and len(json.loads(tampered)) == len(json.loads(true))
+    monkeypatch.setattr(builder_class(SCRIPT), "PARTS", {"part1": (name, kit.git_blob_sha1(true))})
+    monkeypatch.setattr(builder_class(SCRIPT), "batch_rows", 1)
+    monkeypatch.setattr(builder_class(SCRIPT), "chunk_bytes", 64)
+    upstream.serve(ALPHA_PREFIX + name, tampered)
+    copies = set(Path(tempfile.gettempdir()).glob("instruction_datasets-*.part"))  # other runs' (none, normally)
+    received = []
+    with pytest.raises(Exception) as caught:
+        for row in load(SCRIPT, "part1", split="train", streaming=True, base_url=upstream.alpha_base_url):
+            received.append(row)
+    assert received == []
+    message = error_text(caught.value)
+    assert f"{upstream.alpha_base_url}/{name}: content differs from the pinned upstream file" in message
+    assert f"got {kit.git_blob_sha1(tampered)}" in message
+    assert set(Path(tempfile.gettempdir()).glob("instruction_datasets-*.part")) <= copies, "the copy is removed"
+
+
 # How a user reads alpha, each in a process of its own (where logging is as a user's is): what stderr shows.
 WARNED_PATHS = {
     "load(), plain": "from instruction_datasets import load; "
@@ -183,7 +212,7 @@ def test_git_blob_sha1_is_what_git_computes(tmp_path):
     path = tmp_path / "blob"
     path.write_bytes(content)
     expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True).stdout
-    assert alpha.git_blob_sha1(content) == expected.strip()
+    assert kit.git_blob_sha1(content) == expected.strip()
 
 
 def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streaming):
@@ -193,7 +222,7 @@ def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streamin
     message = error_text(excinfo.value)
     assert str(PART_FILES["part1"]) in message
     assert PARTS["part1"][1] in message  # the pinned hash
-    assert alpha.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
+    assert kit.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
 
 
 @pytest.mark.network

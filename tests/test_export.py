@@ -15,6 +15,7 @@ import pytest
 from fake_upstream import ALPHA_PREFIX, REPO_COMMIT
 from helpers import EXPECTED_SPLITS, run_cli
 from huggingface_hub import DatasetCard
+from huggingface_hub.utils.sha import git_hash
 
 from instruction_datasets import builder_class, card, load, script_path
 from instruction_datasets import export as export_module
@@ -374,8 +375,7 @@ def test_an_export_that_cannot_make_its_copy_leaves_nothing_either(tmp_path, mon
 def test_export_reads_alpha_from_the_address_given_with_base_url(upstream, tmp_path, capsys, monkeypatch):
     """The loopback server stands for a mirror of GitHub; it serves the samples, whose hashes are pinned here."""
     cls, files = builder_class("instruction_tuning_alpha"), sample_dir(ALPHA, "all")
-    module = sys.modules[cls.__module__]
-    pinned = {part: (name, module.git_blob_sha1((files / name).read_bytes())) for part, (name, _) in cls.PARTS.items()}
+    pinned = {part: (name, git_hash((files / name).read_bytes())) for part, (name, _) in cls.PARTS.items()}
     monkeypatch.setattr(cls, "PARTS", pinned)
     argv = ["export", "instruction_tuning_alpha", "part1", "--base-url", upstream.alpha_base_url]
     status, out, err = run_cli([*argv, "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache"], capsys)
