@@ -55,6 +55,23 @@ def messages_column(prompts: list, responses: list) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
 
 
+#: Opening brackets a line may hold for pyarrow to infer the types of its values: pyarrow 26 crashes (signal 11) on
+#: a value nested 20,000 deep, and 10,000 levels take it half a minute.
+SHALLOW_BRACKETS = 1_000
+
+
+def shallow(block, limit: int = SHALLOW_BRACKETS) -> bool:
+    """Whether every line of ``block`` (bytes or a memoryview) holds fewer than ``limit`` opening brackets, so that no
+    value in it can be nested ``limit`` deep (brackets inside strings count too: the bound errs on the safe side)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == 0x0A) + 1))
+    starts = starts[starts < len(data)]  # a final newline starts no line
+    if not len(starts):
+        return True
+    opening = ((data == 0x7B) | (data == 0x5B)).astype(np.int32)  # "{" and "["
+    return int(np.add.reduceat(opening, starts).max()) < limit
+
+
 def blob_hasher(size: int):
     """A SHA-1 under way of a git blob of ``size`` bytes: ``update`` it with the bytes, then read ``hexdigest()``."""
     return hashlib.sha1(b"blob %d\0" % size)

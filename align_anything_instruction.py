@@ -32,6 +32,7 @@ from ._instruction_kit import (
     json_problem,
     json_type,
     messages_column,
+    shallow,
 )
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
@@ -395,18 +396,19 @@ def _fast_table(block, parse_block_bytes: int):
         pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, buffer]).validate(full=True)
     except pa.ArrowInvalid:
         return None
-    table = None
     # Parse blocks of a part of the block let pyarrow use every core; a line longer than that needs one for all.
-    for parse_block in (parse_block_bytes, len(block) + 1):
+    # Undeclared keys' types are inferred only in a block that has some, and nests none too deep to (``shallow``).
+    table, parse_block, behaviour = None, parse_block_bytes, "error"
+    while table is None:
         try:
-            table = paj.read_json(
-                pa.BufferReader(buffer),
-                read_options=paj.ReadOptions(block_size=parse_block),
-                parse_options=paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="infer"),
-            )
-            break
+            options = paj.ParseOptions(explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior=behaviour)
+            table = paj.read_json(pa.BufferReader(buffer), paj.ReadOptions(block_size=parse_block), options)
         except pa.ArrowInvalid as err:
-            if "straddling" not in str(err) or parse_block > len(block):
+            if "straddling" in str(err) and parse_block <= len(block):
+                parse_block = len(block) + 1
+            elif "unexpected field" in str(err) and behaviour == "error" and shallow(block):
+                behaviour = "infer"
+            else:
                 return None
     lines, blank = _count_lines(block)
     prompts, responses = table.column("prompt"), table.column("response")

@@ -159,7 +159,7 @@ def hubs(tmp_path_factory):
     answers as the Hub does, the other ignores ``Range`` (200 with the whole file, as olah's mirror mode)."""
     servers = {"hub": FakeUpstream(), "range ignored": FakeUpstream()}
     servers["range ignored"].add_fault(".jsonl", "range-ignored", sticky=True)
-    files = dict(ALIGN_CASES, **{"bad line": bad_line(ALIGN_CASES["features"], BAD_LINE), "empty": b""})
+    files = dict(ALIGN_CASES, **{"bad line": bad_line(ALIGN_CASES["features"], BAD_LINE), "empty": b"", "deep": DEEP})
     for server in servers.values():
         for index, data in enumerate(files.values()):
             server.add_repo(f"boundaries/case-{index}", {"data/train.jsonl": data, "data/test.jsonl": TEST_SPLIT})
@@ -253,6 +253,28 @@ def test_a_bad_line_past_many_blocks_is_named_by_its_number(path, hubs, tmp_path
         url = f"{servers[HUB_PATHS[path][0]].endpoint}/datasets/{repos['bad line']}/resolve/{commit}/data/train.jsonl"
         where = f"{url}, line {BAD_LINE}: invalid JSON ("
     assert f"AlignAnythingFormatError: {where}" in message, message
+
+
+# A line whose undeclared key nests 20,000 deep: pyarrow's type inference would crash the process on it.
+DEEP = ALIGN_CASES["features"] + b'{"prompt": "p", "response": "r", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}\n"
+
+
+@pytest.mark.parametrize("path", [*LOCAL_PATHS, *(path for path, (*_, ranks) in HUB_PATHS.items() if ranks == 1)])
+def test_a_line_nested_too_deep_fails_in_one_line_on_every_path(path, hubs, tmp_path, monkeypatch):
+    number = DEEP.count(b"\n")
+    if path in LOCAL_PATHS:
+        with pytest.raises(Exception) as caught:
+            load_local(tmp_path, monkeypatch, DEEP, **LOCAL_PATHS[path])
+        message = error_text(caught.value)
+        where = str(tmp_path / "d" / "data" / "train.jsonl")
+    else:
+        servers, _, repos = hubs
+        server = servers[HUB_PATHS[path][0]]
+        message = load_hub(hubs, tmp_path, path, "deep")["error"]
+        commit = server.repos[repos["deep"]].branches["main"]
+        where = f"{server.endpoint}/datasets/{repos['deep']}/resolve/{commit}/data/train.jsonl"
+    expected = f"{where}, line {number}: JSON nested too deeply to parse; expected a flat object"
+    assert f"AlignAnythingFormatError: {expected}" in message, message  # plain: datasets wraps it, or quotes it
 
 
 @pytest.mark.parametrize("path", ["local plain", "local streaming", "hub plain", "hub streaming ranged"])

@@ -71,6 +71,15 @@ ALIGN_HOSTILE = {
         "key 'response' must be a string, got a JSON array",
     ),
     "raw NUL byte": (b'{"prompt": "a\x00b", "response": "r"}', "invalid JSON"),
+    # In a key the schema does not declare: pyarrow's type inference crashes the process on these (signal 11).
+    "a 20,000-deep object in an undeclared key": (
+        ('{"prompt": "p", "response": "r", "extra": ' + '{"a":' * 20_000 + "1" + "}" * 20_000 + "}").encode(),
+        "JSON nested too deeply to parse",
+    ),
+    "a 100,000-deep list in an undeclared key": (
+        f'{{"prompt": "p", "response": "r", "extra": {DEEP}}}'.encode(),
+        "JSON nested too deeply to parse",
+    ),
 }
 
 
