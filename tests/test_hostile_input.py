@@ -120,7 +120,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    rows=st.lists(st.tuples(TEXT, TEXT), max_size=12),
+    rows=st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=12),  # an empty file is an error (test_boundaries)
     line_end=st.sampled_from([b"\n", b"\r\n"]),
     blank_after=st.lists(st.booleans(), max_size=12),
     bom=st.booleans(),
