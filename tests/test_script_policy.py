@@ -30,6 +30,7 @@ ALLOWED_IMPORTS = {
     "mmap",  # local files are read through the page cache, without copies
     "os",
     "re",
+    "tempfile",  # a streamed alpha file is copied to a temporary file, to check its hash before any row is given
     "time",
     "typing",
     "datasets",
