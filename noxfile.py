@@ -78,7 +78,7 @@ SMOKE_LINES = ["4.0.0", "4.8.4", "newest"]
 @nox.session
 @nox.parametrize("datasets", SMOKE_LINES)
 def smoke(session: nox.Session, datasets: str) -> None:
-    """The core of the suite on one `datasets` line, in under 2 minutes: ``pytest -m "not slow and not clients"``
+    """The core of the suite on one `datasets` line, in about 2 minutes: ``pytest -m "not slow and not clients"``
     over SMOKE_FILES (posargs go to pytest)."""
     requirement = "datasets" if datasets == "newest" else f"datasets=={datasets}"
     session.install("-e", ".", "pytest", "hypothesis", requirement)  # test_boundaries' property test needs hypothesis
