@@ -17,10 +17,15 @@ beside the script it runs and hashes both; ``instruction_datasets.load()`` does 
 """
 
 import contextlib
+import contextvars
+import dataclasses
+import email.utils
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
 from typing import Optional, Union
 
@@ -29,6 +34,7 @@ import fsspec.caching
 import numpy as np
 import pyarrow as pa
 from datasets.iterable_dataset import ArrowExamplesIterable
+from filelock import FileLock
 from huggingface_hub import HfApi, get_hf_file_metadata, get_session, hf_hub_url, try_to_load_from_cache
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import build_hf_headers
@@ -109,20 +115,33 @@ def is_unicode(text: str) -> bool:
 
 TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
 
+NO_REPO_COMMIT = (
+    "the answer has no X-Repo-Commit header, which every Hub and Hub mirror sends: the address is no Hub, or a proxy "
+    "or a captive portal answered in its place"
+)
+
+#: What to do about a kind of failure, where a dataset's HINTS say nothing of it.
+DEFAULT_HINTS = {
+    "wrong answer": "check the address, and whether the network needs a log-in or a proxy setting first",
+}
+
 
 def failure(err: BaseException) -> tuple:
     """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
 
     Kinds: "not found" (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), "cannot connect" (refused, reset,
-    timed out, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
-    "access denied" (other 4xx, such as 401 and 403).
+    timed out, stalled, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
+    "access denied" (other 4xx, such as 401 and 403), "wrong answer" (an HTML page, or a Hub answer with no
+    ``X-Repo-Commit``: something other than the server answered).
     The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
     of causes is read, the innermost connection problem first.
     """
-    chain = []
-    while err is not None and all(err is not seen for seen in chain):
-        chain.append(err)
-        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
+    chain = _causes(err)
+    for link in chain:
+        if isinstance(link, TransferError):  # already sorted, where the policy saw it fail
+            return link.kind, link.detail
+        if type(link).__name__ == "FileMetadataError":  # huggingface_hub: an answer with no X-Repo-Commit
+            return "wrong answer", NO_REPO_COMMIT
     for link in chain:
         status = http_status(link)
         if status == 404:
@@ -164,9 +183,22 @@ def connection_problem(err: BaseException) -> str:
     return ""
 
 
-def is_transient(err: BaseException) -> bool:
-    """Connection failures, server errors and rate limits are worth another try; a 404 is not."""
-    return failure(err)[0] in TRANSIENT
+def _causes(err: BaseException) -> list:
+    """``err`` and the errors it was raised from, outermost first."""
+    chain = []
+    while err is not None and all(err is not seen for seen in chain):
+        chain.append(err)
+        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
+    return chain
+
+
+def _answer_start(err: BaseException) -> str:
+    """How the answer that failed to parse as JSON begins, for an error message."""
+    for link in _causes(err):
+        if isinstance(link, json.JSONDecodeError):
+            head = link.doc[:40].strip()
+            return "an HTML page" if head.startswith("<") else f"text beginning {head!r}" if head else "nothing"
+    return "something else"
 
 
 def error_code(err: BaseException):
@@ -181,6 +213,405 @@ def http_status(err: BaseException):
     if status is None:
         status = getattr(getattr(err, "response", None), "status_code", None)
     return status if isinstance(status, int) else None
+
+
+# --- The network policy: time limits and one retry count for every request of a load. ---
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSettings:
+    """How long a load waits for a server, and how often it asks again; each is read from its environment variable
+    when a load starts (the README's "Time limits and retries" lists them).
+
+    Attributes:
+        connect_timeout: seconds to open a connection (``INSTRUCTION_DATASETS_CONNECT_TIMEOUT``).
+        stall_timeout: seconds a request may go without a byte, or below ``low_speed`` on average, before the
+            attempt counts as failed (``INSTRUCTION_DATASETS_STALL_TIMEOUT``). The first stall is warned about
+            when it happens; with the defaults a server that stays stalled fails the load in about 93 s (3 stalls
+            and the waits between them).
+        low_speed: bytes per second below which a transfer, measured over ``stall_timeout``, counts as stalled
+            (``INSTRUCTION_DATASETS_LOW_SPEED``).
+        attempts: requests per URL, the first included, before a failure is final (``INSTRUCTION_DATASETS_ATTEMPTS``).
+            Nothing below retries on its own: ``huggingface_hub`` and ``datasets`` never see a failure worth
+            retrying before this count is spent.
+        retry_wait: seconds before the second attempt; each later wait doubles (``INSTRUCTION_DATASETS_RETRY_WAIT``).
+        retry_after_max: the longest ``Retry-After`` a server's 429 or 503 is waited for
+            (``INSTRUCTION_DATASETS_RETRY_AFTER_MAX``); a longer one is cut to this.
+    """
+
+    connect_timeout: float = 10.0
+    stall_timeout: float = 30.0
+    low_speed: float = 1024.0
+    attempts: int = 3
+    retry_wait: float = 1.0
+    retry_after_max: float = 30.0
+
+    ENVIRONMENT = {
+        "connect_timeout": "INSTRUCTION_DATASETS_CONNECT_TIMEOUT",
+        "stall_timeout": "INSTRUCTION_DATASETS_STALL_TIMEOUT",
+        "low_speed": "INSTRUCTION_DATASETS_LOW_SPEED",
+        "attempts": "INSTRUCTION_DATASETS_ATTEMPTS",
+        "retry_wait": "INSTRUCTION_DATASETS_RETRY_WAIT",
+        "retry_after_max": "INSTRUCTION_DATASETS_RETRY_AFTER_MAX",
+    }
+
+    @classmethod
+    def from_environment(cls) -> "NetworkSettings":
+        values = {}
+        for field in dataclasses.fields(cls):
+            text = os.environ.get(cls.ENVIRONMENT[field.name], "").strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = None
+            if value is None or value < 0 or (field.name == "attempts" and (value < 1 or value != int(value))):
+                kind = "a whole number, 1 or more" if field.name == "attempts" else "a number of seconds, 0 or more"
+                if field.name == "low_speed":
+                    kind = "a number of bytes per second, 0 or more"
+                raise ValueError(f"{cls.ENVIRONMENT[field.name]}={text!r}: expected {kind}")
+            values[field.name] = int(value) if field.name == "attempts" else value
+        return cls(**values)
+
+    def wait(self, failures: int, retry_after=None) -> float:
+        """Seconds to wait after the ``failures``-th failed attempt (a server's Retry-After, up to the cap, first)."""
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_max)
+        return self.retry_wait * 2 ** (failures - 1)
+
+
+class TransferError(ConnectionError):
+    """A request that failed for good: every attempt the settings allow was made, or the failure is not worth another.
+
+    ``kind`` and ``detail`` are as ``failure`` sorts them; ``attempts`` is how many requests were made.
+    """
+
+    def __init__(self, url: str, kind: str, detail: str, attempts: int, status=None):
+        tried = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"{url}: {kind} ({detail}){tried}")
+        self.url, self.kind, self.detail, self.attempts, self.status = url, kind, detail, attempts, status
+
+
+class _Load:
+    """What the policy knows of one load (or one streamed file): its settings, and failed requests per URL."""
+
+    def __init__(self, settings: NetworkSettings):
+        self.settings, self.failures, self.lock = settings, {}, threading.Lock()
+
+    def failed(self, url: str) -> int:
+        """Counts a failed request for ``url``; returns how many it has had."""
+        with self.lock:
+            self.failures[url] = self.failures.get(url, 0) + 1
+            return self.failures[url]
+
+    def spent(self, url: str) -> int:
+        with self.lock:
+            return self.failures.get(url, 0)
+
+
+_LOAD = contextvars.ContextVar("instruction_datasets_load", default=None)
+
+
+@contextlib.contextmanager
+def network_policy(load: Optional[_Load] = None):
+    """Every request ``huggingface_hub``'s client makes inside this block follows the settings (``NetworkSettings``):
+    their timeouts, one count of attempts per URL, ``Retry-After``, and the low-speed limit while a body arrives.
+    Requests outside it (the user's own) are left as they are."""
+    install_policy()
+    token = _LOAD.set(load or _Load(NetworkSettings.from_environment()))
+    try:
+        yield _LOAD.get()
+    finally:
+        _LOAD.reset(token)
+
+
+def _retry_after(headers) -> Optional[float]:
+    """Seconds a ``Retry-After`` header asks for (a number of seconds, or an HTTP date), or None."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def _offline_error(url: str) -> ConnectionError:
+    return ConnectionError(
+        f"{url}: not in the cache, and offline mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids downloading it: run "
+        "once with the network to fill the cache, or pass data_dir= with a local copy of the files"
+    )
+
+
+def _begins_like_html(path: str) -> bool:
+    with open(path, "rb") as f:
+        return _looks_like_html(f.read(512))
+
+
+def _looks_like_html(data: bytes) -> bool:
+    """Whether bytes begin like an HTML page (a captive portal's, a login page): no JSON text begins with "<"."""
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<")
+
+
+HTML_PAGE = (
+    "the server sent an HTML page where a data file was expected (a captive portal or a login page of the network, "
+    "a proxy, or a wrong address)"
+)
+
+
+def _policy_transport(http):
+    """The classes that carry the policy, built on the client library ``huggingface_hub`` uses (httpx, or httpx2)."""
+
+    class Monitored(http.SyncByteStream):
+        """A response body that counts as stalled below the low-speed limit, and resumes a broken transfer with a
+        ``Range`` request while the URL has attempts left."""
+
+        def __init__(self, transport, request, response, load: _Load, url: str):
+            self._transport, self._request, self._response, self._load = transport, request, response, load
+            self._stream, self._url = response.stream, url
+
+        def __iter__(self):
+            settings, sent = self._load.settings, 0
+            total = self._response.headers.get("Content-Length")
+            while True:
+                window, window_bytes = time.monotonic(), 0
+                try:
+                    for chunk in self._stream:
+                        sent += len(chunk)
+                        window_bytes += len(chunk)
+                        now = time.monotonic()
+                        if now - window >= settings.stall_timeout > 0:
+                            if window_bytes < settings.low_speed * (now - window):
+                                raise _Slow(f"{window_bytes} bytes in {now - window:.0f} s")
+                            window, window_bytes = now, 0
+                        yield chunk
+                    return
+                except Exception as err:  # a broken or stalled body: resume it, or say how much arrived
+                    self._stream.close()
+                    detail = failure(err)[1] or f"{type(err).__name__}: {err}"
+                    if isinstance(err, _Slow):
+                        detail = f"slower than {settings.low_speed:g} bytes/s: {err}"
+                    elif detail == "timed out":
+                        detail = f"no byte for {settings.stall_timeout:g} s"
+                    arrived = f"{sent} of {total} bytes had arrived" if total else f"{sent} bytes had arrived"
+                    failures = self._load.failed(self._url)
+                    if failures >= settings.attempts or not self._resumable():
+                        raise TransferError(self._url, "cannot connect", f"{detail}; {arrived}", failures) from None
+                    wait = settings.wait(failures)
+                    logger.warning(
+                        f"{self._url}: {detail} ({arrived}); resuming in {wait:g} s "
+                        f"[attempt {failures + 1}/{settings.attempts}]"
+                    )
+                    time.sleep(wait)
+                    self._stream = self._resume(sent)
+
+        def _resumable(self) -> bool:
+            encoding = self._response.headers.get("Content-Encoding", "identity").lower()
+            return self._request.method == "GET" and encoding == "identity"
+
+        def _resume(self, sent: int):
+            """The rest of the body, from a new request for the bytes after the ``sent`` that arrived."""
+            first = 0
+            asked = self._request.headers.get("Range", "")
+            if asked.startswith("bytes=") and asked[6:].partition("-")[0].isdigit():
+                first = int(asked[6:].partition("-")[0])
+            last = asked[6:].partition("-")[2] if asked.startswith("bytes=") else ""
+            headers = [(k, v) for k, v in self._request.headers.multi_items() if k.lower() != "range"]
+            headers.append(("Range", f"bytes={first + sent}-{last}"))
+            request = type(self._request)(
+                self._request.method, self._request.url, headers=headers, extensions=self._request.extensions
+            )
+            response = self._transport._send(request, self._load, self._url)
+            content_range = response.headers.get("Content-Range", "")
+            if response.status_code == 206 and content_range.startswith(f"bytes {first + sent}-"):
+                return response.stream
+            if response.status_code == 200 and not asked:  # Range ignored: skip what had arrived
+                return _Skipped(response.stream, sent)
+            response.close()
+            raise TransferError(
+                self._url,
+                "cannot connect",
+                f"the transfer broke after {sent} bytes and the server did not resume it (HTTP "
+                f"{response.status_code}, Content-Range {content_range or 'none'})",
+                self._load.spent(self._url),
+            )
+
+        def close(self):
+            self._stream.close()
+
+    class PolicyTransport(http.BaseTransport):
+        """The transport under ``huggingface_hub``'s client: inside ``network_policy``, it sets the timeouts, retries
+        what is worth retrying up to the attempts of the URL, refuses an HTML page, and watches the body."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def handle_request(self, request):
+            load = _LOAD.get()
+            if load is None:
+                return self.inner.handle_request(request)
+            url = str(request.url).split("?", 1)[0]
+            response = self._send(request, load, url)
+            if 200 <= response.status_code < 300:
+                if "text/html" in response.headers.get("Content-Type", "").lower():
+                    response.close()
+                    raise TransferError(url, "wrong answer", HTML_PAGE, 1, response.status_code)
+                response.stream = Monitored(self, request, response, load, url)
+            return response
+
+        def _send(self, request, load: _Load, url: str):
+            """One answer that is no failure worth retrying, after as many attempts as ``url`` has left."""
+            settings = load.settings
+            timeout = {"connect": settings.connect_timeout, "read": settings.stall_timeout}
+            request.extensions = {**request.extensions, "timeout": {**timeout, "write": timeout["read"], "pool": None}}
+            while True:
+                if load.spent(url) >= settings.attempts:
+                    raise TransferError(url, "cannot connect", "no attempts left", load.spent(url))
+                retry_after = None
+                try:
+                    response = self.inner.handle_request(request)
+                except Exception as err:
+                    kind, detail = failure(err)
+                    if detail == "timed out":
+                        detail = f"no answer within {settings.stall_timeout:g} s"
+                    failures = load.failed(url)
+                    if kind not in TRANSIENT or failures >= settings.attempts:
+                        raise TransferError(url, kind or "cannot connect", detail or str(err), failures) from err
+                    what = f"{kind} ({detail})"
+                else:
+                    status = response.status_code
+                    if not (status >= 500 or status in (408, 429)):
+                        return response
+                    response.read()
+                    response.close()
+                    failures = load.failed(url)
+                    if failures >= settings.attempts:
+                        raise TransferError(url, "server error", f"HTTP {status}", failures, status)
+                    retry_after = _retry_after(response.headers)
+                    what = f"server error (HTTP {status}" + (
+                        f", Retry-After {response.headers['Retry-After']})" if retry_after is not None else ")"
+                    )
+                wait = settings.wait(failures, retry_after)
+                logger.warning(f"{url}: {what}; retrying in {wait:g} s [attempt {failures + 1}/{settings.attempts}]")
+                time.sleep(wait)
+
+        def close(self):
+            self.inner.close()
+
+    return PolicyTransport
+
+
+class _Slow(Exception):
+    """A body that arrives below the low-speed limit."""
+
+
+class _Skipped:
+    """A body's bytes after its first ``count`` (a server that ignores Range sends the file from its start again)."""
+
+    def __init__(self, stream, count: int):
+        self._stream, self._count = stream, count
+
+    def __iter__(self):
+        left = self._count
+        for chunk in self._stream:
+            if left >= len(chunk):
+                left -= len(chunk)
+                continue
+            yield chunk[left:]
+            left = 0
+
+    def close(self):
+        self._stream.close()
+
+
+class PolicedFile:
+    """A file opened over the network whose reads and seeks follow the network policy (``inner`` is the file)."""
+
+    def __init__(self, inner, load: _Load):
+        self.inner, self._load = inner, load
+
+    def read(self, *args):
+        with network_policy(self._load):
+            return self.inner.read(*args)
+
+    def readline(self, *args):
+        with network_policy(self._load):
+            return self.inner.readline(*args)
+
+    def seek(self, *args):
+        with network_policy(self._load):
+            return self.inner.seek(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+_INSTALLING = threading.Lock()
+
+
+def install_policy() -> None:
+    """Puts the policy's transport under ``huggingface_hub``'s client, once per process (and again should someone
+    set another client factory): the client it makes, through the factory it had, gets the transport.
+
+    ``huggingface_hub`` makes its client anew after a fork or a failed connection, always through the factory,
+    so the transport stays. It is inert outside ``network_policy``.
+    """
+    import huggingface_hub
+    from huggingface_hub.utils import _http as hub_http
+
+    with _INSTALLING:
+        previous = getattr(hub_http, "_GLOBAL_CLIENT_FACTORY", None) or hub_http.default_client_factory
+        if getattr(previous, "instruction_datasets_policy", False):
+            return
+
+        def factory():
+            client = previous()
+            transport = _policy_transport(sys.modules[type(client).__module__.split(".")[0]])
+            client._transport = transport(client._transport)
+            client._mounts = {
+                pattern: None if inner is None else transport(inner) for pattern, inner in client._mounts.items()
+            }
+            return client
+
+        factory.instruction_datasets_policy = True
+        huggingface_hub.set_client_factory(factory)
+
+
+def fetch(url: str, path: str, chunk_bytes: int = 2**20) -> int:
+    """Downloads ``url`` (a plain file server's, no token) to ``path`` under the network policy; returns its size.
+
+    ``path`` is written whole or not at all: the bytes go to a file beside it that replaces it once every byte the
+    server announced has arrived and the file is no HTML page.
+    """
+    partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
+    try:
+        with network_policy(), get_session().stream("GET", url, headers={"Accept-Encoding": "identity"}) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                answer.raise_for_status()
+            announced = answer.headers.get("Content-Length")
+            with open(partial, "wb") as out:
+                for chunk in answer.iter_raw(chunk_bytes):
+                    out.write(chunk)
+            arrived = answer.num_bytes_downloaded
+        if announced is not None and announced.isdigit() and arrived != int(announced):
+            raise TransferError(
+                url, "cannot connect", f"the transfer was cut short: {arrived} of {announced} bytes arrived", 1
+            )
+        with open(partial, "rb") as f:
+            if _looks_like_html(f.read(512)):
+                raise TransferError(url, "wrong answer", HTML_PAGE, 1)
+        os.replace(partial, path)
+        return arrived
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 # --- The builder base. ---
@@ -232,8 +663,6 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             environment variables that this dataset has.
         FormatError, IntegrityError: the exception classes the builder raises for a file that is not in the
             documented format, and for one that was not read whole or whose bytes are not the expected ones.
-        download_attempts: how many times a transfer is tried when it fails in a way worth retrying.
-        retry_seconds: the first wait between attempts; each later wait doubles it.
     """
 
     PRETTY_NAME = ""
@@ -246,8 +675,6 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
     HINTS = {}
     FormatError = ValueError
     IntegrityError = ValueError
-    download_attempts = 3
-    retry_seconds = 1.0
 
     @classmethod
     def info_for(cls, config: datasets.BuilderConfig) -> datasets.DatasetInfo:
@@ -294,7 +721,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         try:
             yield
         except Exception as err:
-            if str(err).startswith(f"{origin}: "):  # already says which file and what went wrong
+            if str(err).startswith(f"{origin}: ") and not isinstance(err, TransferError):  # says all there is to say
                 raise
             error = self._network_error(origin, err)
             if error is not None:
@@ -304,22 +731,35 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             raise
 
     @contextlib.contextmanager
+    def _open(self, filepath: str, **kwargs):
+        """``open(filepath, "rb", **kwargs)``; a file over the network is opened and read under the network policy,
+        with one count of attempts per file (a ``PolicedFile``)."""
+        if "://" not in str(filepath):
+            with open(filepath, "rb", **kwargs) as f:
+                yield f
+            return
+        load = _Load(NetworkSettings.from_environment())
+        with network_policy(load):
+            f = open(filepath, "rb", **kwargs)
+        with contextlib.closing(f):
+            yield PolicedFile(f, load)
+
+    @contextlib.contextmanager
     def _whole_file(self, filepath: str, chunk_bytes: int):
         """Yields (a local path holding the whole file, its size, its git blob SHA-1), so that the file can be checked
         before any of it is parsed.
 
-        A local file (a download in the cache, a ``data_dir`` copy) is read in place. A stream is first copied as it
-        arrives, ``chunk_bytes`` at a time, to a temporary file that is removed afterwards: memory stays flat, and
-        the disk holds one copy of the file while it is read.
+        A local file (a download in the cache, a ``data_dir`` copy) is read in place. A URL is first fetched (``fetch``:
+        the network policy, and every announced byte or an error) to a temporary file that is removed afterwards:
+        memory stays flat, and the disk holds one copy of the file while it is read.
         """
         path, copied = filepath, "://" in str(filepath)
         if copied:
             handle, path = tempfile.mkstemp(prefix="instruction_datasets-", suffix=".part")
+            os.close(handle)
         try:
             if copied:
-                with os.fdopen(handle, "wb") as out, open(filepath, "rb") as f:
-                    for chunk in iter(lambda: f.read(chunk_bytes), b""):
-                        out.write(chunk)
+                fetch(filepath, path, chunk_bytes)
             size = os.path.getsize(path)
             digest = blob_hasher(size)
             with open(path, "rb") as f:
@@ -331,21 +771,19 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
                 os.remove(path)
 
     def _file_size(self, filepath: str, origin: str) -> int:
-        """The size of a file; in streaming, the size the server announces, asked again after a transient failure."""
-        for attempt in range(1, self.download_attempts + 1):
-            try:
+        """The size of a file; in streaming, the size the server announces (asked under the network policy)."""
+        try:
+            with network_policy():
                 return os.path.getsize(filepath)
-            except Exception as err:
-                if not is_transient(err) or attempt == self.download_attempts:
-                    error = self._network_error(origin, err, attempt)
-                    if error is None:
-                        raise
-                    raise error from err
-                self._wait_before_retry(origin, err, attempt)
-        raise AssertionError("the loop above returns or raises")
+        except Exception as err:
+            error = self._network_error(origin, err)
+            if error is None:
+                raise
+            raise error from err
 
     def _download(self, dl_manager, urls: dict) -> dict:
-        """Downloads each URL, retrying transient failures; errors name the URL and say what to do."""
+        """Downloads each URL through ``dl_manager`` under the network policy (which retries what is worth it); errors
+        name the URL and say what to do."""
         offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
         if offline and isinstance(dl_manager, datasets.StreamingDownloadManager):
             raise ConnectionError(
@@ -354,35 +792,57 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             )
         files = {}
         for key, url in urls.items():
-            for attempt in range(1, self.download_attempts + 1):
-                try:
+            try:
+                with network_policy():  # the policy retries; a failure that reaches here is final
                     files[key] = dl_manager.download(url)
-                    break
-                except Exception as err:
-                    if offline:
-                        raise ConnectionError(
-                            f"{url}: not in the cache, and offline mode (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) forbids "
-                            "downloading it: run once with the network to fill the cache, or pass data_dir= with a "
-                            "local copy of the files"
-                        ) from err
-                    if not is_transient(err) or attempt == self.download_attempts:
-                        error = self._network_error(url, err, attempt)
-                        raise error or ConnectionError(f"{url}: download failed: {err}") from err
-                    self._wait_before_retry(url, err, attempt)
+            except Exception as err:
+                if offline:
+                    raise _offline_error(url) from err
+                error = self._network_error(url, err)
+                raise error or ConnectionError(f"{url}: download failed: {err}") from err
         return files
 
-    def _wait_before_retry(self, url: str, err: BaseException, attempt: int) -> None:
-        kind, detail = failure(err)
-        logger.warning(f"{url}: {kind} ({detail}), retrying [{attempt}/{self.download_attempts}]")
-        time.sleep(self.retry_seconds * 2 ** (attempt - 1))
+    def _fetched(self, dl_manager, urls: dict) -> dict:
+        """Files of a plain file server (not the Hub), by key: local copies in the download cache, fetched under the
+        network policy (``fetch``) unless already there; in streaming, the URLs (``_whole_file`` fetches each when
+        it is read). A cached copy that begins like an HTML page (kept by an earlier load that did not check it) is
+        dropped and fetched again."""
+        offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
+        if isinstance(dl_manager, datasets.StreamingDownloadManager):
+            if offline:
+                self._download(dl_manager, {})
+            return dict(urls)
+        config = dl_manager.download_config
+        folder = os.path.join(config.cache_dir or datasets.config.DOWNLOADED_DATASETS_PATH, "instruction_datasets")
+        os.makedirs(folder, exist_ok=True)
+        files = {}
+        for key, url in urls.items():
+            path = os.path.join(folder, f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{url.rsplit('/', 1)[-1]}")
+            with FileLock(f"{path}.lock"):  # loads running at once fetch a file once
+                if os.path.exists(path) and (config.force_download or _begins_like_html(path)):
+                    if not config.force_download:
+                        logger.warning(f"{url}: the cached copy is an HTML page, not the file: fetching it again")
+                    os.remove(path)
+                if not os.path.exists(path):
+                    if offline:
+                        raise _offline_error(url)
+                    try:
+                        fetch(url, path)
+                    except Exception as err:
+                        error = self._network_error(url, err)
+                        raise error or ConnectionError(f"{url}: download failed: {err}") from err
+            files[key] = path
+        return files
 
-    def _network_error(self, url: str, err: BaseException, attempts: int = 1):
-        """A one-line error for a failed transfer, naming the URL, what happened and what to do; None otherwise."""
+    def _network_error(self, url: str, err: BaseException):
+        """A one-line error for a failed transfer, naming the URL, what happened, how many requests were made, and
+        what to do; None for an error that is no failed transfer."""
         kind, detail = failure(err)
         if not kind:
             return None
+        attempts = next((link.attempts for link in _causes(err) if isinstance(link, TransferError)), 1)
         tried = f" after {attempts} attempts" if attempts > 1 else ""
-        message = f"{url}: {kind} ({detail}){tried}; {self.HINTS[kind]}"
+        message = f"{url}: {kind} ({detail}){tried}; {self.HINTS.get(kind) or DEFAULT_HINTS[kind]}"
         return FileNotFoundError(message) if kind == "not found" else ConnectionError(message)
 
 
@@ -394,8 +854,10 @@ class HubInstructionBuilder(InstructionBuilder):
 
     Every file of a load comes from the one commit the revision names when the load starts, and is checked against
     the hash its server publishes for it. ``info.download_checksums`` records each file by its ``resolve`` URL at
-    that commit: ``{"num_bytes", "checksum", "repo", "commit", "path"}``, ``checksum`` being the checked SHA-256 (None:
-    not checked). Files read over the network in byte ranges have each range checked.
+    that commit: ``{"num_bytes", "checksum", "repo", "commit", "path", "verification_mode"}``, ``checksum`` being the
+    checked SHA-256 (None: not checked) and ``verification_mode`` the load's ("no_checks" for a stream, which checks
+    no hash). Files read over the network in byte ranges have each range checked. A prepared dataset is served only
+    to a load that would have trusted how it was checked (``download_and_prepare``).
 
     Attributes:
         SPLIT_FILES: split name -> path of its file in the repo (and in a local ``data_dir``).
@@ -409,6 +871,31 @@ class HubInstructionBuilder(InstructionBuilder):
     check_ranges = True
     range_probe_bytes = 16
     hash_chunk_bytes = 2**20
+
+    def download_and_prepare(self, *args, **kwargs):
+        """``datasets``' own, except that a dataset prepared from files this load would have checked, and its
+        preparing load did not (``verification_mode="no_checks"``), is prepared again: the downloads are checked
+        then (a file altered in the cache fails and is evicted), and the dataset written anew."""
+        mode = _mode(kwargs.get("verification_mode"))
+        reuse = str(
+            getattr(kwargs.get("download_mode"), "value", kwargs.get("download_mode") or "reuse_dataset_if_exists")
+        )
+        record = self.info.download_checksums or {}  # the prepared dataset's, when there is one
+        untrusted = [
+            url
+            for url, entry in record.items()
+            if isinstance(entry, dict)
+            and "repo" in entry
+            and entry.get("checksum") is None
+            and entry.get("verification_mode") != mode
+        ]
+        if untrusted and mode != "no_checks" and reuse == "reuse_dataset_if_exists":
+            logger.warning(
+                f"{untrusted[0]}: the prepared dataset in the cache was made without checking this file's hash "
+                f"(verification_mode={record[untrusted[0]].get('verification_mode')!r}): preparing it again, checked"
+            )
+            kwargs["download_mode"] = datasets.DownloadMode.REUSE_CACHE_IF_EXISTS
+        return super().download_and_prepare(*args, **kwargs)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # How datasets (3.x to 5.x) tells a builder its verification_mode: which hashes are checked follows it.
@@ -491,7 +978,9 @@ class HubInstructionBuilder(InstructionBuilder):
         else:
             logger.info(f"{repo}: revision {revision!r} is commit {commit}; checked {', '.join(checked)}")
         for split, path in self.SPLIT_FILES.items():
-            checksums[origins[split]].update(repo=repo, commit=commit, path=path)
+            checksums[origins[split]].update(
+                repo=repo, commit=commit, path=path, verification_mode="no_checks" if streaming else mode
+            )
         return files, origins, checksums
 
     def _resolve_commit(self, dl_manager, repo: str, revision: str, hashes: bool = True) -> tuple:
@@ -506,27 +995,23 @@ class HubInstructionBuilder(InstructionBuilder):
         # HfApi's endpoint is HF_ENDPOINT, as in hf_hub_url; the token is the one datasets downloads with.
         api = HfApi(token=getattr(dl_manager.download_config, "token", None))
         url = f"{api.endpoint}/api/datasets/{repo}/revision/{revision}"  # what errors name
-        for attempt in range(1, self.download_attempts + 1):
-            try:
+        try:
+            with network_policy():
                 info = api.dataset_info(repo, revision=revision, files_metadata=True)
-                break
-            except Exception as err:
-                if http_status(err) == 404 or type(err).__name__ in (
-                    "RepositoryNotFoundError",
-                    "RevisionNotFoundError",
-                ):
-                    # One line, without the client's pointer to HTTP docs.
-                    said = " ".join(line.strip() for line in str(err).splitlines() if not line.startswith("For more"))
-                    raise FileNotFoundError(
-                        f"{where}: not found on {api.endpoint} (check hub_repo and hub_revision, or HF_ENDPOINT): "
-                        f"{said}"
-                    ) from err
-                if not is_transient(err) or attempt == self.download_attempts:
-                    error = self._network_error(url, err, attempt)
-                    raise error or ConnectionError(
-                        f"{where}: resolving the revision to a commit failed: {err}"
-                    ) from err
-                self._wait_before_retry(url, err, attempt)
+        except Exception as err:
+            if http_status(err) == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
+                # One line, without the client's pointer to HTTP docs.
+                said = " ".join(line.strip() for line in str(err).splitlines() if not line.startswith("For more"))
+                raise FileNotFoundError(
+                    f"{where}: not found on {api.endpoint} (check hub_repo and hub_revision, or HF_ENDPOINT): {said}"
+                ) from err
+            if any(isinstance(link, json.JSONDecodeError) for link in _causes(err)):
+                raise ConnectionError(
+                    f"{url}: wrong answer (not the JSON a Hub sends, but {_answer_start(err)}); "
+                    f"{DEFAULT_HINTS['wrong answer']}"
+                ) from err
+            error = self._network_error(url, err)
+            raise error or ConnectionError(f"{where}: resolving the revision to a commit failed: {err}") from err
         published = {}
         for sibling in info.siblings or []:
             published[sibling.rfilename] = _published(sibling.size, sibling.lfs, sibling.blob_id, "the revision API")
@@ -542,19 +1027,16 @@ class HubInstructionBuilder(InstructionBuilder):
     def _paths_info(self, api, repo: str, commit: str, paths: list) -> dict:
         """{path: published} from ``POST paths-info`` (what the tree API gives); {} where the server does not answer it.
 
-        Transient failures are retried; any other failure only means this server does not offer it (the resolve
-        headers are asked next, and fail in one line if the server is unreachable).
+        A failure only means this server does not offer it (the resolve headers are asked next, and fail in one line
+        if the server is unreachable).
         """
         url = f"{api.endpoint}/api/datasets/{repo}/paths-info/{commit}"
-        for attempt in range(1, self.download_attempts + 1):
-            try:
+        try:
+            with network_policy():
                 entries = api.get_paths_info(repo, paths, revision=commit, repo_type="dataset")
-                break
-            except Exception as err:
-                if not is_transient(err) or attempt == self.download_attempts:
-                    logger.info(f"{url}: no file hashes from paths-info ({failure(err)[1] or err}); asking resolve")
-                    return {}
-                self._wait_before_retry(url, err, attempt)
+        except Exception as err:
+            logger.info(f"{url}: no file hashes from paths-info ({failure(err)[1] or err}); asking resolve")
+            return {}
         answer = {}
         for entry in entries:
             if entry.path in paths and hasattr(entry, "blob_id"):  # a RepoFile, not a RepoFolder
@@ -567,15 +1049,12 @@ class HubInstructionBuilder(InstructionBuilder):
         An ETag of 64 hex digits is a SHA-256 (LFS files), one of 40 a git blob SHA-1; anything else is no hash.
         """
         url = hf_hub_url(repo, path, repo_type="dataset", revision=commit)
-        for attempt in range(1, self.download_attempts + 1):
-            try:
+        try:
+            with network_policy():
                 metadata = get_hf_file_metadata(url, token=api.token)
-                break
-            except Exception as err:
-                if not is_transient(err) or attempt == self.download_attempts:
-                    error = self._network_error(url, err, attempt)
-                    raise error or ConnectionError(f"{url}: asking for the file's hash failed: {err}") from err
-                self._wait_before_retry(url, err, attempt)
+        except Exception as err:
+            error = self._network_error(url, err)
+            raise error or ConnectionError(f"{url}: asking for the file's hash failed: {err}") from err
         sha256, blob_sha1 = _hash_kind(metadata.etag)
         source = "the resolve headers" if (sha256 or blob_sha1) else None
         return metadata.size if metadata.size is not None else known[0], sha256, blob_sha1, source
@@ -650,7 +1129,7 @@ class HubInstructionBuilder(InstructionBuilder):
                 sha256, blob_sha1 = _hash_kind(blob)
                 unpublished = f"the Hub cache files this file under {blob!r}, which is no hash"
                 checksums[origins[split]] = self._verified(cached, origins[split], sha256, blob_sha1, mode, unpublished)
-            checksums[origins[split]].update(repo=repo, commit=commit, path=path)
+            checksums[origins[split]].update(repo=repo, commit=commit, path=path, verification_mode=mode)
             files[split] = cached
         if len(commits) > 1:  # cannot happen through one ref; a hand-edited cache could do it
             raise self.IntegrityError(f"{repo}: the cached splits come from different commits: {sorted(commits)}")
@@ -688,16 +1167,11 @@ class HubInstructionBuilder(InstructionBuilder):
         headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
         if url.startswith(hf_constants.ENDPOINT + "/"):  # the token goes to the Hub (or HF_ENDPOINT) only
             headers.update(build_hf_headers(token=token))
-        session = get_session()
         try:
-            if hasattr(session, "stream"):  # huggingface_hub 1.x and later: an httpx client
-                answering = session.stream("GET", url, headers=headers, timeout=60)
-            else:  # 0.x: a requests session
-                answering = contextlib.closing(session.get(url, headers=headers, stream=True, timeout=60))
-            with answering as answer:
+            with network_policy(), get_session().stream("GET", url, headers=headers) as answer:
                 status, content_range = answer.status_code, answer.headers.get("Content-Range")
                 body = b""  # one byte more than asked shows a longer answer; no more is read
-                for chunk in answer.iter_bytes() if hasattr(answer, "iter_bytes") else answer.iter_content(1024):
+                for chunk in answer.iter_bytes():
                     body += chunk
                     if len(body) > end - start + 1:
                         break
@@ -728,6 +1202,7 @@ class HubInstructionBuilder(InstructionBuilder):
         through its ``fetcher`` keeps its kind (huggingface_hub's files read ahead, fsspec's HTTP files cache bytes);
         any other is replaced by fsspec's read-ahead cache.
         """
+        f = f.inner if isinstance(f, PolicedFile) else f
         fetch, size = getattr(f, "_fetch_range", None), getattr(f, "size", None)
         if not callable(fetch) or not isinstance(size, int) or not hasattr(f, "cache"):
             raise cls.IntegrityError(

@@ -221,7 +221,7 @@ class AlignAnythingInstruction(HubInstructionBuilder):
         # A whole file over the network is read as one stream, with no Range header (in streaming ``open`` is
         # datasets' xopen, which passes ``block_size`` to fsspec): no server can get a range wrong then.
         stream = {"block_size": 0} if whole and "://" in str(filepath) else {}
-        with self._reading(origin), open(filepath, "rb", **stream) as f:
+        with self._reading(origin), self._open(filepath, **stream) as f:
             if "://" in str(filepath) and not stream and self.check_ranges:
                 self._check_ranges(f, origin)  # the probe vouched for one range only: every fetch is checked
             source = CountedStream(f, self.block_bytes) if stream else f
@@ -262,7 +262,7 @@ class AlignAnythingInstruction(HubInstructionBuilder):
     def _line_number(self, filepath: str, offset: int) -> int:
         """The 1-based number of the line that starts at byte ``offset`` (counted only when a check needs it)."""
         newlines = 0
-        with open(filepath, "rb") as f:
+        with self._open(filepath) as f:
             if "://" in str(filepath) and self.check_ranges:
                 self._check_ranges(f, filepath)
             while offset > 0:

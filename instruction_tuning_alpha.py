@@ -13,7 +13,6 @@ where ``text`` is ``"<instruction>\\n\\nRosey: <response><|endoftext|>"``. See `
 # the import below, so the two files travel together (a user uploads both).
 
 import codecs
-import contextlib
 import dataclasses
 import json
 import os
@@ -240,7 +239,7 @@ class InstructionTuningAlpha(InstructionBuilder):
             verify = bool(self.config.verify_hashes)
         else:
             origins = [f"{self.config.base_url.rstrip('/')}/{name}" for name in names]
-            downloaded = self._download(dl_manager, dict(zip(names, origins)))
+            downloaded = self._fetched(dl_manager, dict(zip(names, origins)))
             files = [downloaded[name] for name in names]
             verify = self.config.verify_hashes is not False
         expected = [self.PARTS[part][1] if verify else None for part in self.config.parts]
@@ -285,27 +284,22 @@ class InstructionTuningAlpha(InstructionBuilder):
             )
 
     def _checked_pairs(self, filepath: str, origin: str, blob_sha1):
-        """Yields (index, source, text) of one file; its size is checked, and its pinned hash when there is one.
+        """Yields (index, source, text) of one file, after checking its pinned hash when there is one.
 
-        With a hash, nothing is yielded before the whole file has been checked (a stream is first copied to a
-        temporary file, see ``_whole_file``). The fast path reads incrementally; on anything irregular, the whole
-        file is read and ``_read_pairs`` raises the precise error (or, should the file be valid, yields the rest).
+        Nothing is yielded before the whole file is here and checked (a stream is first fetched to a temporary
+        file, see ``_whole_file``). The fast path reads incrementally; on anything irregular, the whole file is read
+        and ``_read_pairs`` raises the precise error (or, should the file be valid, yields the rest).
         """
-        yielded, size = 0, 0
-        with self._reading(origin), contextlib.ExitStack() as stack:
-            expected_size = self._file_size(filepath, origin)  # in streaming, the size the server announces
-            path = filepath
+        yielded = 0
+        with self._reading(origin), self._whole_file(filepath, self.chunk_bytes) as (path, size, blob):
             if blob_sha1 is not None:
-                path, checked_size, blob = stack.enter_context(self._whole_file(filepath, self.chunk_bytes))
-                _check_integrity(filepath, origin, checked_size, expected_size, blob, blob_sha1)
+                _check_integrity(filepath, origin, size, blob, blob_sha1)
 
             def chunks():
-                nonlocal size
                 decoder = codecs.getincrementaldecoder("utf-8-sig")()
                 with open(path, "rb") as f:
                     while True:
                         data = f.read(self.chunk_bytes)
-                        size += len(data)
                         try:
                             text = decoder.decode(data, final=not data)
                         except UnicodeDecodeError as err:
@@ -321,12 +315,9 @@ class InstructionTuningAlpha(InstructionBuilder):
             except _Irregular:
                 with open(path, "rb") as f:
                     content = f.read()
-                _check_integrity(filepath, origin, len(content), expected_size, None, None)
                 for index, (source, text) in enumerate(_read_pairs(content, origin)):
                     if index >= yielded:
                         yield index, source, text
-                return
-        _check_integrity(filepath, origin, size, expected_size, None, None)
 
 
 def _table(batch: list, fallbacks: dict) -> pa.Table:
@@ -355,26 +346,20 @@ class _Irregular(Exception):
     """The incremental reader met something it does not handle: the whole-file check decides."""
 
 
-def _check_integrity(filepath: str, origin: str, size: int, expected_size: int, blob: str, expected_blob) -> None:
-    """Fails on a short read or a hash that is not the pinned one, removing a bad download from the cache."""
-    try:
-        if size != expected_size:
-            raise AlphaIntegrityError(
-                f"{origin}: read {size} bytes where the file has {expected_size}: the transfer was cut short"
-            )
-        if expected_blob is not None and blob != expected_blob:
-            raise AlphaIntegrityError(
-                f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected_blob}, "
-                f"got {blob}, {size} bytes). A download is removed from the cache and fetched anew next time; "
-                "for a local copy that is meant to differ, pass verify_hashes=False."
-            )
-    except AlphaIntegrityError:
-        if filepath != origin and os.path.isfile(filepath):
-            # A bad download in datasets' cache: remove it, so that the next run fetches the file anew.
-            for stale in (filepath, filepath + ".json", filepath + ".lock"):
-                if os.path.exists(stale):
-                    os.remove(stale)
-        raise
+def _check_integrity(filepath: str, origin: str, size: int, blob: str, expected_blob: str) -> None:
+    """Fails on a hash that is not the pinned one, removing a bad download from the cache."""
+    if blob == expected_blob:
+        return
+    if filepath != origin and os.path.isfile(filepath):
+        # A bad download in the cache: remove it, so that the next run fetches the file anew.
+        for stale in (filepath, filepath + ".lock"):
+            if os.path.exists(stale):
+                os.remove(stale)
+    raise AlphaIntegrityError(
+        f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected_blob}, got "
+        f"{blob}, {size} bytes). A download is removed from the cache and fetched anew next time; for a local copy "
+        "that is meant to differ, pass verify_hashes=False."
+    )
 
 
 _JSON_SPACE = " \t\n\r"

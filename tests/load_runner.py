@@ -5,19 +5,20 @@
 Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}, "download_checksums": {config: ...}}`` (what
 each config's ``info.download_checksums`` records), or ``{"error": "..."}`` (the error and
 its causes) with exit status 1. ``"pin_samples": true`` pins the alpha hashes to those of the samples, to stand
-for a server that serves the true upstream bytes. ``"retry_seconds": 0.01`` shortens the scripts' waits
-between download attempts. ``"loopback_dns": true`` makes every host name but localhost fail to resolve, as on a
-machine with no DNS, without looking any name up. Log lines go to stderr.
+for a server that serves the true upstream bytes. ``"retry_seconds": 0.01`` shortens the waits between
+attempts (``INSTRUCTION_DATASETS_RETRY_WAIT``). ``"loopback_dns": true`` makes every host name but localhost fail
+to resolve, as on a machine with no DNS, without looking any name up. Log lines go to stderr.
 """
 
 import json
+import os
 import socket
 import sys
 
 import datasets
 from helpers import error_text  # this folder is on sys.path: the runner is run as a script
 
-from instruction_datasets import SCRIPTS, builder_class, load
+from instruction_datasets import builder_class, load
 
 
 def main(request):
@@ -43,8 +44,7 @@ def main(request):
 
         socket.getaddrinfo = loopback_only
     if "retry_seconds" in request:
-        for script in SCRIPTS:
-            builder_class(script).retry_seconds = request["retry_seconds"]
+        os.environ["INSTRUCTION_DATASETS_RETRY_WAIT"] = str(request["retry_seconds"])
     if request.get("pin_samples"):
         from huggingface_hub.utils.sha import git_hash
 

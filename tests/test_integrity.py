@@ -46,9 +46,9 @@ def sample_bytes(path: str) -> bytes:
     return (sample_dir(SCRIPT, "en") / path).read_bytes()
 
 
-def expected_checksums(upstream, commit, verified=True, files=None):
-    """download_checksums of a load of ``en`` at ``commit``: the resolve URL, size, (verified) SHA-256, and which
-    file of which commit it is."""
+def expected_checksums(upstream, commit, verified=True, files=None, mode="basic_checks"):
+    """download_checksums of a load of ``en`` at ``commit``: the resolve URL, size, (verified) SHA-256, which file of
+    which commit it is, and the verification_mode of the load that read it ("no_checks" for a stream)."""
     files = files or {}
     record = {}
     for path in SPLIT_FILES.values():
@@ -56,6 +56,7 @@ def expected_checksums(upstream, commit, verified=True, files=None):
         url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{commit}/{path}"
         checksum = hashlib.sha256(data).hexdigest() if verified else None
         record[url] = {"num_bytes": len(data), "checksum": checksum, "repo": REPO, "commit": commit, "path": path}
+        record[url]["verification_mode"] = mode
     return record
 
 
@@ -77,7 +78,9 @@ def test_a_load_resolves_one_commit_and_records_what_it_verified(upstream, tmp_p
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
     # Streaming reads as it goes: the commit is pinned, the hashes are not checked (checksum None).
-    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=not streaming)
+    assert payload["download_checksums"]["en"] == expected_checksums(
+        upstream, REPO_COMMIT, verified=not streaming, mode="no_checks" if streaming else "basic_checks"
+    )
     paths = [path for _, path in upstream.requests]
     assert paths.count(f"/api/datasets/{REPO}/revision/main") == 1
     assert not [path for path in paths if "/resolve/main/" in path]
@@ -114,7 +117,9 @@ def test_a_commit_landing_between_the_two_splits_does_not_mix_them(upstream, tmp
     assert status == 0, payload
     assert upstream.main[REPO] == later, "the commit did not land during the load"
     assert payload["rows"]["en"] == local_rows(tmp_path)
-    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=not streaming)
+    assert payload["download_checksums"]["en"] == expected_checksums(
+        upstream, REPO_COMMIT, verified=not streaming, mode="no_checks" if streaming else "basic_checks"
+    )
     if streaming:
         return
     # The prepared dataset stays as it was; hub_revision=<a commit> reads that commit (into a cache of its own).
@@ -299,7 +304,9 @@ def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, serve
     status, payload, log = run_logged(upstream, tmp_path, verification_mode="no_checks")
     assert status == 0, payload
     assert payload["rows"]["en"] == local_rows(tmp_path)
-    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, verified=False)
+    assert payload["download_checksums"]["en"] == expected_checksums(
+        upstream, REPO_COMMIT, verified=False, mode="no_checks"
+    )
     assert own_requests(upstream) == [("GET", "revision/main")]
     assert "publishes no hash" not in log
     # Offline, no_checks hashes nothing either (the commit main named is remembered all the same).
@@ -313,6 +320,33 @@ def test_no_checks_hashes_nothing_and_asks_for_no_hash(upstream, tmp_path, serve
     )
     assert status == 1
     assert "content differs" not in payload["error"] and "key 'prompt' is missing" in payload["error"]
+
+
+def test_a_no_checks_load_never_leaves_rows_that_a_checked_load_would_serve(upstream, tmp_path):
+    # A cached download altered on disk, and the prepared dataset dropped: a no_checks load prepares its rows.
+    status, checked = run(upstream, tmp_path)
+    assert status == 0, checked
+    train = sample_bytes(SPLIT_FILES["train"])
+    lines = train.splitlines(keepends=True)
+    altered = lines[1] + lines[0] + b"".join(lines[2:])  # other rows, still valid JSON Lines
+    blob(tmp_path, train).write_bytes(altered)
+    status, unchecked = run(upstream, tmp_path, cache="again", verification_mode="no_checks")
+    assert status == 0, unchecked
+    assert unchecked["rows"]["en"]["train"][:2] == checked["rows"]["en"]["train"][1::-1]
+    url = f"{upstream.endpoint}/datasets/{REPO}/resolve/{REPO_COMMIT}/data/train.jsonl"
+    assert unchecked["download_checksums"]["en"][url]["verification_mode"] == "no_checks"
+    # The next default load does not serve them: it prepares again, and the download fails its hash.
+    status, payload, log = run_logged(upstream, tmp_path, cache="again")
+    assert status == 1
+    assert "made without checking this file's hash (verification_mode='no_checks'): preparing it again" in log
+    assert f"{url}: content differs from the hash published for this file" in payload["error"]
+    # Then it fetches the file anew and serves the rows the Hub publishes; no_checks is still served its own.
+    status, payload = run(upstream, tmp_path, cache="again")
+    assert status == 0, payload
+    assert payload == checked
+    status, payload, log = run_logged(upstream, tmp_path, cache="again", verification_mode="no_checks")
+    assert status == 0 and "preparing it again" not in log
+    assert payload["rows"] == checked["rows"]
 
 
 def test_offline_checks_what_online_checked_the_git_blob_sha1_too(upstream, tmp_path):
