@@ -297,13 +297,20 @@ class _Load:
     """What the policy knows of one load (or one streamed file): its settings, and failed requests per URL."""
 
     def __init__(self, settings: NetworkSettings):
-        self.settings, self.failures, self.lock = settings, {}, threading.Lock()
+        self.settings, self.failures, self.last, self.lock = settings, {}, {}, threading.Lock()
 
-    def failed(self, url: str) -> int:
-        """Counts a failed request for ``url``; returns how many it has had."""
+    def failed(self, url: str, kind: str, detail: str) -> int:
+        """Counts a failed request for ``url`` (and remembers what went wrong); returns how many it has had."""
         with self.lock:
             self.failures[url] = self.failures.get(url, 0) + 1
+            self.last[url] = (kind, detail)
             return self.failures[url]
+
+    def spent_error(self, url: str) -> "TransferError":
+        """The error for a request ``url`` has no attempts left for: what went wrong the last time (a library that
+        asks once more after a failure gets the failure, not a new request)."""
+        kind, detail = self.last.get(url, ("cannot connect", "no attempts left"))
+        return TransferError(url, kind, detail, self.spent(url))
 
     def spent(self, url: str) -> int:
         with self.lock:
@@ -339,6 +346,13 @@ def _retry_after(headers) -> Optional[float]:
         except (TypeError, ValueError):
             return None
         return max(0.0, when.timestamp() - time.time())
+
+
+def storage_headers(storage_options: Optional[dict], url: str) -> dict:
+    """The headers ``storage_options`` give requests to ``url``, as fsspec's HTTP file system reads them: ``headers``
+    or ``client_kwargs["headers"]`` under the URL's protocol ("http" or "https")."""
+    options = (storage_options or {}).get(url.split("://", 1)[0], {})
+    return {**options.get("client_kwargs", {}).get("headers", {}), **options.get("headers", {})}
 
 
 def _offline_error(url: str) -> ConnectionError:
@@ -400,7 +414,7 @@ def _policy_transport(http):
                     elif detail == "timed out":
                         detail = f"no byte for {settings.stall_timeout:g} s"
                     arrived = f"{sent} of {total} bytes had arrived" if total else f"{sent} bytes had arrived"
-                    failures = self._load.failed(self._url)
+                    failures = self._load.failed(self._url, "cannot connect", f"{detail}; {arrived}")
                     if failures >= settings.attempts or not self._resumable():
                         raise TransferError(self._url, "cannot connect", f"{detail}; {arrived}", failures) from None
                     wait = settings.wait(failures)
@@ -472,7 +486,7 @@ def _policy_transport(http):
             request.extensions = {**request.extensions, "timeout": {**timeout, "write": timeout["read"], "pool": None}}
             while True:
                 if load.spent(url) >= settings.attempts:
-                    raise TransferError(url, "cannot connect", "no attempts left", load.spent(url))
+                    raise load.spent_error(url)
                 retry_after = None
                 try:
                     response = self.inner.handle_request(request)
@@ -480,7 +494,7 @@ def _policy_transport(http):
                     kind, detail = failure(err)
                     if detail == "timed out":
                         detail = f"no answer within {settings.stall_timeout:g} s"
-                    failures = load.failed(url)
+                    failures = load.failed(url, kind or "cannot connect", detail or str(err))
                     if kind not in TRANSIENT or failures >= settings.attempts:
                         raise TransferError(url, kind or "cannot connect", detail or str(err), failures) from err
                     what = f"{kind} ({detail})"
@@ -490,7 +504,7 @@ def _policy_transport(http):
                         return response
                     response.read()
                     response.close()
-                    failures = load.failed(url)
+                    failures = load.failed(url, "server error", f"HTTP {status}")
                     if failures >= settings.attempts:
                         raise TransferError(url, "server error", f"HTTP {status}", failures, status)
                     retry_after = _retry_after(response.headers)
@@ -567,7 +581,8 @@ def install_policy() -> None:
 
     with _INSTALLING:
         previous = getattr(hub_http, "_GLOBAL_CLIENT_FACTORY", None) or hub_http.default_client_factory
-        if getattr(previous, "instruction_datasets_policy", False):
+        policies = getattr(previous, "instruction_datasets_policies", ())
+        if any(policy is _LOAD for policy in policies):
             return
 
         def factory():
@@ -579,19 +594,25 @@ def install_policy() -> None:
             }
             return client
 
-        factory.instruction_datasets_policy = True
+        # Each copy of this module (one per script a process loads) has its own _LOAD: each wraps the factory, and
+        # its transport acts only inside its own network_policy.
+        factory.instruction_datasets_policies = (*policies, _LOAD)
         huggingface_hub.set_client_factory(factory)
 
 
-def fetch(url: str, path: str, chunk_bytes: int = 2**20) -> int:
-    """Downloads ``url`` (a plain file server's, no token) to ``path`` under the network policy; returns its size.
+def fetch(url: str, path: str, chunk_bytes: int = 2**20, headers: Optional[dict] = None) -> int:
+    """Downloads ``url`` (a plain file server's: no Hub token) to ``path`` under the network policy, sending
+    ``headers``; returns its size.
 
     ``path`` is written whole or not at all: the bytes go to a file beside it that replaces it once every byte the
     server announced has arrived and the file is no HTML page.
     """
     partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
     try:
-        with network_policy(), get_session().stream("GET", url, headers={"Accept-Encoding": "identity"}) as answer:
+        with (
+            network_policy(),
+            get_session().stream("GET", url, headers={**(headers or {}), "Accept-Encoding": "identity"}) as answer,
+        ):
             if answer.status_code >= 400:
                 answer.read()
                 answer.raise_for_status()
@@ -759,7 +780,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             os.close(handle)
         try:
             if copied:
-                fetch(filepath, path, chunk_bytes)
+                fetch(filepath, path, chunk_bytes, getattr(self, "_fetch_headers", None))
             size = os.path.getsize(path)
             digest = blob_hasher(size)
             with open(path, "rb") as f:
@@ -809,10 +830,14 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         dropped and fetched again."""
         offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
         if isinstance(dl_manager, datasets.StreamingDownloadManager):
+            self._fetch_headers = storage_headers(
+                dl_manager.download_config.storage_options, next(iter(urls.values()), "")
+            )
             if offline:
                 self._download(dl_manager, {})
             return dict(urls)
         config = dl_manager.download_config
+        self._fetch_headers = storage_headers(config.storage_options, next(iter(urls.values()), ""))
         folder = os.path.join(config.cache_dir or datasets.config.DOWNLOADED_DATASETS_PATH, "instruction_datasets")
         os.makedirs(folder, exist_ok=True)
         files = {}
@@ -827,7 +852,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
                     if offline:
                         raise _offline_error(url)
                     try:
-                        fetch(url, path)
+                        fetch(url, path, headers=self._fetch_headers)
                     except Exception as err:
                         error = self._network_error(url, err)
                         raise error or ConnectionError(f"{url}: download failed: {err}") from err

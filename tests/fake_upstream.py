@@ -21,7 +21,13 @@ unavailable), and "reset" (close the connection with a TCP reset before answerin
 ``Range`` header, on the Hub's files: "range-ignored" (200 with the whole file and no ``Content-Range``, as olah's
 mirror mode answers), "range-short" (206 with the first half of the range asked), "range-long" (206 with the
 asked range and the rest of the file), and "range-ignored-cut" (Range ignored, and a GET without Range cut
-after half the file, so that a client resuming with Range gets the file from its start again). With "-later"
+after half the file, so that a client resuming with Range gets the file from its start again).
+Faults of time and of the wrong server: "stall" (the headers, then nothing), "stall-body" (the headers and half
+the body, then nothing), "drip" (the headers, then one byte every ``drip_seconds``), "429-after-<n>" (a 429 with
+``Retry-After: <n>``), "html" (a captive portal's page, 200 with ``Content-Type: text/html``) and "html-untyped"
+(the same page sent as ``application/octet-stream``). A stalled answer holds its connection until the client
+closes it or the server is closed. ``redirect_elsewhere`` makes ``resolve`` answer, HEAD too, with a redirect to
+the same bytes at a path that sends no ``X-Repo-Commit``, as a proxy or a portal would. With "-later"
 ("range-ignored-later", "range-short-later", "range-long-later") the first ranged GET of a path is answered right
 and every later one has the fault ("range-long-later": 4 KiB more than asked), as a server whose answer to one
 probe says nothing of the next.
@@ -183,6 +189,12 @@ class FakeUpstream:
         self.chunked = False
         #: Plain files served at their path (``serve``), with ``Range``, as a static file server (GitHub's raw files).
         self.static: dict[str, bytes] = {}
+        #: Seconds between the bytes of a "drip" answer.
+        self.drip_seconds = 0.1
+        #: Whether ``resolve`` redirects to a copy that sends no ``X-Repo-Commit`` (see the module's docstring).
+        self.redirect_elsewhere = False
+        #: Set when the server closes: stalled answers let go of their connections.
+        self.closing = threading.Event()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -217,6 +229,7 @@ class FakeUpstream:
         return self.endpoint + path
 
     def close(self) -> None:
+        self.closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -407,6 +420,15 @@ class FakeUpstream:
                     return self._send(500, b"Internal Server Error")
                 if fault in ("429", "503"):
                     return self._send(int(fault), b"Try again later", [("Retry-After", "0")])
+                if fault and fault.startswith("429-after-"):
+                    return self._send(429, b"Slow down", [("Retry-After", fault[len("429-after-") :])])
+                if fault in ("html", "html-untyped"):
+                    kind = "text/html; charset=utf-8" if fault == "html" else "application/octet-stream"
+                    return self._send(200, PORTAL_PAGE, [("Content-Type", kind)])
+                if path.startswith("/elsewhere/"):  # what redirect_elsewhere points to: the bytes, no X-Repo-Commit
+                    target = upstream._target(path[len("/elsewhere") :])
+                    data = target[0].commits[target[0].resolve(target[2])][target[3]]
+                    return self._file(path, data, [("Accept-Ranges", "bytes")], fault, head, False)
                 if fault == "reset":
                     # Linger 0 turns the close into a TCP reset (RST): the client sees "connection reset by peer".
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -437,7 +459,10 @@ class FakeUpstream:
 
             def _resolve(self, repo, kind, revision, name, head):
                 """(bytes, headers, whether to answer chunked) of a file of a Hub repo, or None once a 404 (or,
-                with ``missing_is_401``, 401) is sent."""
+                with ``missing_is_401``, 401, or a redirect elsewhere) is sent."""
+                if upstream.redirect_elsewhere and repo.repo_id not in upstream.hosted:
+                    self._send(302, b"", [("Location", "/elsewhere" + self.path.split("?", 1)[0])], head)
+                    return None
                 hosted = repo.repo_id in upstream.hosted
                 sha = repo.resolve(revision)
                 if sha is None and hosted:
@@ -461,6 +486,14 @@ class FakeUpstream:
                 headers += _resolve_hash_headers(published, data, upstream._lfs(repo, name))
                 return data, headers, upstream.chunked and not hosted
 
+            def _sent(self, data: bytes) -> bool:
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    return True
+                except OSError:  # the client let go
+                    return False
+
             def _file(self, path, data, headers, fault, head, chunked):
                 """Sends a file's bytes, or the part a ``Range`` header asks for, with the fault queued for it."""
                 byte_range = self.headers.get("Range")
@@ -479,9 +512,25 @@ class FakeUpstream:
                     self._send(status, data[: len(data) // 2], headers, head, length=len(data))
                     self.close_connection = True
                     return None
+                if fault in ("stall", "stall-body", "drip"):
+                    self._send(
+                        status, data[: len(data) // 2] if fault == "stall-body" else b"", headers, length=len(data)
+                    )
+                    self.wfile.flush()
+                    for byte in range(len(data)) if fault == "drip" else ():
+                        if upstream.closing.wait(upstream.drip_seconds) or not self._sent(data[byte : byte + 1]):
+                            break
+                    upstream.closing.wait(None if fault != "drip" else 0)
+                    self.close_connection = True
+                    return None
                 return self._send(status, data, headers, head, chunked=chunked)
 
         return Handler
+
+
+PORTAL_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head><body>Accept the terms</body></html>\n"
+)
 
 
 def _ranged(data: bytes, byte_range: str | None, headers: list, fault: str | None = None) -> tuple[int, bytes, list]:

@@ -290,10 +290,11 @@ def rows_digest(rows) -> dict:
 class LoadWorker:
     """A process of tests/load_worker.py with HF_ENDPOINT set to ``endpoint``: ``load(**request)`` asks it for one
     load and returns its answer (``{"ranks": ...}`` or ``{"error": ...}``); ``close()`` ends it. Its stderr (the
-    libraries' log lines) goes to ``home / "worker.log"``, so that a long run never fills a pipe."""
+    libraries' log lines) goes to ``home / "worker.log"``, so that a long run never fills a pipe. ``env`` adds
+    environment variables (the network settings, for example)."""
 
-    def __init__(self, endpoint: str, home: Path):
-        env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+    def __init__(self, endpoint: str, home: Path, env: dict | None = None):
+        env = {**{key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}, **(env or {})}
         env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home / "hf"))
         self.log = home / "worker.log"
         with open(self.log, "wb") as log:

@@ -108,13 +108,13 @@ def test_the_code_hash_covers_the_kit(tmp_path):
     """Two copies of a script that differ only in their kits are two builders, with two hashes and two caches."""
     same = _copy(tmp_path / "same", ALIGN, kit_edit=lambda kit: kit)
     other = _copy(
-        tmp_path / "other", ALIGN, kit_edit=lambda kit: kit.replace("retry_seconds = 1.0", "retry_seconds = 0.5")
+        tmp_path / "other", ALIGN, kit_edit=lambda kit: kit.replace("range_probe_bytes = 16", "range_probe_bytes = 32")
     )
     assert same.read_bytes() == other.read_bytes()
     assert loading._code_hash(same) == loading._code_hash(script_path(ALIGN))  # the shipped kit, copied as it is
     assert loading._code_hash(same) != loading._code_hash(other)
     first, second = builder_class(same), builder_class(other)
-    assert first is not second and (first.retry_seconds, second.retry_seconds) == (1.0, 0.5)
+    assert first is not second and (first.range_probe_bytes, second.range_probe_bytes) == (16, 32)
     data_dir = sample_dir(ALIGN, "en")
     cache = tmp_path / "cache"
     folders = [

@@ -23,17 +23,22 @@ ALLOWED_IMPORTS = {
     "codecs",
     "concurrent",  # a helper thread parses the next block while the current one is written
     "contextlib",
+    "contextvars",  # the network policy applies to the requests of a load only, in the thread that makes them
     "dataclasses",
+    "email",  # a Retry-After header may be an HTTP date
     "hashlib",
     "io",
     "json",
     "mmap",  # local files are read through the page cache, without copies
     "os",
     "re",
+    "sys",  # the network policy finds the HTTP library huggingface_hub's client comes from
     "tempfile",  # a streamed alpha file is copied to a temporary file, to check its hash before any row is given
+    "threading",  # one lock installs the network policy; a fetch's partial file is named by process and thread
     "time",
     "typing",
     "datasets",
+    "filelock",  # loads running at once fetch an alpha file into the download cache once
     "fsspec",  # every ranged read over the network is checked in the file's fsspec cache
     "huggingface_hub",
     "numpy",

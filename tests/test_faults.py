@@ -1,0 +1,120 @@
+"""The fault matrix: every named fault of the loopback server against every read path, each ending in the exact
+rows or in one line within its time limit.
+
+The network settings are shrunk through their environment variables (the kit's ``NetworkSettings``): a stall of
+1 s fails an attempt, so a server that stays stalled fails a load in about 3 s where the defaults take about 93 s.
+The loads run one after another in one worker process (``helpers.LoadWorker``), each with a cache of its own.
+
+Per case, the test also counts the server's GET requests for the file: a failure that is final was asked exactly
+as many times as the attempts allow, whatever the libraries below do.
+"""
+
+import itertools
+import time
+
+import pytest
+from fake_upstream import FakeUpstream
+from helpers import LoadWorker
+
+from instruction_datasets import load
+from instruction_datasets.loading import sample_dir
+
+ALIGN, ALPHA = "align_anything_instruction", "instruction_tuning_alpha"
+SETTINGS = {
+    "INSTRUCTION_DATASETS_CONNECT_TIMEOUT": "2",
+    "INSTRUCTION_DATASETS_STALL_TIMEOUT": "1",
+    "INSTRUCTION_DATASETS_LOW_SPEED": "200",
+    "INSTRUCTION_DATASETS_ATTEMPTS": "3",
+    "INSTRUCTION_DATASETS_RETRY_WAIT": "0.1",
+    "INSTRUCTION_DATASETS_RETRY_AFTER_MAX": "2",
+}
+ATTEMPTS = 3
+#: How long a failed load may take: 3 attempts of a 1 s stall, the waits between them, and room for the load itself.
+FAILURE_LIMIT = 3 * 1 + 0.1 + 0.2 + 8
+
+#: Read paths: (script, config, load() keywords, the file the faults hit).
+PATHS = {
+    "align plain": (ALIGN, "en", {}, "/data/train.jsonl"),
+    "align streaming whole": (ALIGN, "en", {"streaming": True}, "/data/train.jsonl"),
+    "align streaming ranged": (ALIGN, "en", {"streaming": True, "shard_bytes": 700}, "/data/train.jsonl"),
+    "alpha plain": (ALPHA, "part1", {}, "instruction_tuning_dataset_alpha_part1.json"),
+    "alpha streaming": (ALPHA, "part1", {"streaming": True}, "instruction_tuning_dataset_alpha_part1.json"),
+}
+
+#: Faults: (what the server does, sticky or once, what the load must end in). An error is named by words its first
+#: line must hold.
+FAULTS = {
+    "stall": ("stall", True, "no byte for 1 s"),
+    "stall mid-body": ("stall-body", True, "bytes had arrived"),
+    "drip": ("drip", True, "slower than 200 bytes/s"),
+    "server error": ("500", True, "server error (HTTP 500) after 3 attempts"),
+    "html page": ("html", True, "the server sent an HTML page"),
+    "stall once": ("stall", False, None),
+    "stall mid-body once": ("stall-body", False, None),
+    "cut once": ("cut", False, None),
+    "reset once": ("reset", False, None),
+    "429 Retry-After once": ("429-after-1", False, None),
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(upstream, worker, expected rows by script): one loopback server and one worker for the whole matrix."""
+    home = tmp_path_factory.mktemp("faults")
+    server = FakeUpstream()
+    server.drip_seconds = 0.05  # 20 bytes a second, under the low-speed limit of 200
+    worker = LoadWorker(server.endpoint, home, env=SETTINGS)
+    expected = {}
+    for script, config in ((ALIGN, "en"), (ALPHA, "part1")):
+        rows = load(script, config, split="train", data_dir=sample_dir(script, config), cache_dir=home / "local")
+        expected[script] = [[row["prompt"], row["response"]] for row in rows]
+    yield server, worker, expected, home
+    worker.close()
+    server.close()
+
+
+_cases = itertools.count()
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_each_fault_on_each_read_path_ends_in_the_rows_or_one_line_in_time(served, path, fault):
+    upstream, worker, expected, home = served
+    script, config, options, target = PATHS[path]
+    what, sticky, words = FAULTS[fault]
+    upstream.clear_faults()
+    upstream.add_fault(target, what, sticky=sticky)
+    kwargs = {key: value for key, value in options.items() if key != "streaming"}
+    kwargs["cache_dir"] = str(home / f"case-{next(_cases)}")
+    if not options.get("streaming"):  # the worker's Hub cache is shared: fetch the file again all the same
+        kwargs["download_mode"] = "force_redownload"
+    if script == ALPHA:
+        kwargs.update(base_url=upstream.alpha_base_url, verify_hashes=False)
+    before = upstream.gets(target)
+    started = time.monotonic()
+    answer = worker.load(script=script, config=config, streaming=options.get("streaming", False), kwargs=kwargs)
+    took = time.monotonic() - started
+    asked = upstream.gets(target) - before
+    if words is None:
+        assert answer.get("ranks") == [expected[script]], answer.get("error", "")[:2000]
+        assert asked >= 2  # the fault was met, then the file asked for again
+        return
+    assert "error" in answer, f"{fault} on {path}: rows instead of an error"
+    first = answer["error"].splitlines()[0]
+    assert words in first, first
+    assert target.rsplit("/", 1)[-1] in first, first  # names the file
+    assert took <= FAILURE_LIMIT, f"{took:.1f} s: {first}"
+    if what != "html":  # a page is no failure worth another attempt
+        # The probe of a ranged stream asks for 17 bytes: a drip brings them before the low-speed window closes.
+        probe = 1 if (path, what) == ("align streaming ranged", "drip") else 0
+        assert asked == ATTEMPTS + probe, (asked, first)
+
+
+def test_the_default_settings_warn_within_30_s_and_fail_within_2_minutes():
+    """What a stalled server costs with the defaults, from the settings themselves (the real-size run measures it)."""
+    kit = pytest.importorskip("instruction_datasets").builder_class(ALIGN)
+    module = __import__(kit.__module__.rsplit(".", 1)[0] + "._instruction_kit", fromlist=["NetworkSettings"])
+    settings = module.NetworkSettings()
+    assert settings.stall_timeout <= 30  # the first stall is warned about when it happens
+    worst = settings.attempts * settings.stall_timeout + sum(settings.wait(n) for n in range(1, settings.attempts))
+    assert worst <= 120, worst
