@@ -384,7 +384,8 @@ def _policy_transport(http):
 
     class Monitored(http.SyncByteStream):
         """A response body that counts as stalled below the low-speed limit, and resumes a broken transfer with a
-        ``Range`` request while the URL has attempts left."""
+        ``Range`` request while the URL has attempts left. A body read from its first byte that begins like an HTML
+        page is refused: no file or API answer a load asks for begins with "<"."""
 
         def __init__(self, transport, request, response, load: _Load, url: str):
             self._transport, self._request, self._response, self._load = transport, request, response, load
@@ -393,10 +394,16 @@ def _policy_transport(http):
         def __iter__(self):
             settings, sent = self._load.settings, 0
             total = self._response.headers.get("Content-Length")
+            asked = self._request.headers.get("Range", "bytes=0-")
+            sniffing = self._request.method == "GET" and asked.replace(" ", "").startswith("bytes=0-")
             while True:
                 window, window_bytes = time.monotonic(), 0
                 try:
                     for chunk in self._stream:
+                        if sniffing and chunk.lstrip(b"\xef\xbb\xbf \t\r\n"):
+                            if _looks_like_html(chunk):
+                                raise TransferError(self._url, "wrong answer", HTML_PAGE, 1)
+                            sniffing = False
                         sent += len(chunk)
                         window_bytes += len(chunk)
                         now = time.monotonic()
@@ -406,6 +413,9 @@ def _policy_transport(http):
                             window, window_bytes = now, 0
                         yield chunk
                     return
+                except TransferError:
+                    self._stream.close()
+                    raise
                 except Exception as err:  # a broken or stalled body: resume it, or say how much arrived
                     self._stream.close()
                     detail = failure(err)[1] or f"{type(err).__name__}: {err}"
@@ -941,12 +951,22 @@ class HubInstructionBuilder(InstructionBuilder):
         super()._save_info()
 
     def _hub_split_files(self, dl_manager) -> tuple:
-        """(files, origins) per split from the Hub, recording what was read as ``info.download_checksums`` says."""
-        files, origins, checksums = self._hub_files(
-            dl_manager, self.config.hub_repo, self.config.hub_revision, getattr(self, "_verification_mode", None)
-        )
+        """(files, origins) per split from the Hub, recording what was read as ``info.download_checksums`` says.
+
+        A stream with ``config.verify_stream`` gives only checked rows: its files are first downloaded whole into the
+        Hub cache, as a plain load does, and checked as ``verification_mode="all_checks"`` checks (a file with no
+        published hash is refused); the rows are then streamed from those checked copies.
+        """
+        streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
+        mode = getattr(self, "_verification_mode", None)
+        if streaming and getattr(self.config, "verify_stream", False):
+            dl_manager = datasets.DownloadManager(
+                dataset_name=self.dataset_name, download_config=dl_manager.download_config
+            )
+            mode = "all_checks"
+        files, origins, checksums = self._hub_files(dl_manager, self.config.hub_repo, self.config.hub_revision, mode)
         self._hub_checksums = checksums
-        if isinstance(dl_manager, datasets.StreamingDownloadManager):
+        if streaming:
             self.info.download_checksums = checksums  # nothing is saved in streaming: the info is the record
         return files, origins
 
@@ -1285,6 +1305,25 @@ def _range_mismatch(origin: str, start: int, expected: int, size: int, sent: int
         f"{origin}: asked for bytes {start}-{start + expected - 1} of {size}, the server sent {sent} bytes: {did}; "
         "load without streaming, or pass data_dir= with a local copy"
     )
+
+
+#: What each short read asks for while ``to_newline`` looks for the end of a line.
+LINE_STEP = 2**16
+
+
+def to_newline(f) -> tuple:
+    """(the bytes of ``f`` up to and including the next newline, what the last read brought after it), by short
+    reads; at the end of the file, (what was left, b"")."""
+    pieces = []
+    while True:
+        data = f.read(LINE_STEP)
+        newline = data.find(b"\n")
+        if newline >= 0:
+            pieces.append(data[: newline + 1])
+            return b"".join(pieces), data[newline + 1 :]
+        if not data:
+            return b"".join(pieces), b""
+        pieces.append(data)
 
 
 class CountedStream:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.json as paj
 
 from ._instruction_kit import (
+    HTML_PAGE,
     CountedStream,
     HubInstructionBuilder,
     is_unicode,
@@ -33,6 +34,7 @@ from ._instruction_kit import (
     json_type,
     messages_column,
     shallow,
+    to_newline,
 )
 
 _HOMEPAGE = "https://github.com/PKU-Alignment/align-anything"
@@ -107,12 +109,16 @@ class AlignAnythingInstructionConfig(datasets.BuilderConfig):
         shard_bytes: files are read as byte ranges of this size, one shard each, so that ``num_proc`` and
             ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part. In streaming, a file
             whose server does not answer byte ranges exactly is one shard (with a warning).
+        verify_stream: in streaming, give only checked rows: each file is first downloaded whole into the Hub cache
+            and checked against its published SHA-256 (refused if none is published), then streamed from there. It
+            costs the whole download before the first row, and the files' size on disk.
     """
 
     hub_repo: str = ""
     hub_revision: str = "main"
     language: str = ""
     shard_bytes: int = 64 * 2**20
+    verify_stream: bool = False
 
 
 class AlignAnythingInstruction(HubInstructionBuilder):
@@ -320,13 +326,13 @@ def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
 
     A file streamed whole is forward-only (huggingface_hub's, opened with ``block_size=0``): its ``readline`` reads
     nothing and it cannot seek back. So a block is what one ``read`` brings, completed up to the next newline by
-    short reads (``_to_newline``); what those brought past the newline starts the next block. ``read`` may return
+    short reads (``to_newline``); what those brought past the newline starts the next block. ``read`` may return
     fewer bytes than asked; only ``b""`` ends the file.
     """
     pos, carry = 0, b""
     if start > 0:  # a later range of a file that seeks (ranged reads): skip the rest of a line begun before it
         f.seek(start - 1)
-        skipped, carry = _to_newline(f)
+        skipped, carry = to_newline(f)
         pos = start - 1 + len(skipped)
     while pos < end:
         data = f.read(max(1, block_bytes - len(carry)))
@@ -335,7 +341,7 @@ def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
         pieces = [carry, data] if carry else [data]
         carry = b""
         if data and not data.endswith(b"\n"):
-            rest_of_line, carry = _to_newline(f)
+            rest_of_line, carry = to_newline(f)
             pieces.append(rest_of_line)
         block = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy at most
         # The range's last line is the one that holds byte end - 1: a block that goes past it is cut there.
@@ -344,24 +350,6 @@ def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
         yield pos, memoryview(block)[skip:cut]
         pos += cut
     reached[0] = pos
-
-
-_LINE_STEP = 2**16  # what each short read asks for while looking for the end of a line
-
-
-def _to_newline(f) -> tuple:
-    """(the bytes up to and including the next newline, what the last read brought after it), by short reads;
-    at the end of the file, (what was left, b"")."""
-    pieces = []
-    while True:
-        data = f.read(_LINE_STEP)
-        newline = data.find(b"\n")
-        if newline >= 0:
-            pieces.append(data[: newline + 1])
-            return b"".join(pieces), data[newline + 1 :]
-        if not data:
-            return b"".join(pieces), b""
-        pieces.append(data)
 
 
 def _parsed_ahead(blocks, parse_block_bytes: int):
@@ -477,6 +465,8 @@ def _parse_line(raw: bytes, origin: str, line_number: int) -> dict:
     try:
         row = json.loads(text)
     except json.JSONDecodeError as err:
+        if line_number == 1 and text.lstrip("\ufeff \t\r\n").startswith("<"):
+            raise AlignAnythingFormatError(f"{where}: {HTML_PAGE}, not JSON Lines") from None
         raise AlignAnythingFormatError(f"{where}: invalid JSON ({json_problem(err)} at column {err.colno})") from None
     except RecursionError:
         raise AlignAnythingFormatError(f"{where}: JSON nested too deeply to parse; expected a flat object") from None

@@ -349,6 +349,27 @@ def test_a_no_checks_load_never_leaves_rows_that_a_checked_load_would_serve(upst
     assert payload["rows"] == checked["rows"]
 
 
+def test_verify_stream_streams_only_checked_rows(upstream, tmp_path):
+    status, payload = run(upstream, tmp_path, streaming=True, verify_stream=True)
+    assert status == 0, payload
+    assert payload["rows"]["en"] == local_rows(tmp_path)
+    assert payload["download_checksums"]["en"] == expected_checksums(upstream, REPO_COMMIT, mode="all_checks")
+    train = sample_bytes(SPLIT_FILES["train"])
+    assert blob(tmp_path, train).read_bytes() == train  # the checked copy the rows were streamed from
+    # Other bytes under the published hash: the load fails before the stream exists, so no row can leave it.
+    upstream.add_fault("/data/train.jsonl", "corrupt", sticky=True)
+    blob(tmp_path, train).unlink()
+    status, payload = run(upstream, tmp_path, cache="tampered", streaming=True, verify_stream=True)
+    assert status == 1 and "rows" not in payload
+    assert "content differs from the hash published for this file" in payload["error"].splitlines()[0]
+    # A server that publishes no hash cannot give checked rows: refused in one line, as all_checks refuses.
+    upstream.clear_faults()
+    upstream.publishing_no_hash()
+    status, payload = run(upstream, tmp_path, cache="unpublished", streaming=True, verify_stream=True)
+    assert status == 1
+    assert "so verification_mode='all_checks' cannot check it" in payload["error"].splitlines()[0]
+
+
 def test_offline_checks_what_online_checked_the_git_blob_sha1_too(upstream, tmp_path):
     olah(upstream)
     status, online = run(upstream, tmp_path)

@@ -390,3 +390,48 @@ def test_each_suggestion_loads(script, suggestion, upstream, tmp_path, monkeypat
     assert payload["rows"][config] == expected
     if suggestion == "HF_TOKEN":
         assert "Bearer hf_suggested" in upstream.authorizations
+
+
+@pytest.mark.parametrize("fault", ["html", "html-untyped"])
+def test_an_html_page_from_the_hub_api_is_named_as_such(fault, upstream, tmp_path):
+    """A captive portal answering the revision API: said in one line, whatever Content-Type the page comes with."""
+    upstream.add_fault(f"/api/datasets/{sorted(HUB_REPOS)[0]}/revision/main", fault, sticky=True)
+    status, error, _ = run_fault_load(tmp_path, ALIGN, False, upstream.endpoint, upstream.alpha_base_url)
+    assert status == 1
+    message = first_line(error)
+    assert message.startswith(f"ConnectionError: {upstream.endpoint}/api/datasets/"), message
+    assert "wrong answer (" in message and "HTML page" in message, message
+    assert "log-in or a proxy setting" in message
+
+
+def test_a_redirect_to_an_answer_without_x_repo_commit_is_named_as_such(upstream, tmp_path):
+    """A proxy or portal that redirects the Hub's resolve to another answer: no X-Repo-Commit, said in one line."""
+    upstream.redirect_elsewhere = True
+    status, error, _ = run_fault_load(tmp_path, ALIGN, False, upstream.endpoint, upstream.alpha_base_url)
+    assert status == 1
+    message = first_line(error)
+    assert "/data/train.jsonl: wrong answer (the answer has no X-Repo-Commit header" in message, message
+    assert "not found" not in message
+
+
+def test_a_cached_html_page_is_dropped_and_the_file_fetched_again(upstream, tmp_path):
+    """An unchecked alpha load (verify_hashes=False) never keeps a page; one kept by an earlier version is refetched."""
+    _, target = FAULT_TARGETS["instruction_tuning_alpha"]
+    upstream.add_fault(target, "html-untyped", sticky=True)
+    kwargs = {"base_url": upstream.alpha_base_url, "verify_hashes": False}
+    request = {"script": "instruction_tuning_alpha", "configs": ["part1"], "cache_dir": str(tmp_path / "datasets")}
+    status, payload, _ = run_fresh({**request, "kwargs": kwargs}, upstream.endpoint, tmp_path)
+    assert status == 1 and "HTML page" in first_line(payload["error"]), payload
+    cached = list((tmp_path / "datasets" / "downloads" / "instruction_datasets").glob(f"*-{target}"))
+    assert cached == []  # nothing kept
+    # A page left in the cache (as an older loader kept one): dropped with a warning, and the file fetched again.
+    upstream.clear_faults()
+    status, payload, log = run_fresh({**request, "kwargs": kwargs}, upstream.endpoint, tmp_path)
+    assert status == 0, payload
+    (cached,) = (tmp_path / "datasets" / "downloads" / "instruction_datasets").glob(f"*-{target}")
+    cached.write_bytes(b"<!DOCTYPE html><html>Sign in</html>\n")
+    prepare_again = {**kwargs, "download_mode": "reuse_cache_if_exists"}  # the downloads, not the prepared rows
+    status, again, log = run_fresh({**request, "kwargs": prepare_again}, upstream.endpoint, tmp_path)
+    assert status == 0, again
+    assert again["rows"] == payload["rows"]
+    assert "the cached copy is an HTML page, not the file: fetching it again" in log
