@@ -345,6 +345,23 @@ def jsonl_files(draw) -> bytes:
     return (BOM if draw(st.booleans()) else b"") + b"".join(lines)
 
 
+#: Lines nested 20,000 deep, in an undeclared key (which pyarrow's inference would crash on) or in the prompt.
+DEEP_LINES = [
+    b'{"prompt": "p", "response": "r", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}\n",
+    b'{"prompt": ' + b'{"a": ' * 20_000 + b"1" + b"}" * 20_000 + b', "response": "r"}\n',
+]
+
+
+@st.composite
+def files_with_a_deep_line(draw) -> tuple:
+    """(a drawn file with one deep line in it, that line's number)."""
+    data = draw(jsonl_files())
+    ends = [i + 1 for i, byte in enumerate(data) if byte == 0x0A]
+    cut = draw(st.sampled_from([0, *ends]))
+    cut = max(cut, len(BOM)) if data.startswith(BOM) else cut
+    return data[:cut] + draw(st.sampled_from(DEEP_LINES)) + data[cut:], data[:cut].count(b"\n") + 1
+
+
 SIZES = st.fixed_dictionaries(
     {
         "block_bytes": st.integers(1, 600),
@@ -381,3 +398,30 @@ def test_every_path_gives_json_loads_of_every_line_whatever_the_file_and_sizes(
         }
         answer = workers[server].load(script=ALIGN, config="en", streaming=streaming, knobs=sizes, kwargs=kwargs)
         assert answer == {"ranks": [expected]}, path
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=files_with_a_deep_line(), sizes=SIZES, shard_bytes=st.integers(32, 900))
+def test_a_deep_line_anywhere_fails_in_one_line_naming_it_on_every_path(
+    drawn, sizes, shard_bytes, hubs, tmp_path_factory
+):
+    data, number = drawn
+    expected = f"line {number}: JSON nested too deeply to parse; expected a flat object"
+    servers, workers, repos = hubs
+    repo = f"boundaries/deep-{len(servers['hub'].repos)}"
+    for server in servers.values():
+        server.add_repo(repo, {"data/train.jsonl": data, "data/test.jsonl": TEST_SPLIT})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for path in ("local plain", "local streaming"):
+            with pytest.raises(Exception) as caught:
+                load_local(tmp_path_factory.mktemp("deep"), monkeypatch, data, sizes, shard_bytes, **LOCAL_PATHS[path])
+            assert expected in error_text(caught.value), path
+    for path in PROPERTY_PATHS:
+        server, streaming, _, _ = HUB_PATHS[path]
+        kwargs = {
+            "hub_repo": repo,
+            "shard_bytes": 2**30 if path == "hub streaming whole" else shard_bytes,
+            "cache_dir": str(tmp_path_factory.mktemp("deep-cache")),
+        }
+        answer = workers[server].load(script=ALIGN, config="en", streaming=streaming, knobs=sizes, kwargs=kwargs)
+        assert expected in answer.get("error", "").splitlines()[0], (path, answer.get("error", "")[:500])

@@ -97,3 +97,45 @@ def test_a_real_size_file_loads_plain(real_size, tmp_path):
         script=ALIGN, config="en", digest=True, kwargs={"hub_repo": "real-size/150-MB", "cache_dir": str(tmp_path)}
     )
     assert answer == {"ranks": [digests["150 MB"]]}
+
+
+def test_a_stalled_server_with_the_default_settings_is_warned_about_in_30_s_and_fails_within_2_minutes(tmp_path):
+    """The fault matrix (test_faults.py) shrinks the stall time on every read path; here the defaults run, once: a
+    server that sends alpha's file's headers and then nothing (plain, where aiohttp's defaults once waited about
+    15 minutes)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    server = FakeUpstream()
+    try:
+        loads = {
+            "alpha": f"load('instruction_tuning_alpha', 'part1', split='train', base_url={server.alpha_base_url!r}, "
+            f"verify_hashes=False, cache_dir={str(tmp_path / 'alpha')!r})",
+        }
+        server.add_fault("instruction_tuning_dataset_alpha_part1.json", "stall", sticky=True)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("INSTRUCTION_DATASETS_")}
+        env.update(HF_ENDPOINT=server.endpoint, HF_HOME=str(tmp_path / "hf"))
+        for name, call in loads.items():
+            code = f"from instruction_datasets import load\n{call}\n"
+            started = time.monotonic()
+            run = subprocess.Popen(
+                [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent
+            )
+            warned = None
+            lines = []
+            for line in run.stderr:
+                lines.append(line)
+                if warned is None and "no byte for 30 s" in line and "[attempt 2/3]" in line:
+                    warned = time.monotonic() - started
+            run.wait(timeout=200)
+            took = time.monotonic() - started
+            assert run.returncode == 1, name
+            assert warned is not None and warned <= 30 + 10, (name, warned)  # 10 s for the process to start
+            assert took <= 120, (name, took)
+            last = [line for line in lines if "ConnectionError" in line][-1]
+            assert "cannot connect (no byte for 30 s; 0 of" in last and "after 3 attempts" in last, last
+    finally:
+        server.close()
