@@ -5,8 +5,10 @@ Each script declares its dataset (identity, files, configs, schema, row rule) in
 
 - the builder base: ``DatasetInfo`` from the class's declarations, ``messages`` from prompts and responses, a local
   ``data_dir``, and the streaming shim that declares the features of the tables (``_StreamedTables``);
-- the network: downloads with retries, failed transfers sorted into kinds with one-line errors that say what
-  to do (``failure``, ``InstructionBuilder.HINTS``), and file sizes read over the network;
+- the network: failed transfers sorted into kinds with one-line errors that say what to do (``failure``,
+  ``InstructionBuilder.HINTS``); the network policy, which gives every request of a load its timeouts, its one
+  count of attempts, ``Retry-After`` and a low-speed limit (``NetworkSettings``, ``network_policy``: a transport
+  under ``huggingface_hub``'s client); ``fetch`` of a plain file server's file; file sizes read over the network;
 - JSON helpers for error messages, and the git blob SHA-1 that pins a file;
 - ``HubInstructionBuilder`` (Align-Anything only): Hub files read from one commit per load, each checked against
   the hash its server publishes, recorded by repo, commit and path; and the checks of byte ranges read over the

@@ -7,7 +7,7 @@ from helpers import error_text
 
 from instruction_datasets import load
 
-ALIGN_FIELDS = "Fields of AlignAnythingInstructionConfig: hub_repo, hub_revision, language, shard_bytes"
+ALIGN_FIELDS = "Fields of AlignAnythingInstructionConfig: hub_repo, hub_revision, language, shard_bytes, verify_stream"
 ALPHA_FIELDS = "Fields of InstructionTuningAlphaConfig: parts, category, base_url, verify_hashes"
 LOAD_PARAMETERS = (
     "load() parameters: path, name, split, streaming, data_dir, cache_dir, num_proc, download_mode, verification_mode, "
