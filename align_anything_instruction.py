@@ -254,9 +254,10 @@ class AlignAnythingInstruction(HubInstructionBuilder):
                 raise
             if stream and source.restarted(end):
                 raise AlignAnythingIntegrityError(source.restart_problem(origin, end))
-        if reached[0] < end:
+        if reached[0] < end:  # what arrived: a whole stream counts its bytes; a range reads from its start
+            arrived = source.received if stream else reached[0] - start
             raise AlignAnythingIntegrityError(
-                f"{origin}: the file ended at byte {reached[0]}, before byte {end}: the transfer was cut short"
+                f"{origin}: the transfer was cut short: {arrived} of the {end - start} bytes asked for arrived"
             )
         where = origin if (start, end) == (0, os.path.getsize(filepath)) else f"{origin} (bytes {start}-{end})"
         if report["ignored_keys"]:
