@@ -817,6 +817,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
     def _download(self, dl_manager, urls: dict) -> dict:
         """Downloads each URL through ``dl_manager`` under the network policy (which retries what is worth it); errors
         name the URL and say what to do."""
+        NetworkSettings.from_environment()  # a setting that is no number fails here, in its own words
         offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
         if offline and isinstance(dl_manager, datasets.StreamingDownloadManager):
             raise ConnectionError(
@@ -840,6 +841,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         network policy (``fetch``) unless already there; in streaming, the URLs (``_whole_file`` fetches each when
         it is read). A cached copy that begins like an HTML page (kept by an earlier load that did not check it) is
         dropped and fetched again."""
+        NetworkSettings.from_environment()  # a setting that is no number fails here, in its own words
         offline = bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
         if isinstance(dl_manager, datasets.StreamingDownloadManager):
             self._fetch_headers = storage_headers(
@@ -959,6 +961,7 @@ class HubInstructionBuilder(InstructionBuilder):
         Hub cache, as a plain load does, and checked as ``verification_mode="all_checks"`` checks (a file with no
         published hash is refused); the rows are then streamed from those checked copies.
         """
+        NetworkSettings.from_environment()  # a setting that is no number fails here, in its own words
         streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
         mode = getattr(self, "_verification_mode", None)
         if streaming and getattr(self.config, "verify_stream", False):

@@ -119,3 +119,23 @@ def test_the_default_settings_warn_within_30_s_and_fail_within_2_minutes():
     assert settings.stall_timeout <= 30  # the first stall is warned about when it happens
     worst = settings.attempts * settings.stall_timeout + sum(settings.wait(n) for n in range(1, settings.attempts))
     assert worst <= 120, worst
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("INSTRUCTION_DATASETS_STALL_TIMEOUT", "soon", "expected a number of seconds, 0 or more"),
+        ("INSTRUCTION_DATASETS_ATTEMPTS", "0", "expected a whole number, 1 or more"),
+        ("INSTRUCTION_DATASETS_LOW_SPEED", "-5", "expected a number of bytes per second, 0 or more"),
+    ],
+)
+def test_a_setting_that_is_no_number_fails_the_load_in_its_own_words(variable, value, expected, monkeypatch, tmp_path):
+    monkeypatch.setenv(variable, value)
+    server = FakeUpstream()
+    try:
+        with pytest.raises(ValueError) as caught:
+            load(ALPHA, "part1", split="train", base_url=server.alpha_base_url, cache_dir=tmp_path)
+    finally:
+        server.close()
+    assert str(caught.value) == f"{variable}={value!r}: {expected}"
+    assert server.requests == []  # refused before any request
