@@ -34,7 +34,8 @@ probe says nothing of the next.
 Every request is logged as (method, path). ``add_repo`` adds a repo that answers as the sample repos do, holding
 files a test wrote; ``serve`` serves a file at a path of the test's choosing, as a plain file server (with Range).
 
-Servers that are not the Hub publish less (FORMATS.md §7); switches of `FakeUpstream` play them for the sample
+Servers that are not the Hub publish less (olah 0.5.4's mirror mode, measured: no file metadata in the revision
+API, hashes only in paths-info and a bare ETag); switches of `FakeUpstream` play them for the sample
 repos, each off by default: ``revision_metadata`` (file metadata always, only with ``?blobs=true``, or never),
 ``paths_info`` (``POST paths-info`` answered or 404), ``resolve_headers`` (the Hub's, olah's bare ``ETag``, or an
 ``ETag`` that is no hash), ``plain_git`` (files kept in git rather than LFS), ``missing_is_401``, ``unservable``
@@ -207,9 +208,9 @@ class FakeUpstream:
         return {repo_id: repo.branches["main"] for repo_id, repo in self.repos.items()}
 
     def like_olah(self) -> None:
-        """Answers as olah 0.5.4 does in mirror mode (FORMATS.md §7): bare siblings whatever the query, paths-info
-        with ``oid``/``size``/``lfs``, ``resolve`` with a bare ``ETag``, 401 ``RepoNotFound`` for a missing file,
-        chunked ``GET``s."""
+        """Answers as olah 0.5.4 does in mirror mode (as measured against it): bare siblings whatever the query,
+        paths-info with ``oid``/``size``/``lfs``, ``resolve`` with a bare ``ETag``, 401 ``RepoNotFound`` for a missing
+        file, chunked ``GET``s."""
         self.revision_metadata, self.paths_info, self.resolve_headers = "never", True, "etag"
         self.missing_is_401 = self.chunked = True
 

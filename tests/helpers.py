@@ -135,7 +135,8 @@ LLAMAFACTORY_KEYS = {
     "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name", "file_name", "formatting", "ranking",
     "subset", "split", "folder", "num_samples", "columns", "tags",
 }  # fmt: skip
-#: What Axolotl 0.19.0's `chat_template` type reads when a dataset entry names nothing else (FORMATS.md, section 8).
+#: What Axolotl 0.19.0's `chat_template` type reads when a dataset entry names nothing else: the `messages` field,
+#: each turn's `role` and `content` (its default `field_messages`, and the keys of a turn it reads by default).
 AXOLOTL_MESSAGES, AXOLOTL_ROLE, AXOLOTL_CONTENT = "messages", "role", "content"
 
 

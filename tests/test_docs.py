@@ -14,9 +14,11 @@ import ast
 import importlib.util
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import tomllib
@@ -452,3 +454,21 @@ def test_every_bench_option_the_page_uses_is_one_bench_takes(bench):
     assert used and used <= taken, used - taken
     groups = [group for found in re.findall(r'--groups "([^"]+)"', text(BENCHMARKS)) for group in found.split(",")]
     assert groups and set(groups) <= set(bench.GROUPS)
+
+
+def test_no_project_file_cites_the_teams_notes_outside_the_project():
+    """The team's notes beside the repository are not shipped: a reader of the code could not follow a reference to
+    them, so what a reader needs is written in the project's own files."""
+    notes = ("FORMATS" + ".md", "STYLE" + ".md")  # spelled apart, so that this file does not cite them either
+    skipped = {".git", ".nox", ".venv", "build", "dist", "__pycache__"}
+    citing = []
+    for folder, subfolders, files in os.walk(PROJECT_ROOT):
+        subfolders[:] = [name for name in subfolders if name not in skipped and not name.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder) / name
+            try:
+                content = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            citing += [f"{path.relative_to(PROJECT_ROOT)}: {note}" for note in notes if note in content]
+    assert citing == []
