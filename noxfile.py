@@ -70,7 +70,7 @@ SMOKE_FILES = [
 
 
 #: `datasets` lines the core runs on: those trainers pin (LLaMA-Factory 0.9.5: datasets<=4.0.0, which the default
-#: run covers; Axolotl 0.19.0: datasets==4.8.4, left out of it to keep `.ci/run` well under 20 minutes), and the
+#: run covers; Axolotl 0.19.0: datasets==4.8.4, left out of it to keep `.ci/run` under 25 minutes), and the
 #: newest, for a quick check while you work.
 SMOKE_LINES = ["4.0.0", "4.8.4", "newest"]
 
@@ -250,7 +250,7 @@ LLAMAFACTORY_IMPORTS = ["omegaconf"]
 @nox.session
 def llamafactory(session: nox.Session) -> None:
     """Runs LLaMA-Factory's own SFT data pipeline on exports of the samples and checks every row's labels: tests
-    marked `llamafactory` (not in the default list: it would take `.ci/run` past 20 minutes on a slow day)."""
+    marked `llamafactory` (not in the default list: it would take `.ci/run` past 25 minutes)."""
     session.install("-e", ".[test]", *LLAMAFACTORY_STACK, *LLAMAFACTORY_IMPORTS)
     session.install("--no-deps", LLAMAFACTORY)
     session.run(
