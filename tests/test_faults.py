@@ -78,7 +78,7 @@ def served(tmp_path_factory):
 _cases = itertools.count()
 
 
-@pytest.mark.slow  # about 75 s: the test sessions run it on 3.6 and the newest line; smoke leaves it out
+@pytest.mark.slow  # about 60 s: the test sessions run it on 3.6 and the newest line; smoke leaves it out
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_each_fault_on_each_read_path_ends_in_the_rows_or_one_line_in_time(served, path, fault):
