@@ -141,3 +141,24 @@ def test_a_setting_that_is_no_number_fails_the_load_in_its_own_words(variable, v
         server.close()
     assert str(caught.value) == f"{variable}={value!r}: {expected}"
     assert server.requests == []  # refused before any request
+
+
+def test_the_settings_govern_only_the_requests_of_a_load(upstream, monkeypatch):
+    """The policy sits under huggingface_hub's shared client, and acts only inside a load's network_policy: a request
+    of the user's own, made through the same client, is sent once and its answer handed back as it came."""
+    import sys
+
+    from huggingface_hub import get_session
+
+    from instruction_datasets import builder_class
+
+    kit = sys.modules[builder_class(ALPHA).__module__.rsplit(".", 1)[0] + "._instruction_kit"]
+    kit.install_policy()
+    monkeypatch.setenv("INSTRUCTION_DATASETS_RETRY_WAIT", "0.01")
+    url = upstream.serve("/own/file.bin", b"x" * 100)
+    upstream.add_fault("/own/file.bin", "500", sticky=True)
+    assert get_session().get(url).status_code == 500  # the user's own request: answered as it came
+    assert upstream.gets("/own/file.bin") == 1
+    with pytest.raises(kit.TransferError, match=r"server error \(HTTP 500\) after 3 attempts"), kit.network_policy():
+        get_session().get(url)  # the same request inside a load: retried, then one error
+    assert upstream.gets("/own/file.bin") == 1 + 3
