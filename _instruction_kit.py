@@ -1,30 +1,40 @@
-"""What both loading scripts share: the builder machinery behind their rows, written once.
+"""What the loading scripts share: the machinery behind their rows, written once.
 
-Each script declares its dataset (identity, files, configs, schema, row rule) in a subclass of
-``InstructionBuilder``; this module holds what does not depend on the dataset:
+Each script declares its dataset (identity, files, configs, schema, row rule) in a subclass of one of the readers
+below; this module holds what does not depend on the dataset:
 
-- the builder base: ``DatasetInfo`` from the class's declarations, ``messages`` from prompts and responses, a local
-  ``data_dir``, and the streaming shim that declares the features of the tables (``_StreamedTables``);
+- the builder base, ``InstructionBuilder``: ``DatasetInfo`` from the class's declarations, tables of its features
+  with ``messages`` built from prompts and responses (``table_of``), a local ``data_dir``, and the streaming shim
+  that declares the features of the tables (``_StreamedTables``);
 - the network: failed transfers sorted into kinds with one-line errors that say what to do (``failure``,
   ``InstructionBuilder.HINTS``); the network policy, which gives every request of a load its timeouts, its one
   count of attempts, ``Retry-After`` and a low-speed limit (``NetworkSettings``, ``network_policy``: a transport
   under ``huggingface_hub``'s client); ``fetch`` of a plain file server's file; file sizes read over the network;
 - JSON helpers for error messages, and the git blob SHA-1 that pins a file;
-- ``HubInstructionBuilder`` (Align-Anything only): Hub files read from one commit per load, each checked against
-  the hash its server publishes, recorded by repo, commit and path; and the checks of byte ranges read over the
-  network.
+- ``HubInstructionBuilder``: Hub files read from one commit per load, each checked against the hash its server
+  publishes, recorded by repo, commit and path; and the checks of byte ranges read over the network;
+- the readers, each given the names of the strings it reads and the dataset's row rule:
+  ``HubJsonLinesBuilder`` (JSON Lines in a Hub repo, read in byte ranges and blocks; Align-Anything) and
+  ``PinnedJsonArrayBuilder`` (files that are each one JSON array, pinned to a commit and checked against their git
+  blob SHA-1s before any row; alpha).
 
 A script imports it with ``from ._instruction_kit import (...)``: ``datasets.load_dataset`` (3.x) copies this file
 beside the script it runs and hashes both; ``instruction_datasets.load()`` does the same.
 """
 
+import codecs
+import collections
+import concurrent.futures
 import contextlib
 import contextvars
 import dataclasses
 import email.utils
 import hashlib
+import io
 import json
+import mmap
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -35,6 +45,7 @@ import datasets
 import fsspec.caching
 import numpy as np
 import pyarrow as pa
+import pyarrow.json as paj
 from datasets.iterable_dataset import ArrowExamplesIterable
 from filelock import FileLock
 from huggingface_hub import HfApi, get_hf_file_metadata, get_session, hf_hub_url, try_to_load_from_cache
@@ -61,6 +72,11 @@ def messages_column(prompts: list, responses: list) -> pa.ListArray:
     roles = pa.array(["user", "assistant"]).take(np.tile(np.array([0, 1]), n))
     turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
     return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), turns)
+
+
+#: The feature of a ``messages`` column: a plain list of a dict is a list of structs (``datasets.Sequence`` would
+#: store a dict of lists).
+MESSAGES = [{"role": datasets.Value("string"), "content": datasets.Value("string")}]
 
 
 #: Opening brackets a line may hold for pyarrow to infer the types of its values: pyarrow 26 crashes (signal 11) on
@@ -730,6 +746,25 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
     def _info(self) -> datasets.DatasetInfo:
         return self.info_for(self.config)
 
+    def get_exported_dataset_info(self) -> datasets.DatasetInfo:
+        """The entry of ``dataset_infos.json`` beside the script (3.x) for this config, unless it names another
+        builder: config names may repeat across datasets."""
+        info = super().get_exported_dataset_info()
+        return info if info.builder_name in (None, self.name) else datasets.DatasetInfo()
+
+    @classmethod
+    def table_of(cls, columns: dict) -> pa.Table:
+        """One Arrow table of ``FEATURES`` from its columns by name (Arrow arrays, or sequences of values); a declared
+        ``messages`` that is not given is built from ``prompt`` and ``response`` (a user turn, an assistant turn)."""
+        schema = cls.FEATURES.arrow_schema
+        arrays = {
+            name: values if isinstance(values, pa.Array) else pa.array(values, schema.field(name).type)
+            for name, values in columns.items()
+        }
+        if "messages" in schema.names and "messages" not in arrays:
+            arrays["messages"] = messages_column([arrays["prompt"]], [arrays["response"]])
+        return pa.Table.from_arrays([arrays[name] for name in schema.names], schema=schema)
+
     def _get_examples_iterable_for_split(self, split_generator):
         """Streaming: the tables of ``_generate_tables``, with their features declared (see ``_StreamedTables``)."""
         return _streamed(super()._get_examples_iterable_for_split(split_generator), self.FEATURES)
@@ -873,6 +908,10 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             files[key] = path
         return files
 
+    def _hint(self, kind: str) -> str:
+        """What to do about a kind of failed transfer: the dataset's ``HINTS``, else a general word."""
+        return self.HINTS.get(kind) or DEFAULT_HINTS[kind]
+
     def _network_error(self, url: str, err: BaseException):
         """A one-line error for a failed transfer, naming the URL, what happened, how many requests were made, and
         what to do; None for an error that is no failed transfer."""
@@ -881,7 +920,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             return None
         attempts = next((link.attempts for link in _causes(err) if isinstance(link, TransferError)), 1)
         tried = f" after {attempts} attempts" if attempts > 1 else ""
-        message = f"{url}: {kind} ({detail}){tried}; {self.HINTS.get(kind) or DEFAULT_HINTS[kind]}"
+        message = f"{url}: {kind} ({detail}){tried}; {self._hint(kind)}"
         return FileNotFoundError(message) if kind == "not found" else ConnectionError(message)
 
 
@@ -907,6 +946,15 @@ class HubInstructionBuilder(InstructionBuilder):
     """
 
     SPLIT_FILES = {}
+    HINTS = {
+        "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
+        "(HF_ENDPOINT)",
+        "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir= with a local copy of "
+        "the files",
+        "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT), or pass data_dir= "
+        "with a local copy of the files",
+        "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address (HF_ENDPOINT)",
+    }
     check_ranges = True
     range_probe_bytes = 16
     hash_chunk_bytes = 2**20
@@ -1364,3 +1412,693 @@ class CountedStream:
             "resumed after a broken connection started the file again (the server ignores Range); load again, or "
             "pass data_dir= with a local copy"
         )
+
+
+# --- Readers: the rows of a file format, given the keys a dataset declares and its row rule. ---
+
+
+def _key_list(keys) -> str:
+    """``'a', 'b' and 'c'``: keys as error messages name them."""
+    quoted = [repr(key) for key in keys]
+    return " and ".join(quoted) if len(quoted) < 3 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+@dataclasses.dataclass
+class HubConfig(datasets.BuilderConfig):
+    """A config of a dataset whose files are in a Hub dataset repo.
+
+    Attributes:
+        hub_repo: Hub dataset repository that holds the files (``SPLIT_FILES``).
+        hub_revision: branch, tag or commit of ``hub_repo`` to read; a load resolves it to one commit and reads
+            every split from that commit (the prepared dataset's ``info.download_checksums`` names it).
+        language: BCP-47 code of the rows' text (cards list it; none means English).
+        shard_bytes: files are read as byte ranges of this size, one shard each, so that ``num_proc`` and
+            ``datasets.distributed.split_dataset_by_node`` give each worker a disjoint part. In streaming, a file
+            whose server does not answer byte ranges exactly is one shard (with a warning).
+        verify_stream: in streaming, give only checked rows: each file is first downloaded whole into the Hub cache
+            and checked against its published SHA-256 (refused if none is published), then streamed from there. It
+            costs the whole download before the first row, and the files' size on disk.
+    """
+
+    hub_repo: str = ""
+    hub_revision: str = "main"
+    language: str = ""
+    shard_bytes: int = 64 * 2**20
+    verify_stream: bool = False
+
+
+class HubJsonLinesBuilder(HubInstructionBuilder):
+    """Rows of JSON Lines files in a Hub repo (or a local ``data_dir`` copy of its layout): one JSON object per
+    line, with a string under each of ``KEYS``.
+
+    Files are read in byte ranges (``shard_bytes``, one shard each), a block of whole lines at a time: pyarrow parses
+    a block while the one before is written, and anything it cannot vouch for (bad UTF-8, a missing key, a value that
+    is no string, a line that is no object) is read again line by line, so that the error names the file and the line.
+    Blank lines are skipped and keys not in ``KEYS`` are ignored; both are counted in a warning.
+
+    Attributes:
+        KEYS: the keys every line must hold, each with a string.
+        block_bytes: how much of a file is read and handed to the parser at a time (a block ends with the line
+            that holds its last byte, so a line longer than a block makes the block longer).
+        parse_block_bytes: how much of a block pyarrow parses per task, so that it uses every core (a line longer
+            than that is parsed in one task).
+    The sizes are reading knobs, not part of the data: every value gives the same rows (the tests shrink them).
+    A subclass's row rule is ``columns``: by default, each key is the column of that name.
+    """
+
+    BUILDER_CONFIG_CLASS = HubConfig
+    KEYS = ()
+    block_bytes = 10 * 2**20  # as datasets' JSON builder does
+    parse_block_bytes = 2**20
+
+    def columns(self, values: dict) -> dict:
+        """The row rule: the dataset's columns (string arrays, by name) from the values of ``KEYS`` (the same)."""
+        return values
+
+    def _expected(self) -> str:
+        return f"expected JSON Lines, one object per line with string keys {_key_list(self.KEYS)}"
+
+    def _split_generators(self, dl_manager):
+        if self.config.data_dir:
+            # A local copy of the upstream layout: read in place, no network.
+            paths = list(self.SPLIT_FILES.values())
+            local = self._local_files(paths, f"the upstream layout ({', '.join(paths)})")
+            files = origins = dict(zip(self.SPLIT_FILES, local))
+        else:
+            files, origins = self._hub_split_files(dl_manager)  # one commit, each file's hash checked
+        token = getattr(dl_manager.download_config, "token", None)  # load_dataset(..., token=...) on 3.x
+        return [
+            datasets.SplitGenerator(name=split, gen_kwargs=self._byte_ranges(files[split], origins[split], token))
+            for split in self.SPLIT_FILES
+        ]
+
+    def _byte_ranges(self, filepath: str, origin: str, token: Optional[Union[bool, str]] = None) -> dict:
+        """Shards of one file: byte ranges of ``shard_bytes``; lists in gen_kwargs are what datasets shards.
+
+        A file read over the network is split only where the server answers a byte range with exactly that range
+        (``_range_problem``, asked with ``token`` as the download is); otherwise it is one shard, read from its
+        first byte to its last with one request.
+        """
+        size = self._file_size(filepath, origin)  # in streaming, the size the server announces
+        if size == 0:  # every upstream split has rows: an empty file is a broken copy, not an empty split
+            raise self.FormatError(f"{origin}: the file is empty; {self._expected()}")
+        step = max(1, self.config.shard_bytes)
+        if "://" in str(filepath) and size > step and self.check_ranges:
+            problem = self._range_problem(origin, size, min(step, size - 1), token)
+            if problem:
+                logger.warning(
+                    f"{origin}: the server does not answer byte ranges as asked ({problem}), so the file is read "
+                    f"whole, as one shard instead of {-(-size // step)} (num_proc cannot split it; each rank of "
+                    "split_dataset_by_node reads all of it and keeps its share of the rows)"
+                )
+                step = size
+        starts = list(range(0, max(size, 1), step))
+        return {
+            "filepath": [filepath] * len(starts),
+            "origin": [origin] * len(starts),
+            "start": starts,
+            "end": [min(start + step, size) for start in starts],
+            "whole": [len(starts) == 1] * len(starts),  # the only range: read from the first byte to the last
+        }
+
+    def _generate_tables(self, filepath, origin, start, end, whole):
+        """Yields Arrow tables of each byte range (datasets hands a worker its share of the lists)."""
+        for ranged in zip(filepath, origin, start, end, whole):
+            yield from self._range_tables(*ranged)
+
+    def _lines_table(self, values: dict) -> pa.Table:
+        """The table of a block's rows from each key's values (arrays or chunked arrays): the row rule's columns."""
+        whole = {key: pa.chunked_array(_chunks(column)).combine_chunks() for key, column in values.items()}
+        return self.table_of(self.columns(whole))
+
+    def _range_tables(self, filepath, origin, start, end, whole=False):
+        """Yields Arrow tables of the lines that start in bytes [start, end) of one JSON Lines file.
+
+        A line belongs to the range its first byte lies in, so each line is read once whatever the ranges.
+        ``filepath`` is what is read (perhaps a cached download); ``origin`` is what errors name.
+        """
+        report = {"blank_lines": 0, "ignored_keys": {}}
+        reached = [start]  # where reading stopped: short of ``end`` means the file ended early
+        # A whole file over the network is read as one stream, with no Range header (in streaming ``open`` is
+        # datasets' xopen, which passes ``block_size`` to fsspec): no server can get a range wrong then.
+        stream = {"block_size": 0} if whole and "://" in str(filepath) else {}
+        keys, schema = tuple(self.KEYS), pa.schema([(key, pa.string()) for key in self.KEYS])
+
+        def parse(block):
+            return _fast_table(block, self.parse_block_bytes, schema, self._lines_table)
+
+        with self._reading(origin), self._open(filepath, **stream) as f:
+            if "://" in str(filepath) and not stream and self.check_ranges:
+                self._check_ranges(f, origin)  # the probe vouched for one range only: every fetch is checked
+            source = CountedStream(f, self.block_bytes) if stream else f
+            try:
+                blocks = _blocks(source, start, end, reached, self.block_bytes)
+                lines = 0  # lines of the range in the blocks before this one (what errors count from)
+                for block_start, block, parsed in _parsed_ahead(blocks, parse):
+                    if parsed is None:  # something pyarrow cannot vouch for: the line-by-line reader decides
+                        # Lines before the range are counted only now, and only if it starts later in the file.
+                        first_line = lines + (self._line_number(filepath, start - 1) + 1 if start else 1)
+                        block = bytes(block)
+                        values = _checked_values(block, report, origin, first_line, keys, self)
+                        table = self._lines_table(values)
+                        lines += block.count(b"\n")
+                    else:
+                        table, blank, ignored, block_lines = parsed
+                        lines += block_lines
+                        report["blank_lines"] += blank
+                        for key, n in ignored.items():
+                            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + n
+                    yield f"{start}:{block_start}", table
+            except self.FormatError:
+                if stream and source.restarted(end):  # the bad line is where the file started again
+                    raise self.IntegrityError(source.restart_problem(origin, end)) from None
+                raise
+            if stream and source.restarted(end):
+                raise self.IntegrityError(source.restart_problem(origin, end))
+        if reached[0] < end:  # what arrived: a whole stream counts its bytes; a range reads from its start
+            arrived = source.received if stream else reached[0] - start
+            raise self.IntegrityError(
+                f"{origin}: the transfer was cut short: {arrived} of the {end - start} bytes asked for arrived"
+            )
+        where = origin if (start, end) == (0, os.path.getsize(filepath)) else f"{origin} (bytes {start}-{end})"
+        if report["ignored_keys"]:
+            counts = ", ".join(f"{key!r} ({n} rows)" for key, n in sorted(report["ignored_keys"].items()))
+            logger.warning(f"{where}: ignored keys that the schema does not declare: {counts}")
+        if report["blank_lines"]:
+            logger.warning(f"{where}: skipped {report['blank_lines']} blank line(s)")
+
+    def _line_number(self, filepath: str, offset: int) -> int:
+        """The 1-based number of the line that starts at byte ``offset`` (counted only when a check needs it)."""
+        newlines = 0
+        with self._open(filepath) as f:
+            if "://" in str(filepath) and self.check_ranges:
+                self._check_ranges(f, filepath)
+            while offset > 0:
+                chunk = f.read(min(offset, self.block_bytes))
+                if not chunk:
+                    break
+                newlines += chunk.count(b"\n")
+                offset -= len(chunk)
+        return newlines + 1
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _blocks(f, start: int, end: int, reached: list, block_bytes: int):
+    """Yields (offset, block): whole lines, about ``block_bytes`` at a time, of the lines that start in [start, end).
+
+    A local file is mapped into memory, so blocks are views of the page cache, not copies; a file without a
+    descriptor (streaming over the network) is read instead (``_read_blocks``). ``reached[0]`` ends at the byte
+    reading stopped at.
+    """
+    try:
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, AttributeError):  # no descriptor, or an empty file (which cannot be mapped)
+        data = None
+    if data is None:
+        yield from _read_blocks(f, start, end, reached, block_bytes)
+        return
+    size, view = len(data), memoryview(data)
+    pos = start
+    if start > 0:  # skip the rest of a line that began in the range before
+        newline = data.find(b"\n", start - 1)
+        pos = size if newline < 0 else newline + 1
+    previous, released = None, 0
+    while pos < min(end, size):
+        # The block ends with the line that holds its last byte, or earlier at the range's end.
+        newline = data.find(b"\n", min(pos + block_bytes, end) - 1)
+        block_start, pos = pos, size if newline < 0 else newline + 1
+        skip = len(_BOM) if block_start == 0 and data[: len(_BOM)] == _BOM else 0
+        yield block_start, view[block_start + skip : pos]
+        # Blocks before the previous one are done with (it may still be parsing): drop their pages from this
+        # process (they stay in the page cache), so memory does not grow with the range. Only a hint.
+        if previous is not None and hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            done = previous - previous % mmap.PAGESIZE
+            if done > released:
+                data.madvise(mmap.MADV_DONTNEED, released, done - released)
+                released = done
+        previous = block_start
+    reached[0] = pos
+
+
+def _read_blocks(f, start: int, end: int, reached: list, block_bytes: int):
+    """``_blocks`` for a file that cannot be mapped (read over the network), with ``read`` alone.
+
+    A file streamed whole is forward-only (huggingface_hub's, opened with ``block_size=0``): its ``readline`` reads
+    nothing and it cannot seek back. So a block is what one ``read`` brings, completed up to the next newline by
+    short reads (``to_newline``); what those brought past the newline starts the next block. ``read`` may return
+    fewer bytes than asked; only ``b""`` ends the file.
+    """
+    pos, carry = 0, b""
+    if start > 0:  # a later range of a file that seeks (ranged reads): skip the rest of a line begun before it
+        f.seek(start - 1)
+        skipped, carry = to_newline(f)
+        pos = start - 1 + len(skipped)
+    while pos < end:
+        data = f.read(max(1, block_bytes - len(carry)))
+        if not data and not carry:
+            break
+        pieces = [carry, data] if carry else [data]
+        carry = b""
+        if data and not data.endswith(b"\n"):
+            rest_of_line, carry = to_newline(f)
+            pieces.append(rest_of_line)
+        block = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy at most
+        # The range's last line is the one that holds byte end - 1: a block that goes past it is cut there.
+        cut = len(block) if pos + len(block) <= end else block.find(b"\n", end - pos - 1) + 1 or len(block)
+        skip = len(_BOM) if pos == 0 and block.startswith(_BOM) else 0
+        yield pos, memoryview(block)[skip:cut]
+        pos += cut
+    reached[0] = pos
+
+
+def _parsed_ahead(blocks, parse):
+    """Yields (offset, block, ``parse(block)``), parsing the next block in a helper thread meanwhile.
+
+    pyarrow releases the GIL while it parses, so the next block is parsed while the caller writes this one.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
+        pending = []  # at most two blocks: the one handed out and the one being parsed
+        for block_start, block in blocks:
+            pending.append((block_start, block, helper.submit(parse, block)))
+            if len(pending) > 1:
+                *handed, parsed = pending.pop(0)
+                yield *handed, parsed.result()
+        while pending:
+            *handed, parsed = pending.pop(0)
+            yield *handed, parsed.result()
+
+
+def _fast_table(block, parse_block_bytes: int, schema: pa.Schema, make_table):
+    """Parses a block of whole lines with pyarrow: (``make_table`` of the values of the keys in ``schema``, blank
+    lines, ignored keys, lines), or None.
+
+    None means the checked reader must decide: pyarrow neither checks UTF-8 nor insists on one object per
+    line, and fills a missing key with null; each of those, and any parse error, returns None. ``block`` is
+    bytes or a memoryview and is never copied.
+    """
+    if not len(block):
+        return None
+    buffer = pa.py_buffer(block)
+    try:  # the block as one Arrow string: Arrow checks its UTF-8 without decoding a copy
+        offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int64))
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, buffer]).validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    # Parse blocks of a part of the block let pyarrow use every core; a line longer than that needs one for all.
+    # Undeclared keys' types are inferred only in a block that has some, and nests none too deep to (``shallow``).
+    table, parse_block, behaviour = None, parse_block_bytes, "error"
+    while table is None:
+        try:
+            options = paj.ParseOptions(explicit_schema=schema, unexpected_field_behavior=behaviour)
+            table = paj.read_json(pa.BufferReader(buffer), paj.ReadOptions(block_size=parse_block), options)
+        except pa.ArrowInvalid as err:
+            if "straddling" in str(err) and parse_block <= len(block):
+                parse_block = len(block) + 1
+            elif "unexpected field" in str(err) and behaviour == "error" and shallow(block):
+                behaviour = "infer"
+            else:
+                return None
+    lines, blank = _count_lines(block)
+    values = {key: table.column(key) for key in schema.names}
+    if table.num_rows != lines - blank or any(column.null_count for column in values.values()):
+        return None
+    ignored = {}
+    for key in table.column_names[len(schema.names) :]:
+        column = table.column(key)
+        if len(column) - column.null_count:
+            ignored[key] = len(column) - column.null_count
+    return make_table(values), blank, ignored, lines
+
+
+def _count_lines(block) -> tuple:
+    """Lines in a block (a final newline ends the last line), and how many are blank (only spaces, tabs, CRs)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    if len(data) and data[-1] == 0x0A:
+        data = data[:-1]  # a view: the block is not copied
+    starts = np.concatenate(([0], np.flatnonzero(data == 0x0A) + 1))
+    ends = np.append(starts[1:] - 1, len(data))
+    # Only a line that is empty or starts with a space, tab or CR can be blank: check just those.
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(starts), np.uint8)
+    candidates = np.flatnonzero((ends == starts) | np.isin(first, (0x20, 0x09, 0x0D)))
+    blank = sum(1 for i in candidates if not bytes(data[starts[i] : ends[i]]).strip(b" \t\r"))
+    return len(starts), blank
+
+
+def _checked_values(block: bytes, report: dict, origin: str, first_line: int, keys: tuple, builder) -> dict:
+    """Reads a block line by line with the full checks: each key's values; errors name the file and the line."""
+    values = {key: [] for key in keys}
+    for line_number, raw in enumerate(io.BytesIO(block), start=first_line):
+        if not raw.strip(b" \t\r\n"):
+            report["blank_lines"] += 1
+            continue
+        row = _parse_line(raw, origin, line_number, keys, builder.FormatError)
+        for key in row.keys() - set(keys):
+            report["ignored_keys"][key] = report["ignored_keys"].get(key, 0) + 1
+        for key in keys:
+            values[key].append(row[key])
+    return {key: pa.array(column, pa.string()) for key, column in values.items()}
+
+
+def _chunks(column) -> list:
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _parse_line(raw: bytes, origin: str, line_number: int, keys: tuple, error: type) -> dict:
+    """Decodes one JSON Lines record and checks that it has a string under each of ``keys``."""
+    where = f"{origin}, line {line_number}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(f"{where}: invalid UTF-8 at byte {err.start}") from None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as err:
+        if line_number == 1 and text.lstrip("\ufeff \t\r\n").startswith("<"):
+            raise error(f"{where}: {HTML_PAGE}, not JSON Lines") from None
+        raise error(f"{where}: invalid JSON ({json_problem(err)} at column {err.colno})") from None
+    except RecursionError:
+        raise error(f"{where}: JSON nested too deeply to parse; expected a flat object") from None
+    if not isinstance(row, dict):
+        raise error(f"{where}: expected a JSON object with string keys {_key_list(keys)}, got a JSON {json_type(row)}")
+    for key in keys:
+        if key not in row:
+            raise error(f"{where}: key {key!r} is missing (expected a string)")
+        if not isinstance(row[key], str):
+            raise error(
+                f"{where}: key {key!r} must be a string, got a JSON {json_type(row[key])}: {json.dumps(row[key])[:80]}"
+            )
+    if b"\\ud" in raw or b"\\uD" in raw:  # only \uD800-\uDFFF escapes can make a lone surrogate
+        for key in keys:
+            if not is_unicode(row[key]):
+                raise error(
+                    f"{where}: key {key!r} holds a lone UTF-16 surrogate escape, which is not a Unicode character"
+                )
+    return row
+
+
+@dataclasses.dataclass
+class PinnedFilesConfig(datasets.BuilderConfig):
+    """A config of a dataset whose files are pinned to one upstream commit, each to its git blob SHA-1.
+
+    Attributes:
+        parts: names of the upstream files to read, in order (keys of the builder's ``PARTS``).
+        category: for a dataset whose rows have a category, keep only rows of this one (the row rule applies it);
+            ``None`` keeps every row.
+        base_url: where the files are downloaded from (a mirror, or a test server); a dataset's config gives the
+            upstream address as the default.
+        verify_hashes: check each file against its pinned git blob SHA-1; ``None`` means
+            "for downloads, not for a local ``data_dir``" (local samples differ from upstream).
+    """
+
+    parts: tuple = ()
+    category: Optional[str] = None
+    base_url: str = ""
+    verify_hashes: Optional[bool] = None
+
+
+# A base_url on GitHub: the repo and the commit it serves (cards name them).
+_GITHUB_RAW = re.compile(re.escape("https://github.com/") + r"([^/]+/[^/]+)/raw/([0-9a-f]{40})/?$")
+
+
+class PinnedJsonArrayBuilder(InstructionBuilder):
+    """Rows of files that are each one JSON array, pinned to an upstream commit (``COMMIT``) and checked against
+    their git blob SHA-1s before any row is read; each item of an array is a JSON array of strings (``ITEM``).
+
+    A file is read whole first (a stream is fetched into a temporary file) and hashed; then an incremental reader
+    yields its items with flat memory, and anything irregular sends it to a reader of the whole file, whose error
+    names the file and the item.
+
+    Attributes:
+        COMMIT: the upstream commit whose files are read (the default ``base_url`` serves them).
+        PARTS: part name -> (file name, git blob SHA-1 of the file at ``COMMIT``), the hash a download is checked
+            against.
+        ITEM: the names of an item's strings, in order.
+        chunk_bytes: how much of a file is read (and hashed) at a time: streaming memory stays flat however large
+            the file.
+        batch_rows: rows per Arrow table.
+    The sizes are reading knobs, not part of the data: every value gives the same rows (the tests shrink them).
+    A subclass's row rule is ``row``; ``report`` warns of what the rule counted.
+    """
+
+    BUILDER_CONFIG_CLASS = PinnedFilesConfig
+    PARTS = {}
+    ITEM = ()
+    chunk_bytes = 2**20
+    batch_rows = 10_000
+    HINTS = {
+        "not found": "check the address (base_url=): it must serve the files of commit {commit}, or pass data_dir= "
+        "with a local copy of the files",
+        "cannot connect": "check the network and the address (base_url=), or pass data_dir= with a local copy of the "
+        "files",
+        "server error": "the server is down or busy: try again later, use a mirror (base_url=), or pass data_dir= "
+        "with a local copy of the files",
+        "access denied": "check the address (base_url=), or pass data_dir= with a local copy of the files",
+    }
+
+    def row(self, item: list, tally: collections.Counter) -> Optional[tuple]:
+        """The row rule: the values of one row, in ``FEATURES``' order (``messages`` aside), from one item; None
+        leaves the item out. ``tally`` counts what ``report`` warns of."""
+        raise NotImplementedError
+
+    def report(self, files: str, tally: collections.Counter) -> None:
+        """Warns of what ``row`` counted in ``tally`` over ``files`` (their names)."""
+
+    def _hint(self, kind: str) -> str:
+        return super()._hint(kind).replace("{commit}", str(self.COMMIT))
+
+    @classmethod
+    def download_origin(cls, config_name: str, **settings) -> Optional[str]:
+        """Where a download of ``config_name`` comes from, for a card: the commit on GitHub (or the address given as
+        ``base_url``), and each file with the git blob SHA-1 it is checked against."""
+        settings = dataclasses.replace(cls.builder_configs[config_name], **settings)
+        if not settings.base_url:
+            return None
+        files = " and ".join(
+            f"`{cls.PARTS[part][0]}` (git blob SHA-1 `{cls.PARTS[part][1]}`)" for part in settings.parts
+        )
+        github = _GITHUB_RAW.match(settings.base_url)
+        where = f"GitHub, `{github.group(1)}` at commit `{github.group(2)}`" if github else f"`{settings.base_url}`"
+        return f"downloaded from {where}: {files}, each checked against that SHA-1"
+
+    def _split_generators(self, dl_manager):
+        names = [self.PARTS[part][0] for part in self.config.parts]
+        if self.config.data_dir:
+            files = origins = self._local_files(names, ", ".join(names))
+            verify = bool(self.config.verify_hashes)
+        else:
+            origins = [f"{self.config.base_url.rstrip('/')}/{name}" for name in names]
+            downloaded = self._fetched(dl_manager, dict(zip(names, origins)))
+            files = [downloaded[name] for name in names]
+            verify = self.config.verify_hashes is not False
+        expected = [self.PARTS[part][1] if verify else None for part in self.config.parts]
+        return [
+            datasets.SplitGenerator(
+                name=datasets.Split.TRAIN,
+                # Lists of equal length are shards: one per file.
+                gen_kwargs={"filepaths": files, "origins": origins, "blob_sha1s": expected},
+            )
+        ]
+
+    def _generate_tables(self, filepaths, origins, blob_sha1s):
+        """Yields Arrow tables of the rows of every item of every file, in order, as the row rule gives them."""
+        tally = collections.Counter()
+        names = [name for name in self.FEATURES if name != "messages"]  # messages come from prompt and response
+        for filepath, origin, blob_sha1 in zip(filepaths, origins, blob_sha1s):
+            rows, first = [], 0
+            for index, item in self._checked_items(filepath, origin, blob_sha1):
+                row = self.row(item, tally)
+                if row is None:
+                    continue
+                if not rows:
+                    first = index
+                rows.append(row)
+                if len(rows) == self.batch_rows:
+                    yield f"{os.path.basename(origin)}:{first}", self.table_of(dict(zip(names, zip(*rows))))
+                    rows = []
+            if rows:
+                yield f"{os.path.basename(origin)}:{first}", self.table_of(dict(zip(names, zip(*rows))))
+        self.report(", ".join(os.path.basename(origin) for origin in origins), tally)
+
+    def _item_phrases(self) -> tuple:
+        """How errors say what an item and what a file should be: "[source, text] pair of strings", "...pairs..."."""
+        names, n = f"[{', '.join(self.ITEM)}]", len(self.ITEM)
+        return f"{names} {'pair' if n == 2 else f'array of {n}'} of strings", (
+            f"{names} {'pairs' if n == 2 else f'arrays of {n}'} of strings"
+        )
+
+    def _checked_items(self, filepath: str, origin: str, blob_sha1):
+        """Yields (index, item) of one file, after checking its pinned hash when there is one.
+
+        Nothing is yielded before the whole file is here and checked (a stream is first fetched to a temporary
+        file, see ``_whole_file``). The fast path reads incrementally; on anything irregular, the whole file is read
+        and ``read_items`` raises the precise error (or, should the file be valid, yields the rest).
+        """
+        yielded, width = 0, len(self.ITEM)
+        with self._reading(origin), self._whole_file(filepath, self.chunk_bytes) as (path, size, blob):
+            if blob_sha1 is not None and blob != blob_sha1:
+                self._refuse(filepath, origin, size, blob, blob_sha1)
+
+            def chunks():
+                decoder = codecs.getincrementaldecoder("utf-8-sig")()
+                with open(path, "rb") as f:
+                    while True:
+                        data = f.read(self.chunk_bytes)
+                        try:
+                            text = decoder.decode(data, final=not data)
+                        except UnicodeDecodeError as err:
+                            raise _Irregular from err
+                        if not data:
+                            return
+                        yield text
+
+            try:
+                for item in iter_items(chunks(), width):
+                    yield yielded, item
+                    yielded += 1
+            except _Irregular:
+                with open(path, "rb") as f:
+                    content = f.read()
+                items = read_items(content, origin, width, *self._item_phrases(), self.FormatError)
+                for index, item in enumerate(items):
+                    if index >= yielded:
+                        yield index, item
+
+    def _refuse(self, filepath: str, origin: str, size: int, blob: str, expected_blob: str) -> None:
+        """Fails on a hash that is not the pinned one, removing a bad download from the cache."""
+        if filepath != origin and os.path.isfile(filepath):
+            # A bad download in the cache: remove it, so that the next run fetches the file anew.
+            for stale in (filepath, filepath + ".lock"):
+                if os.path.exists(stale):
+                    os.remove(stale)
+        raise self.IntegrityError(
+            f"{origin}: content differs from the pinned upstream file (git blob SHA-1 expected {expected_blob}, got "
+            f"{blob}, {size} bytes). A download is removed from the cache and fetched anew next time; for a local copy "
+            "that is meant to differ, pass verify_hashes=False."
+        )
+
+
+class _Irregular(Exception):
+    """The incremental reader met something it does not handle: the whole-file check decides."""
+
+
+_JSON_SPACE = " \t\n\r"
+
+
+def iter_items(chunks, width: int):
+    """Yields the items of a JSON array of arrays of ``width`` strings that arrives in pieces of text.
+
+    Raises ``_Irregular`` for anything else (including every error), for ``read_items`` to name.
+    """
+    decoder = json.JSONDecoder()
+    buffer, pos, ended, try_batch = "", 0, False, True
+
+    def more() -> bool:
+        nonlocal buffer, pos, ended, try_batch
+        piece = next(chunks, None)
+        if piece is None:
+            ended = True
+            return False
+        buffer, pos, try_batch = buffer[pos:] + piece, 0, True
+        return True
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buffer) and buffer[pos] in _JSON_SPACE:
+                pos += 1
+            if pos < len(buffer):
+                return buffer[pos]
+            if not more():
+                return ""
+
+    if next_char() != "[":
+        raise _Irregular
+    pos += 1
+    if next_char() == "]":
+        pos += 1
+    else:
+        while True:
+            next_char()
+            items, end, escaped = _whole_items(buffer, pos) if try_batch else (None, pos, True)
+            if items is None:
+                try_batch = False  # not again before the next piece: a failed attempt costs a parse of the buffer
+                while True:
+                    try:
+                        item, end = decoder.raw_decode(buffer, pos)
+                        break
+                    except (json.JSONDecodeError, RecursionError):
+                        if ended or not more():
+                            raise _Irregular from None
+                items = [item]
+            for item in items:
+                if type(item) is not list or len(item) != width:
+                    raise _Irregular
+                for part in item:
+                    if type(part) is not str or (escaped and not is_unicode(part)):
+                        raise _Irregular
+                yield item
+            pos = end
+            separator = next_char()
+            pos += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise _Irregular
+    if next_char() != "":
+        raise _Irregular
+
+
+def _whole_items(buffer: str, pos: int) -> tuple:
+    """Decodes in one call the items from ``pos`` (an item's start) to the buffer's last ``],``.
+
+    Returns (items, end, whether a surrogate escape may occur), or None as items when that text is not whole
+    items: the ``],`` lay inside a string, or an item is incomplete. The brackets added around the text only
+    balance when it is a sequence of complete elements, so a success decodes exactly what item-by-item would.
+    """
+    cut = buffer.rfind("],", pos)
+    if cut < 0:
+        return None, pos, True
+    text = buffer[pos : cut + 1]
+    try:
+        items = json.loads("[" + text + "]")
+    except (json.JSONDecodeError, RecursionError):
+        return None, pos, True
+    # Lone surrogates come only from \uD800-\uDFFF escapes: the text was decoded from UTF-8.
+    return items, cut + 1, "\\ud" in text or "\\uD" in text
+
+
+def read_items(content: bytes, origin: str, width: int, item: str, items: str, error: type) -> list:
+    """Decodes one upstream file and checks it is a JSON array of arrays of ``width`` strings; errors say what an item
+    should be as ``item`` and what the file should hold as ``items``, and are raised as ``error``."""
+    if content.startswith(_BOM):
+        content = content[len(_BOM) :]
+    expected = f"expected a JSON array of {items}"
+    if not content.strip(b" \t\r\n"):
+        raise error(f"{origin}: the file is empty; {expected}")
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise error(f"{origin}: invalid UTF-8 at byte {err.start}; {expected}") from None
+    except json.JSONDecodeError as err:
+        raise error(
+            f"{origin}: invalid JSON at line {err.lineno}, column {err.colno} (character {err.pos}): "
+            f"{json_problem(err)}"
+        ) from None
+    except RecursionError:
+        raise error(f"{origin}: JSON nested too deeply to parse; {expected}") from None
+    if not isinstance(document, list):
+        raise error(f"{origin}: the top level is a JSON {json_type(document)}; {expected}")
+    for index, item in enumerate(document):
+        if not (isinstance(item, list) and len(item) == width and all(isinstance(part, str) for part in item)):
+            shape = f"a JSON {json_type(item)}" + (f" of {len(item)} items" if isinstance(item, list) else "")
+            raise error(f"{origin}: item {index} (0-based) is {shape}: {json.dumps(item)[:80]}; expected a {item}")
+    if b"\\ud" in content or b"\\uD" in content:  # only \uD800-\uDFFF escapes can make a lone surrogate
+        for index, item in enumerate(document):
+            if not all(is_unicode(part) for part in item):
+                raise error(
+                    f"{origin}: item {index} (0-based) holds a lone UTF-16 surrogate escape, "
+                    "which is not a Unicode character"
+                )
+    return document

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from instruction_datasets import builder_class, load
 
 alpha = sys.modules[builder_class("instruction_tuning_alpha").__module__]  # the script as load() runs it
+kit = sys.modules[alpha.InstructionTuningAlpha.__mro__[1].__module__]  # the kit it imports, as load() runs it
 
 BIG = "x" * (10 * 1024 * 1024)
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -151,7 +152,7 @@ def test_jsonl_reader_keeps_every_row_in_order_whatever_the_byte_ranges(
 @given(pairs=st.lists(st.tuples(TEXT, TEXT), max_size=12), ascii_only=st.booleans())
 def test_alpha_reader_keeps_every_item_in_order(pairs, ascii_only):
     content = json.dumps([list(pair) for pair in pairs], ensure_ascii=ascii_only).encode()
-    assert [tuple(item) for item in alpha._read_pairs(content, "mem")] == pairs
+    assert [tuple(item) for item in kit.read_items(content, "mem", 2, "pair", "pairs", ValueError)] == pairs
 
 
 def _clean(text: str) -> str:
@@ -188,4 +189,4 @@ def test_alpha_incremental_reader_agrees_with_json_whatever_the_pieces(pairs, in
     document = json.dumps([list(pair) for pair in pairs], indent=indent, ensure_ascii=ascii_only)
     bounds = sorted({min(cut, len(document)) for cut in cuts} | {0, len(document)})
     pieces = [document[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
-    assert list(alpha._iter_pairs(iter(pieces))) == pairs
+    assert [tuple(item) for item in kit.iter_items(iter(pieces), 2)] == pairs

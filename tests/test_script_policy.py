@@ -1,13 +1,15 @@
 """What a loading script may do: the scripts run with the user's rights, so they stay small and plain.
 
-They (and _instruction_kit.py, the module both import) import only what they need, never run code from strings or
+They (and _instruction_kit.py, the module they import) import only what they need, never run code from strings or
 other programs, open no sockets, and name no hosts but their homepages and the pinned GitHub commit (the Hub URL
 comes from huggingface_hub). The loopback tests (test_network.py) check the same from the other side: what the
-loaders fetched. What both builders need is written once, in the kit: no block of code is carried by both scripts,
-and each imports the kit in the one form `datasets.load_dataset` (3.x) copies beside a script.
+loaders fetched. What the builders need is written once, in the kit: no block of code is carried by two scripts, a
+script is a declaration of at most 200 lines that imports nothing handling bytes, HTTP or hashes, and each imports
+the kit in the one form `datasets.load_dataset` (3.x) copies beside a script.
 """
 
 import ast
+import itertools
 import re
 import sys
 
@@ -21,6 +23,7 @@ from instruction_datasets.loading import KIT, SCRIPTS, kit_path
 
 ALLOWED_IMPORTS = {
     "codecs",
+    "collections",  # a row rule counts what it warns of
     "concurrent",  # a helper thread parses the next block while the current one is written
     "contextlib",
     "contextvars",  # the network policy applies to the requests of a load only, in the thread that makes them
@@ -67,7 +70,9 @@ ALLOWED_URLS = {
 #: Longest run of lines that both scripts may hold (`duplicates` counts blocks of 6 lines and more).
 SHARED_LINES = 5
 #: Each script reads as its dataset: declarations, the row rule, the builder; the machinery is in the kit.
-SCRIPT_LINES = 500
+SCRIPT_LINES = 200
+#: What a script may import besides the kit: nothing that handles bytes, HTTP or hashes (those are the kit's).
+SCRIPT_IMPORTS = {"collections", "dataclasses", "datetime", "re", "typing", "datasets"}
 
 
 def code_path(name: str):
@@ -129,11 +134,14 @@ def test_a_script_builds_on_the_kit_and_declares_its_dataset(script):
     cls = builder_class(script)
     kit = sys.modules[cls.__module__.rsplit(".", 1)[0] + f".{KIT}"]
     assert issubclass(cls, kit.InstructionBuilder)
-    for name in ("PRETTY_NAME", "DESCRIPTION", "HOMEPAGE", "LICENSE", "CITATION", "FEATURES", "HINTS"):
+    for name in ("PRETTY_NAME", "DESCRIPTION", "HOMEPAGE", "LICENSE", "CITATION", "FEATURES"):
         assert name in vars(cls) and getattr(cls, name), name  # declared by the script, not inherited
+    assert cls.HINTS  # the kit's reader says what to do about a failed transfer, naming the script's parameters
     assert cls.FormatError is not ValueError and cls.IntegrityError is not ValueError
-    lines = len(script_path(script).read_text(encoding="utf-8").splitlines())
+    source = script_path(script).read_text(encoding="utf-8")
+    lines = len(source.splitlines())
     assert lines <= SCRIPT_LINES, f"{script}.py has {lines} lines"
+    assert imports(source, KIT) <= SCRIPT_IMPORTS, imports(source, KIT) - SCRIPT_IMPORTS
 
 
 def _runs(path, size: int) -> set:
@@ -143,7 +151,7 @@ def _runs(path, size: int) -> set:
 
 
 def test_no_code_is_carried_by_both_scripts():
-    """What both builders need is in the kit, once: no run of lines longer than SHARED_LINES is in both scripts."""
-    first, second = (script_path(name) for name in SCRIPTS)
-    shared = _runs(first, SHARED_LINES + 1) & _runs(second, SHARED_LINES + 1)
-    assert not shared, sorted(shared)[:3]
+    """What the builders need is in the kit, once: no run of lines longer than SHARED_LINES is in two scripts."""
+    for first, second in itertools.combinations(map(script_path, SCRIPTS), 2):
+        shared = _runs(first, SHARED_LINES + 1) & _runs(second, SHARED_LINES + 1)
+        assert not shared, (first.name, second.name, sorted(shared)[:3])
