@@ -1,12 +1,14 @@
 """`dataset_infos.json`, generated from the builders.
 
 It records what the code declares (description, features, homepage, license, citation, version per
-config) and nothing measured: recorded split sizes would be verified against whatever a user passes
-as `data_dir`, so sizes that were never measured on the real files must not be written.
+config; a config name two datasets share is qualified by the script's name) and nothing measured: recorded split
+sizes would be verified against whatever a user passes as `data_dir`, so sizes that were never measured on the real
+files must not be written.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 from pathlib import Path
 from typing import Any
@@ -52,15 +54,19 @@ def _legacy_features(feature: Any) -> Any:
 
 
 def dataset_infos() -> dict[str, dict[str, Any]]:
-    """Per config name, the info that the builders declare, in `dataset_infos.json` form."""
+    """Per config name, the info that the builders declare, in `dataset_infos.json` form.
+
+    A config name that two datasets use is written once per dataset, as ``<script>/<config>``: `datasets` 3.x
+    finds no entry for either then, and the builder declares the whole info itself (the kit's builders also ignore
+    an entry that names another builder).
+    """
+    builders = {script: builder_class(script) for script in available_scripts()}
+    uses = collections.Counter(config.name for cls in builders.values() for config in cls.BUILDER_CONFIGS)
     infos: dict[str, dict[str, Any]] = {}
-    for script in available_scripts():
-        cls = builder_class(script)
+    for script, cls in builders.items():
         for config in cls.BUILDER_CONFIGS:
-            if config.name in infos:
-                raise ValueError(f"config name {config.name!r} is used by two builders; names must be unique")
             info = declared_info(cls, config.name)
-            infos[config.name] = {
+            infos[config.name if uses[config.name] == 1 else f"{script}/{config.name}"] = {
                 "description": info.description,
                 "citation": info.citation,
                 "homepage": info.homepage,

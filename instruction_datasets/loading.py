@@ -27,16 +27,11 @@ from datasets.exceptions import DatasetGenerationError
 from datasets.utils.info_utils import is_small_dataset
 from filelock import FileLock
 
-from .meta import SCRIPTS  # the loading scripts this library ships (kept where --help reads them)
-
-#: The folder above the package: the source checkout's root, or site-packages when installed from a wheel.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The kit's name, where the scripts are, and the scripts found there (kept where --help reads them).
+from .meta import KIT, PROJECT_ROOT, SCRIPTS
 
 # Files that `load_dataset` copies beside a script; the builder reads dataset infos from them (3.x).
 _RESOURCES_BESIDE_SCRIPT = ("dataset_infos.json", "README.md")
-
-#: The module both shipped scripts import (``from ._instruction_kit import ...``): the builder machinery they share.
-KIT = "_instruction_kit"
 
 #: Where `load()` keeps its module copies inside `HF_MODULES_CACHE`. `datasets` 3.x puts that cache on
 #: `sys.path`; a name with a hyphen cannot be imported, so nothing in it can shadow a package a user imports.
