@@ -64,6 +64,7 @@ SMOKE_FILES = [
     "test_push.py",
     "test_stats.py",
     "test_infos.py",
+    "test_new_dataset.py",
     "test_cli.py",
     "test_docs.py",
 ]
