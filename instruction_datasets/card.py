@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 import yaml
 
-from . import card_text, provenance, stats, tokens, training
+from . import card_text, layout, provenance, stats, tokens, training
 from .loading import declared_info
 
 #: The line every generated part holds; a card that has it but no markers was written by an export of 0.1.0.
@@ -179,9 +179,8 @@ def data_files(config: dict) -> list[tuple[str, str]]:
 
 def problems(folder: Path) -> list[str]:
     """Everything in the folder's card that the Hub would reject or `datasets` (3.x or newer) could not load."""
-    from .export import card_path as export_card  # export owns the folder's layout, and imports this module
 
-    card_path = export_card(folder)
+    card_path = layout.card_path(folder)
     if not card_path.is_file():
         return [f"{folder} has no README.md card"]
     try:
@@ -255,11 +254,10 @@ def _feature_problems(features) -> list[str]:
 
 def check(folder: Path) -> None:
     """Raises `CardError` naming the card and every problem, if there is any."""
-    from .export import card_path  # export owns the folder's layout, and imports this module
 
     found = problems(Path(folder))
     if found:
-        raise CardError(f"{card_path(folder)} would be refused:\n  " + "\n  ".join(found))
+        raise CardError(f"{layout.card_path(folder)} would be refused:\n  " + "\n  ".join(found))
 
 
 def size_category(rows: int) -> str:
@@ -440,7 +438,6 @@ def _one_split(config: str, counts: dict, file_format: str) -> list[str]:
 
 def _configs_table(cls, about, configs: list[str], default: str, counts: dict, records: dict) -> list[str]:
     """One line per config: what it holds (and what this export left out of it), and the rows of each split."""
-    from .export import EMPTY_LEFT_OUT  # export owns the record's keys, and imports this module
 
     splits = stats.split_order({split for config in configs for split in counts[config]})
     lines = [
@@ -452,7 +449,7 @@ def _configs_table(cls, about, configs: list[str], default: str, counts: dict, r
     for config in configs:
         described = about.configs.get(config) if about else None
         described = described or cls.builder_configs[config].description or ""
-        left_out = sum((records[config].get(EMPTY_LEFT_OUT) or {}).values())
+        left_out = sum((records[config].get(layout.EMPTY_LEFT_OUT) or {}).values())
         if left_out:
             described += f" This export leaves out its {left_out:,} row(s) with an empty `response`."
         name = f"`{config}`{' (default)' if config == default else ''}"
@@ -463,7 +460,6 @@ def _configs_table(cls, about, configs: list[str], default: str, counts: dict, r
 
 def _empty_responses(configs: list[str], counts: dict, records: dict[str, dict]) -> list[str]:
     """How many rows of each config and split have an empty response, and how many an export left out."""
-    from .export import EMPTY_LEFT_OUT  # export owns the record's keys, and imports this module
 
     def listed(per_config: dict[str, dict[str, int]]) -> str:
         return ", ".join(
@@ -474,7 +470,7 @@ def _empty_responses(configs: list[str], counts: dict, records: dict[str, dict])
         )
 
     held = listed({config: {split: n["empty_responses"] for split, n in counts[config].items()} for config in configs})
-    left_out = listed({config: records[config].get(EMPTY_LEFT_OUT) or {} for config in configs})
+    left_out = listed({config: records[config].get(layout.EMPTY_LEFT_OUT) or {} for config in configs})
     lines = []
     if held:
         lines.append(

@@ -145,8 +145,8 @@ def run_export(args: argparse.Namespace) -> int:
     if args.config is not None and args.all_configs:
         raise UsageError(f"export: give a config ({args.config!r}) or --all-configs, not both")
     _check_source(args)
+    from .configs import repo_id_problem
     from .export import export, out_problem
-    from .push import repo_id_problem
 
     if problem := out_problem(args.out):
         raise UsageError(f"--out {problem}")
@@ -183,8 +183,8 @@ def run_export(args: argparse.Namespace) -> int:
 def run_push(args: argparse.Namespace) -> int:
     """Uploads an export folder (or, with --dry-run, lists what would be uploaded)."""
     from . import push as push_module
+    from .configs import repo_id_problem, revision_problem
     from .export import folder_lock, folder_problem
-    from .push import repo_id_problem, revision_problem
 
     problem = repo_id_problem(args.repo_id)
     if problem:

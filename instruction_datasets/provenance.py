@@ -13,7 +13,7 @@ from pathlib import Path
 
 import datasets
 
-from .stats import split_rank
+from .configs import split_rank
 
 _HUB_FILE = ("repo", "commit", "path")  # what a Hub file's entry in download_checksums names, beside its bytes
 

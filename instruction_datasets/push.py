@@ -19,10 +19,11 @@ from pathlib import Path
 
 import yaml
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
-from huggingface_hub.utils import HfHubHTTPError, HFValidationError, validate_repo_id
+from huggingface_hub.utils import HfHubHTTPError
 from huggingface_hub.utils.sha import git_hash, sha_fileobj
 
-from . import card, export
+from . import card, export, layout
+from .configs import repo_id_problem, revision_problem
 
 #: Seconds to wait before each new attempt when the Hub answers a server error (5xx or 429).
 RETRY_DELAYS = (1.0, 3.0)
@@ -33,8 +34,6 @@ GITATTRIBUTES = ".gitattributes"
 #: What a Hugging Face user access token looks like.
 TOKEN = re.compile(r"hf_[A-Za-z0-9]{30,}")
 NEWLINE = b"\n"
-#: What git's check-ref-format (and so the Hub) refuses anywhere in a branch name.
-_NOT_IN_A_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|(^|/)\.|\.lock(/|$)|^[-/]|[/.]$")
 
 
 class PushError(RuntimeError):
@@ -192,7 +191,7 @@ def plan(
         raise FileNotFoundError(problem)
     card.check(folder)
     files, left_out = selection(folder, include)
-    readme = card.fill_repo_id(export.card_path(folder).read_text(encoding="utf-8"), repo_id).encode("utf-8")
+    readme = card.fill_repo_id(layout.card_path(folder).read_text(encoding="utf-8"), repo_id).encode("utf-8")
     secrets = {secret for secret in (token, os.environ.get("HF_TOKEN"), get_token()) if secret}
     for name in files:
         problem = token_problem(folder / name, secrets)  # the card as the user wrote it: the lines are theirs
@@ -217,13 +216,13 @@ def selection(folder: Path, include: Sequence[str] = ()) -> tuple[list[str], lis
     """(files to send, [(what is left out, why)]), relative to ``folder``: what export wrote for the configs the card
     lists, and files ``include`` names; never a symbolic link or what is under one, never a dotfile but
     ``.gitattributes``."""
-    meta = yaml.safe_load(card.split_text(export.card_path(folder).read_text(encoding="utf-8"))[0]) or {}
+    meta = yaml.safe_load(card.split_text(layout.card_path(folder).read_text(encoding="utf-8"))[0]) or {}
     listed = [config for config in meta.get("configs") or [] if isinstance(config, dict)]
     patterns = [pattern for config in listed for _, pattern in card.data_files(config)]
-    own = {export.CARD, GITATTRIBUTES}
+    own = {layout.CARD, GITATTRIBUTES}
     for name in (str(config.get("config_name")) for config in listed):
-        own |= {export.stats_file(name, "json"), export.stats_file(name, "png")}
-        own.add(export.provenance_path(folder, name).relative_to(folder).as_posix())
+        own |= {layout.stats_file(name, "json"), layout.stats_file(name, "png")}
+        own.add(layout.provenance_path(folder, name).relative_to(folder).as_posix())
     files, left_out = [], []
     for root, folders, names in os.walk(folder):
         where = Path(root).relative_to(folder)
@@ -309,8 +308,8 @@ def upload(
             for entry in api.list_repo_tree(repo_id, repo_type="dataset", revision=head, recursive=True)
             if hasattr(entry, "blob_id")  # a file, not a folder
         }
-        stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in export.MIRRORED)]
-        contents = {name: plan.readme if name == export.CARD else plan.folder / name for name in files}
+        stale = [name for name in remote if name not in files and any(fnmatch(name, p) for p in layout.MIRRORED)]
+        contents = {name: plan.readme if name == layout.CARD else plan.folder / name for name in files}
         changed = [name for name in files if not _held(remote.get(name), contents[name])]
         if not changed and not stale:
             return head, None
@@ -378,32 +377,6 @@ def _held(entry, content: bytes | Path) -> bool:
     return git_hash(content if isinstance(content, bytes) else content.read_bytes()) == entry.blob_id
 
 
-def repo_id_problem(repo_id: str) -> str | None:
-    """What the Hub would refuse in a dataset repo id, or None: ``ORG/NAME``, checked by `huggingface_hub`.
-
-    A name without ``ORG/`` is refused too: the Hub reads it as a canonical dataset, not as one of yours.
-    """
-    shape = "give ORG/NAME: your user or organisation name, one '/', then the dataset's name"
-    if repo_id.count("/") > 1:  # huggingface_hub would suggest its repo_type argument, which is not the answer here
-        return shape
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as err:
-        return " ".join(str(err).split())
-    return None if "/" in repo_id else shape
-
-
-def revision_problem(revision: str) -> str | None:
-    """What git, and so the Hub, would refuse in a branch name, or None (the rules of ``git check-ref-format``)."""
-    if revision and revision != "@" and not _NOT_IN_A_BRANCH.search(revision):
-        return None
-    return (
-        "not a branch name git accepts: no spaces, control characters, ~ ^ : ? * [ \\ or '..' or '@{'; no part "
-        "that starts with '.' or ends with '.lock'; not empty or '@', not starting with '-' or '/', not ending "
-        "with '/' or '.'"
-    )
-
-
 def default_commit_message(folder: Path) -> str:
     """A commit message that says which configs the folder holds."""
-    return f"Upload {', '.join(export.exported_configs(folder)) or 'card'} (export by instruction_datasets)"
+    return f"Upload {', '.join(layout.exported_configs(folder)) or 'card'} (export by instruction_datasets)"

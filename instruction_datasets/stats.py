@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import configs, tokens
+from .configs import NATURAL_SPLITS, split_rank  # noqa: F401  (stats orders splits by them)
 from .loading import load
 
 #: Columns whose values group the rows (alpha has both; Align-Anything has neither).
@@ -129,14 +130,6 @@ def empty_note(stats: dict[str, Any]) -> str | None:
 
 
 #: Splits in the order a reader expects them; any other split follows these, by name.
-NATURAL_SPLITS = ("train", "validation", "test")
-
-
-def split_rank(split: str) -> tuple[int, str]:
-    """A sort key that puts splits in their natural order: train, validation, test, then any other by name."""
-    return (NATURAL_SPLITS.index(split) if split in NATURAL_SPLITS else len(NATURAL_SPLITS), split)
-
-
 def split_order(splits) -> list[str]:
     """Splits in their natural order: train, validation, test, then any other by name."""
     return sorted(splits, key=split_rank)

@@ -1,9 +1,12 @@
-"""Installed from a wheel: the samples come with the package, and `infos` leaves site-packages alone.
+"""Installed from a wheel: the samples come with the package, and `infos` leaves site-packages alone. And the
+package's modules form layers: no import runs back up.
 
 The `package` nox session builds the real sdist and wheel and runs `demo` from the wheel in a fresh venv; these
 tests check the same rules quickly, on a copy of the installed layout.
 """
 
+import ast
+import graphlib
 import shutil
 import subprocess
 import sys
@@ -50,3 +53,29 @@ def test_infos_refuses_to_write_outside_a_source_checkout(tmp_path):
     assert sorted(path.name for path in site.iterdir()) == sorted(
         ["instruction_datasets", "_instruction_kit.py", *(f"{s}.py" for s in SCRIPTS)]
     )
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Each module of the package -> the package modules it imports, at the top or inside a function."""
+    package = Path(instruction_datasets.__file__).resolve().parent
+    modules = {path.stem for path in package.glob("*.py")}
+    graph = {}
+    for path in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module.split(".")[0]] if node.module else [alias.name for alias in node.names]
+                imported |= {name for name in names if name in modules}
+        graph[path.stem] = imported - {path.stem}
+    return graph
+
+
+def test_the_package_modules_form_layers_with_no_import_running_back_up():
+    graph = _package_imports()
+    try:
+        layers = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as err:
+        raise AssertionError(f"an import circle: {' -> '.join(err.args[1])}") from None
+    assert layers.index("meta") < layers.index("loading") < layers.index("export") < layers.index("push")
+    assert layers.index("layout") < layers.index("card") < layers.index("export")
+    assert "export" not in graph["card"] and "push" not in graph["export"] and "stats" not in graph["provenance"]
