@@ -703,6 +703,9 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
 
     Attributes:
         PRETTY_NAME: the dataset's name as people write it (cards use it).
+        CARD_WORDS: the name of the dataset's card words, ``instruction_datasets/cards/<CARD_WORDS>.toml``: what an
+            exported card says of it (see ``instruction_datasets.card_text``); None for a card made from
+            ``DESCRIPTION``.
         DESCRIPTION, HOMEPAGE, LICENSE, CITATION: the dataset's identity, as ``DatasetInfo`` holds it; a config's
             own description follows ``DESCRIPTION`` after a blank line.
         FEATURES: the schema of every config.
@@ -715,6 +718,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
     """
 
     PRETTY_NAME = ""
+    CARD_WORDS = None
     DESCRIPTION = ""
     HOMEPAGE = ""
     LICENSE = ""

@@ -74,6 +74,7 @@ class AlignAnythingInstruction(HubJsonLinesBuilder):
     """
 
     PRETTY_NAME = "Align-Anything-Instruction-100K"
+    CARD_WORDS = "align_anything_instruction"  # instruction_datasets/cards/align_anything_instruction.toml
     DESCRIPTION, HOMEPAGE, LICENSE, CITATION = _DESCRIPTION, _HOMEPAGE, _LICENSE, _CITATION
     FEATURES = _FEATURES
     SPLIT_FILES = _SPLIT_FILES

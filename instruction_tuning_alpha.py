@@ -149,6 +149,7 @@ class InstructionTuningAlpha(PinnedJsonArrayBuilder):
     """
 
     PRETTY_NAME = "instruction_tuning_dataset_alpha"
+    CARD_WORDS = "instruction_tuning_alpha"  # instruction_datasets/cards/instruction_tuning_alpha.toml
     DESCRIPTION, HOMEPAGE, LICENSE, CITATION = _DESCRIPTION, _HOMEPAGE, _LICENSE, _CITATION
     FEATURES = _FEATURES
     FormatError, IntegrityError = AlphaFormatError, AlphaIntegrityError

@@ -158,8 +158,8 @@ def package(session: nox.Session) -> None:
 
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = set(archive.namelist())
-    samples = {name for name in _tree(root, "instruction_datasets/samples")}
-    if missing := sorted(samples - in_wheel):
+    package_data = _tree(root, "instruction_datasets/samples") | _tree(root, "instruction_datasets/cards")
+    if missing := sorted(package_data - in_wheel):
         session.error(f"{wheel.name} lacks {', '.join(missing)}")
     if stray := sorted(name for name in in_wheel if name.startswith(("tests/", "samples/"))):
         session.error(f"{wheel.name} holds files outside the package: {', '.join(stray)}")

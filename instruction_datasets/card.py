@@ -277,7 +277,7 @@ def render_body(
     ``repo_id`` names the dataset in the snippets; without one they name ``PLACEHOLDER``, marked as such.
     """
     info = declared_info(cls, default)
-    about = card_text.BY_BUILDER.get(cls.__name__)
+    about = card_text.words_of(cls)
     counts = {config: facts[config].counts for config in configs}
     records = {config: facts[config].record for config in configs}
     repo = repo_id or PLACEHOLDER

@@ -40,7 +40,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 from filelock import FileLock, Timeout
 from huggingface_hub import DatasetCardData
 
-from . import card, configs, provenance, stats, tokens
+from . import card, card_text, configs, provenance, stats, tokens
 from .configs import repo_id_problem
 from .layout import (  # the folder's layout: every path in an export folder is named there
     EMPTY_LEFT_OUT,
@@ -207,6 +207,7 @@ def export(
     problem = configs.unknown_config(script.name, cls.builder_configs, names)
     if problem:
         raise ValueError(problem)
+    card_text.words_of(cls)  # card words that cannot be read fail here, before any work
     with folder_lock(out):  # a second export into this folder waits, then adds to what this one wrote
         old_text = card_path(out).read_text(encoding="utf-8") if card_path(out).is_file() else None
         card.check_markers(card_path(out), old_text)  # the user's card, named as such, before any work

@@ -53,7 +53,7 @@ def tables(text: str) -> list[list[str]]:
 
 
 def about(script) -> card_text.About:
-    return card_text.BY_BUILDER[builder_class(script).__name__]
+    return card_text.words_of(builder_class(script))
 
 
 def meta(folder) -> dict:
@@ -319,11 +319,59 @@ def test_adding_a_config_in_another_language_is_no_replacement(tmp_path, caplog)
     assert not caplog.records and meta(tmp_path / "out")["language"] == ["en", "zh"]
 
 
-def test_a_copy_of_a_script_keeps_the_words_of_its_dataset(tmp_path):
+def test_a_copy_of_a_script_keeps_the_words_of_its_dataset_under_another_name(tmp_path):
+    """A copy of a script, with its file and its class renamed, still names its dataset's card words."""
     edited = tmp_path / "my_copy.py"
-    edited.write_text(script_path(ALIGN).read_text(encoding="utf-8"), encoding="utf-8")
+    text = script_path(ALIGN).read_text(encoding="utf-8").replace("class AlignAnythingInstruction(", "class MyCopy(")
+    edited.write_text(text, encoding="utf-8")
+    assert builder_class(edited).__name__ == "MyCopy"
     export(str(edited), "zh", tmp_path / "out", data_dir=sample_dir(ALIGN, "zh"), cache_dir=tmp_path / "cache")
-    assert card_text.ALIGN_ANYTHING.configs["zh"] in generated(tmp_path / "out")
+    assert about(ALIGN).configs["zh"] in generated(tmp_path / "out")
+
+
+def test_each_dataset_names_its_card_words_and_each_words_file_has_its_dataset():
+    """Every shipped script's CARD_WORDS reads, and no file in cards/ is left over from a dataset that went."""
+    named = {builder_class(script).CARD_WORDS for script in SCRIPTS}
+    for script in SCRIPTS:
+        assert isinstance(about(script), card_text.About), script
+    assert {path.stem for path in card_text.WORDS_FOLDER.glob("*.toml")} == named
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda text: 'funding = "me"\n' + text, "unknown key(s) funding"),
+        (lambda text: text.replace('curated_by = "The PKU', 'curator = "The PKU'), "unknown key(s) curator"),
+        (lambda text: text.replace('producers = "GPT-4 wrote every response."\n', ""), "missing key(s) producers"),
+        (lambda text: text.replace('producers = "GPT-4 wrote every response."', "producers = 4"), "producers must be"),
+        (lambda text: text.replace("[[risks]]\ntext =", "[[risks]]\ntexts ="), "risks[0] must be a string"),
+        (lambda text: text.replace("summary = ", "summary == "), "not a TOML file of card words"),
+    ],
+    ids=["unknown", "misspelt", "missing", "type", "risk", "syntax"],
+)
+def test_card_words_that_cannot_be_read_fail_the_export_before_any_work(tmp_path, monkeypatch, edit, problem):
+    """A broken words file names itself and the key, and the export folder is not made."""
+    words = tmp_path / "cards"
+    words.mkdir()
+    name = f"{builder_class(ALIGN).CARD_WORDS}.toml"
+    broken = edit((card_text.WORDS_FOLDER / name).read_text(encoding="utf-8"))
+    (words / name).write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(card_text, "WORDS_FOLDER", words)
+    with pytest.raises(card_text.CardWordsError, match=re.escape(f"{words / name}: {problem}")):
+        export(ALIGN, "zh", tmp_path / "out", data_dir=sample_dir(ALIGN, "zh"), cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dataset_with_no_card_words_gets_a_card_from_its_description(tmp_path):
+    """A script whose builder names no CARD_WORDS still exports, its card saying its DESCRIPTION."""
+    edited = tmp_path / "plain.py"
+    text = script_path(ALIGN).read_text(encoding="utf-8")
+    edited.write_text(re.sub(r"\n    CARD_WORDS = .*", "", text), encoding="utf-8")
+    assert builder_class(edited).CARD_WORDS is None
+    export(str(edited), "zh", tmp_path / "out", data_dir=sample_dir(ALIGN, "zh"), cache_dir=tmp_path / "cache")
+    body = generated(tmp_path / "out")
+    assert builder_class(ALIGN).DESCRIPTION.split("\n\n")[0] in body
+    assert about(ALIGN).summary not in body
 
 
 def template_headings() -> list[str]:

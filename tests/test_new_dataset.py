@@ -1,9 +1,9 @@
 """Adding a dataset is one dataset's worth of work: CONTRIBUTING's "A new dataset", followed in a copy of the project.
 
-The copy gets a minimal third JSON Lines dataset (a script, and its two sample files) and the one line of
-`pyproject.toml` a wheel needs; no package module is edited. Its config is named `en`, as one of Align-Anything's
-is: config names may repeat across datasets. Then every command and `load()` must serve it, in fresh processes
-that find the scripts as a user's would.
+The copy gets a minimal third JSON Lines dataset (a script, its two sample files and its card words) and the one
+line of `pyproject.toml` a wheel needs; no package module is edited. Its config is named `en`, as one of
+Align-Anything's is: config names may repeat across datasets. Then every command and `load()` must serve it, in
+fresh processes that find the scripts as a user's would.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class TinyChat(HubJsonLinesBuilder):
     """Each line's question is the prompt and its answer the response."""
 
     PRETTY_NAME = "Tiny Chat"
+    CARD_WORDS = "tiny_chat"
     DESCRIPTION = "Tiny Chat: questions, each with an answer."
     HOMEPAGE = "https://example.org/tiny-chat"
     LICENSE = "cc0-1.0"
@@ -68,6 +69,28 @@ class TinyChat(HubJsonLinesBuilder):
     def columns(self, values):
         return {"prompt": values["question"], "response": values["answer"]}
 '''
+
+CARD_WORDS = """summary = "Questions, each with one answer, for trying a new dataset."
+curated_by = "The project's tests"
+repository = "https://example.org/tiny-chat"
+producers = "The test wrote every row."
+licence = "CC0 1.0: no rights reserved."
+direct_use = "Trying the loaders."
+out_of_scope = "Training: there are four rows."
+recommendations = "Read all four rows."
+how_made = ["Each line of `data/<split>.jsonl` is one row."]
+
+[configs]
+en = "English questions with answers."
+
+[columns]
+prompt = "The question."
+response = "The answer."
+messages = "The question and the answer as a conversation."
+
+[[risks]]
+text = "Four rows say little."
+"""
 
 ROWS = {
     "train": [("What is 2 + 2?", "4"), ("Name a colour.", "Blue."), ("Say hello in French.", "Bonjour.")],
@@ -117,7 +140,9 @@ def project(tmp_path_factory) -> Path:
     for split, rows in ROWS.items():
         lines = [json.dumps({"question": q, "answer": a}) for q, a in rows]
         (samples / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    # Step 4: dataset_infos.json.
+    # Step 4: its card words.
+    (root / "instruction_datasets" / "cards" / f"{NAME}.toml").write_text(CARD_WORDS, encoding="utf-8")
+    # Step 5: dataset_infos.json.
     run(root, "-m", "instruction_datasets", "infos")
     return root
 
@@ -190,6 +215,8 @@ def test_export_writes_its_rows_and_card_and_stats_and_demo_count_them(project, 
     )
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "# Dataset Card for Tiny Chat" in card and "license: cc0-1.0" in card
+    for words in ("Questions, each with one answer", "English questions with answers.", "Four rows say little."):
+        assert words in card
     code = (
         "import json, datasets\n"
         f"ds = datasets.load_dataset('parquet', data_files={{'train': {str(out)!r} + '/data/en/train-*.parquet'}})\n"
