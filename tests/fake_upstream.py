@@ -5,7 +5,10 @@ It serves the bundled samples in the upstream layouts:
     {endpoint}/api/datasets/{repo}/revision/{revision}          repo info (the first call datasets makes)
     {endpoint}/api/datasets/{repo}/tree/{revision}/{folder}     folder listing (streaming)
     {endpoint}/datasets/{repo}/resolve/{revision}/{path}        file bytes (HEAD, GET, Range)
-    {endpoint}/Rallio67/language-model-agents/raw/{commit}/{file}   the alpha files
+    {endpoint}/{owner}/{repo}/raw/{commit}/{file}                 the files of a dataset pinned to a GitHub commit
+
+The repos and the pinned folders are those the shipped builders name (``hub_repo`` of a config, the path of a
+config's default ``base_url``): a new dataset is served with no edit here.
 
 Every Hub repo is a `Repo`: its files at each commit, its branches and each commit's message. The sample repos
 (``FakeUpstream.repos``, from ``HUB_REPOS``) start at ``REPO_COMMIT`` with the samples, in LFS, and read any
@@ -60,16 +63,34 @@ import socket
 import struct
 import threading
 import urllib.parse
+from pathlib import Path
 
-from instruction_datasets.loading import sample_dir
+from instruction_datasets.loading import SCRIPTS, builder_class, sample_dir
 
+
+def _shipped_upstreams() -> tuple[dict[str, Path], dict[str, Path]]:
+    """What the shipped datasets read, from their builders, with the samples that stand for it: the Hub repos (by
+    "org/name") and the pinned folders (by URL path, ``/owner/repo/raw/<commit>/``)."""
+    repos, pinned = {}, {}
+    for script in SCRIPTS:
+        for name, config in builder_class(script).builder_configs.items():
+            if getattr(config, "hub_repo", None):
+                repos[config.hub_repo] = sample_dir(script, name)
+            if getattr(config, "base_url", None):
+                pinned[urllib.parse.urlsplit(config.base_url).path.rstrip("/") + "/"] = sample_dir(script, name)
+    return repos, pinned
+
+
+HUB_REPOS, PINNED_FOLDERS = _shipped_upstreams()
+#: The commit alpha's files are read at upstream: the tests' own record of it, which the script must pin.
 ALPHA_COMMIT = "26ea044ac587e7629a8baea994165cf3e6520dea"
 ALPHA_PREFIX = f"/Rallio67/language-model-agents/raw/{ALPHA_COMMIT}/"
 REPO_COMMIT = "c0ffee" + "0" * 34  # what the fake Hub answers for any revision
-HUB_REPOS = {
-    "PKU-Alignment/Align-Anything-Instruction-100K": sample_dir("align_anything_instruction", "en"),
-    "PKU-Alignment/Align-Anything-Instruction-100K-zh": sample_dir("align_anything_instruction", "zh"),
-}
+
+
+def _pinned_folder(path: str) -> str | None:
+    """The pinned folder a request path is in, or None."""
+    return next((folder for folder in PINNED_FOLDERS if path.startswith(folder)), None)
 
 
 @functools.lru_cache(maxsize=64)
@@ -446,8 +467,8 @@ class FakeUpstream:
                 elif path in upstream.static:
                     data, chunked = upstream.static[path], False
                     headers = [("ETag", f'"{sha256(data)}"'), ("Accept-Ranges", "bytes")]
-                elif path.startswith(ALPHA_PREFIX):
-                    file = sample_dir("instruction_tuning_alpha", "all") / path[len(ALPHA_PREFIX) :]
+                elif (folder := _pinned_folder(path)) is not None:
+                    file = PINNED_FOLDERS[folder] / path[len(folder) :]
                     if not file.is_file():
                         return self._send(404, b"Not Found", head=head)
                     data, chunked = file.read_bytes(), False

@@ -26,19 +26,27 @@ from pathlib import Path
 
 import pytest
 import requests
-from fake_upstream import ALPHA_PREFIX, HUB_REPOS
+from fake_upstream import HUB_REPOS, PINNED_FOLDERS
 from helpers import EXPECTED_SPLITS, RUNS_SCRIPTS, run_fresh
 
 from instruction_datasets import builder_class, load, script_path
-from instruction_datasets.loading import sample_dir
+from instruction_datasets.loading import SCRIPTS, sample_dir
 
 ALIGN = "align_anything_instruction"
 
-# Per script: the config a single-file fault test loads, and the served file it breaks.
-FAULT_TARGETS = {
-    "align_anything_instruction": ("en", "/data/train.jsonl"),  # read from the commit that main names
-    "instruction_tuning_alpha": ("part1", "instruction_tuning_dataset_alpha_part1.json"),
-}
+
+def fault_target(script: str) -> tuple[str, str]:
+    """The config a single-file fault test loads (one that reads the fewest files) and the end of the served path
+    of the first file it reads, which the test breaks: the first split's file, or the first pinned part's."""
+    cls = builder_class(script)
+    if hasattr(cls, "SPLIT_FILES"):  # the same files for every config, each read from the commit main names
+        return cls.BUILDER_CONFIGS[0].name, "/" + next(iter(cls.SPLIT_FILES.values()))
+    config = min(cls.BUILDER_CONFIGS, key=lambda config: len(config.parts))
+    return config.name, cls.PARTS[config.parts[0]][0]
+
+
+#: Per shipped script: what `fault_target` gives.
+FAULT_TARGETS = {script: fault_target(script) for script in SCRIPTS}
 
 
 def run_load(upstream, home, script, configs, streaming=False, offline=False):
@@ -69,7 +77,7 @@ def test_every_config_downloads_the_same_rows_as_the_local_copy(script, upstream
     for config in configs:
         assert rows[config] == local_rows(script, config, tmp_path / "local"), config
     # What the loaders fetched: the Hub API and our repos' files, and the alpha files at the pinned commit only.
-    allowed = ("/api/", *(f"/datasets/{repo}/resolve/" for repo in HUB_REPOS), ALPHA_PREFIX)
+    allowed = ("/api/", *(f"/datasets/{repo}/resolve/" for repo in HUB_REPOS), *PINNED_FOLDERS)
     fetched = [path for _, path in upstream.requests]
     assert fetched and all(path.startswith(allowed) for path in fetched), fetched
 

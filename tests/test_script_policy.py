@@ -1,7 +1,8 @@
 """What a loading script may do: the scripts run with the user's rights, so they stay small and plain.
 
 They (and _instruction_kit.py, the module they import) import only what they need, never run code from strings or
-other programs, open no sockets, and name no hosts but their homepages and the pinned GitHub commit (the Hub URL
+other programs, open no sockets, and name no URLs but those their builders declare (homepage, citation, the pinned
+GitHub commit) and GitHub's host in the kit (the Hub URL
 comes from huggingface_hub). The loopback tests (test_network.py) check the same from the other side: what the
 loaders fetched. What the builders need is written once, in the kit: no block of code is carried by two scripts, a
 script is a declaration of at most 200 lines that imports nothing handling bytes, HTTP or hashes, and each imports
@@ -58,13 +59,8 @@ FORBIDDEN_CALLS = {
     "os.execv",
     "os.spawnv",
 }
-ALLOWED_URLS = {
-    "https://github.com/",  # the host of both homepages: alpha recognises a base_url there, to name it in a card
-    "https://github.com/PKU-Alignment/align-anything",
-    "https://arxiv.org/abs/2412.15838",
-    "https://github.com/Rallio67/language-model-agents",
-    "https://github.com/Rallio67/language-model-agents/raw/{_COMMIT}",
-}
+#: The one URL the kit names: it recognises a pinned base_url on GitHub, to name it in a card.
+KIT_URLS = {"https://github.com/"}
 
 
 #: Longest run of lines that both scripts may hold (`duplicates` counts blocks of 6 lines and more).
@@ -107,12 +103,31 @@ def test_runs_no_code_from_strings_and_no_programs(source):
     assert not called & FORBIDDEN_CALLS
 
 
-def test_names_no_hosts_but_its_homepages_and_the_pinned_commit(source):
-    urls = set(re.findall(r"https?://[^\s\"'}]+}?", source))
-    urls = {url.rstrip("}") if not url.endswith("{_COMMIT}") else url for url in urls}
-    assert urls <= ALLOWED_URLS, urls - ALLOWED_URLS
-    if "_BASE_URL" in source:
-        assert 'raw/{_COMMIT}"' in source and f'_COMMIT = "{ALPHA_COMMIT}"' in source
+def declared_urls(cls) -> set[str]:
+    """The URLs a builder declares: its homepage, those its citation names, and its configs' default base_urls."""
+    urls = {cls.HOMEPAGE, *re.findall(r"https?://[^\s}]+", cls.CITATION)}
+    return urls | {config.base_url for config in cls.BUILDER_CONFIGS if getattr(config, "base_url", None)}
+
+
+@pytest.mark.parametrize("name", [*SCRIPTS, KIT])
+def test_names_no_hosts_but_its_homepage_citation_and_pinned_commit(name):
+    """A script names only the URLs its builder declares (a ``{_COMMIT}`` in one stands for the builder's COMMIT),
+    and a default base_url is pinned to that commit; the kit names only GitHub's host."""
+    source = code_path(name).read_text(encoding="utf-8")
+    urls = set(re.findall(r"https?://[^\s\"'{}]+(?:\{_COMMIT\})?", source))
+    if name == KIT:
+        assert urls <= KIT_URLS, urls - KIT_URLS
+        return
+    cls = builder_class(name)
+    declared = declared_urls(cls)
+    assert {url.replace("{_COMMIT}", str(cls.COMMIT)) for url in urls} <= declared, urls
+    for config in cls.BUILDER_CONFIGS:
+        if getattr(config, "base_url", None):
+            assert re.fullmatch(r"[0-9a-f]{40}", cls.COMMIT) and config.base_url.endswith(f"/raw/{cls.COMMIT}")
+
+
+def test_alpha_is_pinned_to_the_commit_that_still_has_its_files():
+    assert builder_class("instruction_tuning_alpha").COMMIT == ALPHA_COMMIT
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
