@@ -8,8 +8,9 @@ Commands:
             dataset card
     push    upload an export folder to a Hub dataset repo in one commit (network; ``--dry-run`` lists only)
 
-``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless ``--data-dir`` names
-a local copy; ``--hub-revision`` (Align-Anything) and ``--base-url`` (alpha) set where from. A known mistake (an
+``stats`` and ``export`` download the upstream files (from the Hub, or from the URL a dataset is pinned to) unless
+``--data-dir`` names a local copy; ``--hub-revision`` (a dataset read from the Hub) and ``--base-url`` (a dataset
+pinned to files at a URL) set where from, and a script refuses the one it has not got. A known mistake (an
 unknown script or config, a missing folder, a bad size or format) prints one line ``error: ...`` that lists the
 valid choices, and exits with status 2; other failures print one line and exit with status 1. ``--debug`` shows
 the full traceback instead. Errors name the options as typed here (``--data-dir``), where the library's own
@@ -375,12 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
         parent.add_argument(
             "--hub-revision",
             metavar="REVISION",
-            help="align_anything_instruction: the Hub branch, tag or commit to read (default: main)",
+            help="a dataset read from the Hub: the branch, tag or commit to read (default: main)",
         )
         parent.add_argument(
             "--base-url",
             metavar="URL",
-            help="instruction_tuning_alpha: where to download the files from, such as a mirror (default: GitHub)",
+            help="a dataset pinned to files at a URL: where to download them from, such as a mirror (default: the "
+            "pinned upstream URL)",
         )
         return parent
 

@@ -189,7 +189,8 @@ def test_help_and_docstring_list_every_command_and_say_which_download(capsys):
     for command in commands.choices:
         assert f" {command} " in help_text and f" {command} " in docstring, command
     assert "stats and export download the upstream files unless --data-dir names a local copy" in help_text
-    assert "``stats`` and ``export`` download the upstream files (the Hub, or GitHub for alpha) unless" in docstring
+    assert "``stats`` and ``export`` download the upstream files" in docstring
+    assert "unless ``--data-dir`` names a local copy" in docstring
     for command in ("stats", "export"):
         assert "(downloads unless --data-dir)" in " ".join(commands.choices[command].format_help().split())
 
