@@ -1828,7 +1828,8 @@ _GITHUB_RAW = re.compile(re.escape("https://github.com/") + r"([^/]+/[^/]+)/raw/
 
 class PinnedJsonArrayBuilder(InstructionBuilder):
     """Rows of files that are each one JSON array, pinned to an upstream commit (``COMMIT``) and checked against
-    their git blob SHA-1s before any row is read; each item of an array is a JSON array of strings (``ITEM``).
+    their git blob SHA-1s before any row is read; each item of an array holds the strings ``ITEM`` names, as a JSON
+    array of them in that order or as a JSON object with exactly those keys (``ITEM_FORM``).
 
     A file is read whole first (a stream is fetched into a temporary file) and hashed; then an incremental reader
     yields its items with flat memory, and anything irregular sends it to a reader of the whole file, whose error
@@ -1838,7 +1839,9 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
         COMMIT: the upstream commit whose files are read (the default ``base_url`` serves them).
         PARTS: part name -> (file name, git blob SHA-1 of the file at ``COMMIT``), the hash a download is checked
             against.
-        ITEM: the names of an item's strings, in order.
+        ITEM: the names of an item's strings, in order: the row rule gets an item as a list of them in this order.
+        ITEM_FORM: ``"array"`` (each item is a JSON array of its strings, in ``ITEM``'s order) or ``"object"`` (a
+            JSON object whose keys are exactly ``ITEM``, each value a string).
         chunk_bytes: how much of a file is read (and hashed) at a time: streaming memory stays flat however large
             the file.
         batch_rows: rows per Arrow table.
@@ -1849,6 +1852,7 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
     BUILDER_CONFIG_CLASS = PinnedFilesConfig
     PARTS = {}
     ITEM = ()
+    ITEM_FORM = "array"
     chunk_bytes = 2**20
     batch_rows = 10_000
     HINTS = {
@@ -1925,13 +1929,6 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
                 yield f"{os.path.basename(origin)}:{first}", self.table_of(dict(zip(names, zip(*rows))))
         self.report(", ".join(os.path.basename(origin) for origin in origins), tally)
 
-    def _item_phrases(self) -> tuple:
-        """How errors say what an item and what a file should be: "[source, text] pair of strings", "...pairs..."."""
-        names, n = f"[{', '.join(self.ITEM)}]", len(self.ITEM)
-        return f"{names} {'pair' if n == 2 else f'array of {n}'} of strings", (
-            f"{names} {'pairs' if n == 2 else f'arrays of {n}'} of strings"
-        )
-
     def _checked_items(self, filepath: str, origin: str, blob_sha1):
         """Yields (index, item) of one file, after checking its pinned hash when there is one.
 
@@ -1939,7 +1936,7 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
         file, see ``_whole_file``). The fast path reads incrementally; on anything irregular, the whole file is read
         and ``read_items`` raises the precise error (or, should the file be valid, yields the rest).
         """
-        yielded, width = 0, len(self.ITEM)
+        yielded = 0
         with self._reading(origin), self._whole_file(filepath, self.chunk_bytes) as (path, size, blob):
             if blob_sha1 is not None and blob != blob_sha1:
                 self._refuse(filepath, origin, size, blob, blob_sha1)
@@ -1952,19 +1949,19 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
                         try:
                             text = decoder.decode(data, final=not data)
                         except UnicodeDecodeError as err:
-                            raise _Irregular from err
+                            raise Irregular from err
                         if not data:
                             return
                         yield text
 
             try:
-                for item in iter_items(chunks(), width):
+                for item in iter_items(chunks(), self.ITEM, self.ITEM_FORM):
                     yield yielded, item
                     yielded += 1
-            except _Irregular:
+            except Irregular:
                 with open(path, "rb") as f:
                     content = f.read()
-                items = read_items(content, origin, width, *self._item_phrases(), self.FormatError)
+                items = read_items(content, origin, self.ITEM, self.ITEM_FORM, self.FormatError)
                 for index, item in enumerate(items):
                     if index >= yielded:
                         yield index, item
@@ -1983,19 +1980,47 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
         )
 
 
-class _Irregular(Exception):
+class Irregular(Exception):
     """The incremental reader met something it does not handle: the whole-file check decides."""
 
 
 _JSON_SPACE = " \t\n\r"
 
 
-def iter_items(chunks, width: int):
-    """Yields the items of a JSON array of arrays of ``width`` strings that arrives in pieces of text.
+def item_phrases(names: tuple, form: str) -> tuple:
+    """How errors say what an item of ``names`` in ``form`` is, and what a file of them holds: "[source, text] pair
+    of strings" and "[source, text] pairs of strings", or "{instruction, input, output} object of strings" and
+    "{instruction, input, output} objects of strings"."""
+    n = len(names)
+    if form == "object":
+        return f"{{{', '.join(names)}}} object of strings", f"{{{', '.join(names)}}} objects of strings"
+    return f"[{', '.join(names)}] {'pair' if n == 2 else f'array of {n}'} of strings", (
+        f"[{', '.join(names)}] {'pairs' if n == 2 else f'arrays of {n}'} of strings"
+    )
 
-    Raises ``_Irregular`` for anything else (including every error), for ``read_items`` to name.
+
+def _item_values(item, names: tuple, form: str) -> Optional[list]:
+    """The strings of one decoded item, in ``names``' order, or None when it is not an item of that form."""
+    if form == "object":
+        if type(item) is not dict or len(item) != len(names):
+            return None
+        values = [item.get(name) for name in names]
+    elif type(item) is list and len(item) == len(names):
+        values = item
+    else:
+        return None
+    return values if all(type(value) is str for value in values) else None
+
+
+def iter_items(chunks, names: tuple, form: str = "array"):
+    """Yields the items of a JSON array whose items hold the strings ``names`` (``form``: each item a JSON array of
+    them in order, or a JSON object with exactly those keys), as lists in ``names``' order, from text that arrives
+    in pieces.
+
+    Raises ``Irregular`` for anything else (including every error), for ``read_items`` to name.
     """
     decoder = json.JSONDecoder()
+    close = "}" if form == "object" else "]"
     buffer, pos, ended, try_batch = "", 0, False, True
 
     def more() -> bool:
@@ -2018,14 +2043,14 @@ def iter_items(chunks, width: int):
                 return ""
 
     if next_char() != "[":
-        raise _Irregular
+        raise Irregular
     pos += 1
     if next_char() == "]":
         pos += 1
     else:
         while True:
             next_char()
-            items, end, escaped = _whole_items(buffer, pos) if try_batch else (None, pos, True)
+            items, end, escaped = _whole_items(buffer, pos, close) if try_batch else (None, pos, True)
             if items is None:
                 try_batch = False  # not again before the next piece: a failed attempt costs a parse of the buffer
                 while True:
@@ -2034,34 +2059,33 @@ def iter_items(chunks, width: int):
                         break
                     except (json.JSONDecodeError, RecursionError):
                         if ended or not more():
-                            raise _Irregular from None
+                            raise Irregular from None
                 items = [item]
             for item in items:
-                if type(item) is not list or len(item) != width:
-                    raise _Irregular
-                for part in item:
-                    if type(part) is not str or (escaped and not is_unicode(part)):
-                        raise _Irregular
-                yield item
+                values = _item_values(item, names, form)
+                if values is None or (escaped and not all(is_unicode(value) for value in values)):
+                    raise Irregular
+                yield values
             pos = end
             separator = next_char()
             pos += 1
             if separator == "]":
                 break
             if separator != ",":
-                raise _Irregular
+                raise Irregular
     if next_char() != "":
-        raise _Irregular
+        raise Irregular
 
 
-def _whole_items(buffer: str, pos: int) -> tuple:
-    """Decodes in one call the items from ``pos`` (an item's start) to the buffer's last ``],``.
+def _whole_items(buffer: str, pos: int, close: str) -> tuple:
+    """Decodes in one call the items from ``pos`` (an item's start) to the buffer's last ``close`` followed by a
+    comma (``],`` for items that are arrays, ``},`` for objects).
 
     Returns (items, end, whether a surrogate escape may occur), or None as items when that text is not whole
-    items: the ``],`` lay inside a string, or an item is incomplete. The brackets added around the text only
+    items: the cut lay inside a string, or an item is incomplete. The brackets added around the text only
     balance when it is a sequence of complete elements, so a success decodes exactly what item-by-item would.
     """
-    cut = buffer.rfind("],", pos)
+    cut = buffer.rfind(close + ",", pos)
     if cut < 0:
         return None, pos, True
     text = buffer[pos : cut + 1]
@@ -2073,9 +2097,11 @@ def _whole_items(buffer: str, pos: int) -> tuple:
     return items, cut + 1, "\\ud" in text or "\\uD" in text
 
 
-def read_items(content: bytes, origin: str, width: int, item: str, items: str, error: type) -> list:
-    """Decodes one upstream file and checks it is a JSON array of arrays of ``width`` strings; errors say what an item
-    should be as ``item`` and what the file should hold as ``items``, and are raised as ``error``."""
+def read_items(content: bytes, origin: str, names: tuple, form: str, error: type) -> list:
+    """Decodes one upstream file and checks it is a JSON array of items holding the strings ``names`` (``form`` as in
+    ``iter_items``); returns the items as lists in ``names``' order. Errors name the file and the item, say what
+    was expected (``item_phrases``), and are raised as ``error``."""
+    item, items = item_phrases(names, form)
     if content.startswith(_BOM):
         content = content[len(_BOM) :]
     expected = f"expected a JSON array of {items}"
@@ -2094,15 +2120,20 @@ def read_items(content: bytes, origin: str, width: int, item: str, items: str, e
         raise error(f"{origin}: JSON nested too deeply to parse; {expected}") from None
     if not isinstance(document, list):
         raise error(f"{origin}: the top level is a JSON {json_type(document)}; {expected}")
-    for index, item in enumerate(document):
-        if not (isinstance(item, list) and len(item) == width and all(isinstance(part, str) for part in item)):
-            shape = f"a JSON {json_type(item)}" + (f" of {len(item)} items" if isinstance(item, list) else "")
-            raise error(f"{origin}: item {index} (0-based) is {shape}: {json.dumps(item)[:80]}; expected a {item}")
+    values = [_item_values(found, names, form) for found in document]
+    for index, found in enumerate(document):
+        if values[index] is None:
+            shape = f"a JSON {json_type(found)}"
+            if isinstance(found, list):
+                shape += f" of {len(found)} items"
+            elif isinstance(found, dict) and form == "object":
+                shape += f" with keys {', '.join(map(json.dumps, found)) or '(none)'}"
+            raise error(f"{origin}: item {index} (0-based) is {shape}: {json.dumps(found)[:80]}; expected a {item}")
     if b"\\ud" in content or b"\\uD" in content:  # only \uD800-\uDFFF escapes can make a lone surrogate
-        for index, item in enumerate(document):
-            if not all(is_unicode(part) for part in item):
+        for index, found in enumerate(values):
+            if not all(is_unicode(part) for part in found):
                 raise error(
                     f"{origin}: item {index} (0-based) holds a lone UTF-16 surrogate escape, "
                     "which is not a Unicode character"
                 )
-    return document
+    return values

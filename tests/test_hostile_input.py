@@ -152,7 +152,7 @@ def test_jsonl_reader_keeps_every_row_in_order_whatever_the_byte_ranges(
 @given(pairs=st.lists(st.tuples(TEXT, TEXT), max_size=12), ascii_only=st.booleans())
 def test_alpha_reader_keeps_every_item_in_order(pairs, ascii_only):
     content = json.dumps([list(pair) for pair in pairs], ensure_ascii=ascii_only).encode()
-    assert [tuple(item) for item in kit.read_items(content, "mem", 2, "pair", "pairs", ValueError)] == pairs
+    assert [tuple(item) for item in kit.read_items(content, "mem", ("a", "b"), "array", ValueError)] == pairs
 
 
 def _clean(text: str) -> str:
@@ -189,4 +189,67 @@ def test_alpha_incremental_reader_agrees_with_json_whatever_the_pieces(pairs, in
     document = json.dumps([list(pair) for pair in pairs], indent=indent, ensure_ascii=ascii_only)
     bounds = sorted({min(cut, len(document)) for cut in cuts} | {0, len(document)})
     pieces = [document[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
-    assert [tuple(item) for item in kit.iter_items(iter(pieces), 2)] == pairs
+    assert [tuple(item) for item in kit.iter_items(iter(pieces), ("a", "b"))] == pairs
+
+
+# The same for items that are objects: the reader decodes runs of them up to a "}," at once.
+OBJECT_LIKE = st.lists(st.sampled_from(['"}, {"', "},", "}", "{", '":"', '"', "\\", ",", " ", "a"]), max_size=8).map(
+    "".join
+)
+KEYS = ("instruction", "input", "output")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    records=st.lists(st.tuples(*[st.one_of(TEXT, OBJECT_LIKE)] * 3), max_size=8),
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+    key_order=st.permutations(KEYS),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=6),
+)
+def test_object_items_are_read_alike_whatever_the_pieces_and_the_key_order(
+    records, indent, ascii_only, key_order, cuts
+):
+    """Both readers give each object's values in ITEM's order, whatever order the file writes the keys in."""
+    objects = [{key: dict(zip(KEYS, record, strict=True))[key] for key in key_order} for record in records]
+    document = json.dumps(objects, indent=indent, ensure_ascii=ascii_only)
+    bounds = sorted({min(cut, len(document)) for cut in cuts} | {0, len(document)})
+    pieces = [document[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    assert [tuple(item) for item in kit.iter_items(iter(pieces), KEYS, "object")] == records
+    assert [tuple(item) for item in kit.read_items(document.encode(), "mem", KEYS, "object", ValueError)] == records
+
+
+OBJECTS_HOSTILE = {
+    "a key missing": (
+        '[{"instruction": "i", "output": "o"}]',
+        'item 0 (0-based) is a JSON object with keys "instruction", "output": ',
+    ),
+    "a key of another name": (
+        '[{"instruction": "i", "input": "", "output": "o"}, {"instruction": "i", "inputs": "", "output": "o"}]',
+        'item 1 (0-based) is a JSON object with keys "instruction", "inputs", "output": ',
+    ),
+    "a key more": (
+        '[{"instruction": "i", "input": "", "output": "o", "id": "1"}]',
+        'item 0 (0-based) is a JSON object with keys "instruction", "input", "output", "id": ',
+    ),
+    "a value that is no string": (
+        '[{"instruction": "i", "input": null, "output": "o"}]',
+        "item 0 (0-based) is a JSON object with keys",
+    ),
+    "an array for an object": ('[["i", "", "o"]]', "item 0 (0-based) is a JSON array of 3 items: "),
+    "a lone surrogate": (
+        '[{"instruction": "i", "input": "\\udfff", "output": "o"}]',
+        "item 0 (0-based) holds a lone UTF-16 surrogate escape",
+    ),
+}
+
+
+@pytest.mark.parametrize(("document", "expected"), OBJECTS_HOSTILE.values(), ids=OBJECTS_HOSTILE.keys())
+def test_object_items_of_another_shape_fail_naming_the_item_and_the_keys_expected(document, expected):
+    with pytest.raises(ValueError) as excinfo:
+        kit.read_items(document.encode(), "mem.json", KEYS, "object", ValueError)
+    assert str(excinfo.value).startswith(f"mem.json: {expected}")
+    if "JSON object with keys" in expected or "array of 3" in expected:
+        assert str(excinfo.value).endswith("; expected a {instruction, input, output} object of strings")
+    with pytest.raises(kit.Irregular):  # the incremental reader hands every such file to read_items
+        list(kit.iter_items(iter([document]), KEYS, "object"))
