@@ -29,6 +29,7 @@ import contextlib
 import contextvars
 import dataclasses
 import email.utils
+import enum
 import hashlib
 import io
 import json
@@ -50,6 +51,7 @@ from datasets.iterable_dataset import ArrowExamplesIterable
 from filelock import FileLock
 from huggingface_hub import HfApi, get_hf_file_metadata, get_session, hf_hub_url, try_to_load_from_cache
 from huggingface_hub import constants as hf_constants
+from huggingface_hub.errors import FileMetadataError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import build_hf_headers
 
 logger = datasets.logging.get_logger(__name__)
@@ -97,15 +99,10 @@ def shallow(block, limit: int = SHALLOW_BRACKETS) -> bool:
 
 
 def blob_hasher(size: int):
-    """A SHA-1 under way of a git blob of ``size`` bytes: ``update`` it with the bytes, then read ``hexdigest()``."""
+    """A SHA-1 under way of a git blob of ``size`` bytes (``git hash-object``): ``update`` it with the bytes, then
+    read ``hexdigest()``. ``huggingface_hub.utils.sha.git_hash`` gives the same of bytes in memory; this one is fed a
+    file piece by piece, in the same pass as its SHA-256."""
     return hashlib.sha1(b"blob %d\0" % size)
-
-
-def git_blob_sha1(content: bytes) -> str:
-    """The SHA-1 that git gives a file with these bytes (``git hash-object``)."""
-    digest = blob_hasher(len(content))
-    digest.update(content)
-    return digest.hexdigest()
 
 
 def json_type(value) -> str:
@@ -131,7 +128,24 @@ def is_unicode(text: str) -> bool:
 # --- Failed transfers, sorted into kinds. ---
 
 
-TRANSIENT = ("cannot connect", "server error")  # failure kinds worth another attempt
+class Failure(str, enum.Enum):
+    """The kinds of failed transfer (``failure`` says which errors are which); each reads as its words in messages,
+    and HINTS are keyed by them."""
+
+    NOT_FOUND = "not found"
+    CANNOT_CONNECT = "cannot connect"
+    SERVER_ERROR = "server error"
+    ACCESS_DENIED = "access denied"
+    WRONG_ANSWER = "wrong answer"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+TRANSIENT = (Failure.CANNOT_CONNECT, Failure.SERVER_ERROR)  # failure kinds worth another attempt
 
 NO_REPO_COMMIT = (
     "the answer has no X-Repo-Commit header, which every Hub and Hub mirror sends: the address is no Hub, or a proxy "
@@ -140,16 +154,17 @@ NO_REPO_COMMIT = (
 
 #: What to do about a kind of failure, where a dataset's HINTS say nothing of it.
 DEFAULT_HINTS = {
-    "wrong answer": "check the address, and whether the network needs a log-in or a proxy setting first",
+    Failure.WRONG_ANSWER: "check the address, and whether the network needs a log-in or a proxy setting first",
 }
 
 
 def failure(err: BaseException) -> tuple:
-    """Sorts a failed transfer into ``(kind, detail)``; kind is "" for anything that is not a network failure.
+    """Sorts a failed transfer into ``(kind, detail)``, kind a `Failure`; ``(None, "")`` for anything that is not a
+    network failure.
 
-    Kinds: "not found" (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), "cannot connect" (refused, reset,
-    timed out, stalled, host name not resolved, or the connection dropped mid-transfer), "server error" (5xx, 429),
-    "access denied" (other 4xx, such as 401 and 403), "wrong answer" (an HTML page, or a Hub answer with no
+    Kinds: NOT_FOUND (HTTP 404, or 401 with ``X-Error-Code: RepoNotFound``), CANNOT_CONNECT (refused, reset,
+    timed out, stalled, host name not resolved, or the connection dropped mid-transfer), SERVER_ERROR (5xx, 429),
+    ACCESS_DENIED (other 4xx, such as 401 and 403), WRONG_ANSWER (an HTML page, or a Hub answer with no
     ``X-Repo-Commit``: something other than the server answered).
     The clients wrap the real cause (fsspec reports a refused connection as FileNotFoundError), so the whole chain
     of causes is read, the innermost connection problem first.
@@ -158,55 +173,90 @@ def failure(err: BaseException) -> tuple:
     for link in chain:
         if isinstance(link, TransferError):  # already sorted, where the policy saw it fail
             return link.kind, link.detail
-        if type(link).__name__ == "FileMetadataError":  # huggingface_hub: an answer with no X-Repo-Commit
-            return "wrong answer", NO_REPO_COMMIT
+        if isinstance(link, FileMetadataError):  # huggingface_hub: an answer with no X-Repo-Commit
+            return Failure.WRONG_ANSWER, NO_REPO_COMMIT
     for link in chain:
         status = http_status(link)
         if status == 404:
-            return "not found", "HTTP 404"
+            return Failure.NOT_FOUND, "HTTP 404"
         if status == 401 and error_code(link) == "RepoNotFound":  # olah's answer for a missing file
-            return "not found", "HTTP 401 RepoNotFound"
+            return Failure.NOT_FOUND, "HTTP 401 RepoNotFound"
         if status is not None and (status >= 500 or status == 429):
-            return "server error", f"HTTP {status}"
+            return Failure.SERVER_ERROR, f"HTTP {status}"
         if status is not None and status >= 400:
-            return "access denied", f"HTTP {status}"
+            return Failure.ACCESS_DENIED, f"HTTP {status}"
     for link in reversed(chain):
         detail = connection_problem(link)
         if detail:
-            return "cannot connect", detail
+            return Failure.CANNOT_CONNECT, detail
     if any(isinstance(link, FileNotFoundError) for link in chain):
-        return "not found", "no such file on the server"
-    return "", ""
+        return Failure.NOT_FOUND, "no such file on the server"
+    return None, ""
+
+
+#: Connection problems, each with the error classes that say it, by module: those of the standard library and of the
+#: HTTP clients a load goes through (httpx under huggingface_hub, published as httpx2 from its 2.x on; requests and
+#: urllib3, aiohttp under fsspec). The first that matches wins.
+_CONNECTION_PROBLEMS = (
+    ("the host name could not be resolved", {
+        "socket": ["gaierror"], "aiohttp": ["ClientConnectorDNSError"], "urllib3.exceptions": ["NameResolutionError"],
+    }),
+    ("connection refused", {"builtins": ["ConnectionRefusedError"]}),
+    ("timed out", {
+        "builtins": ["TimeoutError"], "asyncio": ["TimeoutError"], "httpx": ["TimeoutException"],
+        "httpx2": ["TimeoutException"], "requests.exceptions": ["Timeout"], "urllib3.exceptions": ["TimeoutError"],
+        "aiohttp": ["ServerTimeoutError"],
+    }),
+    ("the connection was reset", {
+        "builtins": ["ConnectionResetError", "BrokenPipeError"], "httpx": ["RemoteProtocolError", "ReadError"],
+        "httpx2": ["RemoteProtocolError", "ReadError"], "aiohttp": ["ServerDisconnectedError"],
+    }),
+    ("the connection dropped before the whole file arrived", {
+        "http.client": ["IncompleteRead"], "aiohttp": ["ClientPayloadError"], "urllib3.exceptions": ["IncompleteRead"],
+        "requests.exceptions": ["ChunkedEncodingError"],
+    }),
+)  # fmt: skip
+#: Any other error of these classes is a connection problem, said as its class and its text.
+_OTHER_CONNECTION_ERRORS = {
+    "builtins": ["ConnectionError"], "httpx": ["TransportError"], "httpx2": ["TransportError"],
+    "aiohttp": ["ClientConnectionError"], "requests.exceptions": ["ConnectionError"],
+}  # fmt: skip
+
+
+def _classes(by_module: dict) -> tuple:
+    """The classes named, from the modules already imported: a library that was never imported raised nothing."""
+    return tuple(
+        getattr(sys.modules[module], name)
+        for module, names in by_module.items()
+        if module in sys.modules
+        for name in names
+        if hasattr(sys.modules[module], name)
+    )
 
 
 def connection_problem(err: BaseException) -> str:
-    """What went wrong with a connection, from the error types of socket, requests, httpx and aiohttp; or ""."""
-    if isinstance(err, ValueError):  # bad bytes, not a bad connection (their text may quote any words)
+    """What went wrong with a connection, by the error's class (socket's, httpx's, requests' and urllib3's,
+    aiohttp's); or ""."""
+    if isinstance(err, ValueError):  # bad bytes, not a bad connection
         return ""
-    name, text = type(err).__name__, str(err)
-    if name == "gaierror" or "DNS" in name or "Name or service not known" in text:
-        return "the host name could not be resolved"
-    if isinstance(err, ConnectionRefusedError) or "Connection refused" in text or "Connect call failed" in text:
-        return "connection refused"
-    if isinstance(err, TimeoutError) or name == "timeout" or "Timeout" in name or "timed out" in text:
-        return "timed out"
-    if isinstance(err, (ConnectionResetError, BrokenPipeError)) or any(
-        word in name for word in ("Disconnected", "RemoteProtocol", "ReadError", "ConnectionClosed")
-    ):
-        return "the connection was reset"
-    if any(word in name for word in ("Payload", "Incomplete", "ChunkedEncoding", "ContentLength")):
-        return "the connection dropped before the whole file arrived"
-    if isinstance(err, ConnectionError) or "Connect" in name:
+    for problem, by_module in _CONNECTION_PROBLEMS:
+        if isinstance(err, _classes(by_module)):
+            return problem
+    if isinstance(err, _classes(_OTHER_CONNECTION_ERRORS)):
         return f"{type(err).__name__}: {err}"
     return ""
 
 
 def _causes(err: BaseException) -> list:
-    """``err`` and the errors it was raised from, outermost first."""
+    """``err`` and the errors it was raised from, outermost first. An error raised ``from None`` that holds the
+    error it replaces as its argument (httpcore's do) leads to that one."""
     chain = []
     while err is not None and all(err is not seen for seen in chain):
         chain.append(err)
-        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
+        if err.__cause__ is None and err.__suppress_context__ and err.args and isinstance(err.args[0], BaseException):
+            err = err.args[0]
+        else:
+            err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
     return chain
 
 
@@ -305,7 +355,7 @@ class TransferError(ConnectionError):
     ``kind`` and ``detail`` are as ``failure`` sorts them; ``attempts`` is how many requests were made.
     """
 
-    def __init__(self, url: str, kind: str, detail: str, attempts: int, status=None):
+    def __init__(self, url: str, kind: Failure, detail: str, attempts: int, status=None):
         tried = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"{url}: {kind} ({detail}){tried}")
         self.url, self.kind, self.detail, self.attempts, self.status = url, kind, detail, attempts, status
@@ -317,7 +367,7 @@ class _Load:
     def __init__(self, settings: NetworkSettings):
         self.settings, self.failures, self.last, self.lock = settings, {}, {}, threading.Lock()
 
-    def failed(self, url: str, kind: str, detail: str) -> int:
+    def failed(self, url: str, kind: Failure, detail: str) -> int:
         """Counts a failed request for ``url`` (and remembers what went wrong); returns how many it has had."""
         with self.lock:
             self.failures[url] = self.failures.get(url, 0) + 1
@@ -327,7 +377,7 @@ class _Load:
     def spent_error(self, url: str) -> "TransferError":
         """The error for a request ``url`` has no attempts left for: what went wrong the last time (a library that
         asks once more after a failure gets the failure, not a new request)."""
-        kind, detail = self.last.get(url, ("cannot connect", "no attempts left"))
+        kind, detail = self.last.get(url, (Failure.CANNOT_CONNECT, "no attempts left"))
         return TransferError(url, kind, detail, self.spent(url))
 
     def spent(self, url: str) -> int:
@@ -420,7 +470,7 @@ def _policy_transport(http):
                     for chunk in self._stream:
                         if sniffing and chunk.lstrip(b"\xef\xbb\xbf \t\r\n"):
                             if _looks_like_html(chunk):
-                                raise TransferError(self._url, "wrong answer", HTML_PAGE, 1)
+                                raise TransferError(self._url, Failure.WRONG_ANSWER, HTML_PAGE, 1)
                             sniffing = False
                         sent += len(chunk)
                         window_bytes += len(chunk)
@@ -442,9 +492,10 @@ def _policy_transport(http):
                     elif detail == "timed out":
                         detail = f"no byte for {settings.stall_timeout:g} s"
                     arrived = f"{sent} of {total} bytes had arrived" if total else f"{sent} bytes had arrived"
-                    failures = self._load.failed(self._url, "cannot connect", f"{detail}; {arrived}")
+                    failures = self._load.failed(self._url, Failure.CANNOT_CONNECT, f"{detail}; {arrived}")
                     if failures >= settings.attempts or not self._resumable():
-                        raise TransferError(self._url, "cannot connect", f"{detail}; {arrived}", failures) from None
+                        said = f"{detail}; {arrived}"
+                        raise TransferError(self._url, Failure.CANNOT_CONNECT, said, failures) from None
                     wait = settings.wait(failures)
                     logger.warning(
                         f"{self._url}: {detail} ({arrived}); resuming in {wait:g} s "
@@ -478,7 +529,7 @@ def _policy_transport(http):
             response.close()
             raise TransferError(
                 self._url,
-                "cannot connect",
+                Failure.CANNOT_CONNECT,
                 f"the transfer broke after {sent} bytes and the server did not resume it (HTTP "
                 f"{response.status_code}, Content-Range {content_range or 'none'})",
                 self._load.spent(self._url),
@@ -503,7 +554,7 @@ def _policy_transport(http):
             if 200 <= response.status_code < 300:
                 if "text/html" in response.headers.get("Content-Type", "").lower():
                     response.close()
-                    raise TransferError(url, "wrong answer", HTML_PAGE, 1, response.status_code)
+                    raise TransferError(url, Failure.WRONG_ANSWER, HTML_PAGE, 1, response.status_code)
                 response.stream = Monitored(self, request, response, load, url)
             return response
 
@@ -522,9 +573,9 @@ def _policy_transport(http):
                     kind, detail = failure(err)
                     if detail == "timed out":
                         detail = f"no answer within {settings.stall_timeout:g} s"
-                    failures = load.failed(url, kind or "cannot connect", detail or str(err))
+                    failures = load.failed(url, kind or Failure.CANNOT_CONNECT, detail or str(err))
                     if kind not in TRANSIENT or failures >= settings.attempts:
-                        raise TransferError(url, kind or "cannot connect", detail or str(err), failures) from err
+                        raise TransferError(url, kind or Failure.CANNOT_CONNECT, detail or str(err), failures) from err
                     what = f"{kind} ({detail})"
                 else:
                     status = response.status_code
@@ -532,9 +583,9 @@ def _policy_transport(http):
                         return response
                     response.read()
                     response.close()
-                    failures = load.failed(url, "server error", f"HTTP {status}")
+                    failures = load.failed(url, Failure.SERVER_ERROR, f"HTTP {status}")
                     if failures >= settings.attempts:
-                        raise TransferError(url, "server error", f"HTTP {status}", failures, status)
+                        raise TransferError(url, Failure.SERVER_ERROR, f"HTTP {status}", failures, status)
                     retry_after = _retry_after(response.headers)
                     what = f"server error (HTTP {status}" + (
                         f", Retry-After {response.headers['Retry-After']})" if retry_after is not None else ")"
@@ -651,11 +702,11 @@ def fetch(url: str, path: str, chunk_bytes: int = 2**20, headers: Optional[dict]
             arrived = answer.num_bytes_downloaded
         if announced is not None and announced.isdigit() and arrived != int(announced):
             raise TransferError(
-                url, "cannot connect", f"the transfer was cut short: {arrived} of {announced} bytes arrived", 1
+                url, Failure.CANNOT_CONNECT, f"the transfer was cut short: {arrived} of {announced} bytes arrived", 1
             )
         with open(partial, "rb") as f:
             if _looks_like_html(f.read(512)):
-                raise TransferError(url, "wrong answer", HTML_PAGE, 1)
+                raise TransferError(url, Failure.WRONG_ANSWER, HTML_PAGE, 1)
         os.replace(partial, path)
         return arrived
     finally:
@@ -912,7 +963,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
             files[key] = path
         return files
 
-    def _hint(self, kind: str) -> str:
+    def _hint(self, kind: Failure) -> str:
         """What to do about a kind of failed transfer: the dataset's ``HINTS``, else a general word."""
         return self.HINTS.get(kind) or DEFAULT_HINTS[kind]
 
@@ -925,7 +976,7 @@ class InstructionBuilder(datasets.ArrowBasedBuilder):
         attempts = next((link.attempts for link in _causes(err) if isinstance(link, TransferError)), 1)
         tried = f" after {attempts} attempts" if attempts > 1 else ""
         message = f"{url}: {kind} ({detail}){tried}; {self._hint(kind)}"
-        return FileNotFoundError(message) if kind == "not found" else ConnectionError(message)
+        return FileNotFoundError(message) if kind == Failure.NOT_FOUND else ConnectionError(message)
 
 
 # --- Hub downloads (Align-Anything): one commit per load, each file checked against a hash its server publishes. ---
@@ -951,13 +1002,14 @@ class HubInstructionBuilder(InstructionBuilder):
 
     SPLIT_FILES = {}
     HINTS = {
-        "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
+        Failure.NOT_FOUND: "check the repo, the revision (hub_revision=) and the file name, or the mirror "
+        "address (HF_ENDPOINT)",
+        Failure.CANNOT_CONNECT: "check the network and the address (HF_ENDPOINT), or pass data_dir= with a local "
+        "copy of the files",
+        Failure.SERVER_ERROR: "the server is down or busy: try again later, use a mirror (HF_ENDPOINT), or pass "
+        "data_dir= with a local copy of the files",
+        Failure.ACCESS_DENIED: "check that you may read the repo (HF_TOKEN, hf auth login) and the address "
         "(HF_ENDPOINT)",
-        "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir= with a local copy of "
-        "the files",
-        "server error": "the server is down or busy: try again later, use a mirror (HF_ENDPOINT), or pass data_dir= "
-        "with a local copy of the files",
-        "access denied": "check that you may read the repo (HF_TOKEN, hf auth login) and the address (HF_ENDPOINT)",
     }
     check_ranges = True
     range_probe_bytes = 16
@@ -1101,7 +1153,7 @@ class HubInstructionBuilder(InstructionBuilder):
             with network_policy():
                 info = api.dataset_info(repo, revision=revision, files_metadata=True)
         except Exception as err:
-            if http_status(err) == 404 or type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError"):
+            if http_status(err) == 404 or isinstance(err, (RepositoryNotFoundError, RevisionNotFoundError)):
                 # One line, without the client's pointer to HTTP docs.
                 said = " ".join(line.strip() for line in str(err).splitlines() if not line.startswith("For more"))
                 raise FileNotFoundError(
@@ -1110,7 +1162,7 @@ class HubInstructionBuilder(InstructionBuilder):
             if any(isinstance(link, json.JSONDecodeError) for link in _causes(err)):
                 raise ConnectionError(
                     f"{url}: wrong answer (not the JSON a Hub sends, but {_answer_start(err)}); "
-                    f"{DEFAULT_HINTS['wrong answer']}"
+                    f"{DEFAULT_HINTS[Failure.WRONG_ANSWER]}"
                 ) from err
             error = self._network_error(url, err)
             raise error or ConnectionError(f"{where}: resolving the revision to a commit failed: {err}") from err
@@ -1856,13 +1908,13 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
     chunk_bytes = 2**20
     batch_rows = 10_000
     HINTS = {
-        "not found": "check the address (base_url=): it must serve the files of commit {commit}, or pass data_dir= "
-        "with a local copy of the files",
-        "cannot connect": "check the network and the address (base_url=), or pass data_dir= with a local copy of the "
-        "files",
-        "server error": "the server is down or busy: try again later, use a mirror (base_url=), or pass data_dir= "
-        "with a local copy of the files",
-        "access denied": "check the address (base_url=), or pass data_dir= with a local copy of the files",
+        Failure.NOT_FOUND: "check the address (base_url=): it must serve the files of commit {commit}, or pass "
+        "data_dir= with a local copy of the files",
+        Failure.CANNOT_CONNECT: "check the network and the address (base_url=), or pass data_dir= with a local copy "
+        "of the files",
+        Failure.SERVER_ERROR: "the server is down or busy: try again later, use a mirror (base_url=), or pass "
+        "data_dir= with a local copy of the files",
+        Failure.ACCESS_DENIED: "check the address (base_url=), or pass data_dir= with a local copy of the files",
     }
 
     def row(self, item: list, tally: collections.Counter) -> Optional[tuple]:
@@ -1873,7 +1925,7 @@ class PinnedJsonArrayBuilder(InstructionBuilder):
     def report(self, files: str, tally: collections.Counter) -> None:
         """Warns of what ``row`` counted in ``tally`` over ``files`` (their names)."""
 
-    def _hint(self, kind: str) -> str:
+    def _hint(self, kind: Failure) -> str:
         return super()._hint(kind).replace("{commit}", str(self.COMMIT))
 
     @classmethod

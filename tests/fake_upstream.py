@@ -65,6 +65,8 @@ import threading
 import urllib.parse
 from pathlib import Path
 
+from huggingface_hub.utils.sha import git_hash
+
 from instruction_datasets.loading import SCRIPTS, builder_class, sample_dir
 
 
@@ -97,7 +99,7 @@ def _pinned_folder(path: str) -> str | None:
 def git_blob_sha1(data: bytes) -> str:
     """The id git (and the Hub's ``oid``) gives a file's bytes (remembered: files of the real size are asked for
     again and again)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    return git_hash(data)
 
 
 @functools.lru_cache(maxsize=64)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers import error_text
+from huggingface_hub.utils.sha import git_hash
 
 from instruction_datasets import builder_class, load
 from instruction_datasets.loading import sample_dir
@@ -123,7 +124,7 @@ def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
     name, true = PARTS["part1"][0], PART_FILES["part1"].read_bytes()
     tampered = true.replace(b"Rosey:", b"Rosie:")
     assert tampered != true and len(json.loads(tampered)) == len(json.loads(true))
-    monkeypatch.setattr(builder_class(SCRIPT), "PARTS", {"part1": (name, kit.git_blob_sha1(true))})
+    monkeypatch.setattr(builder_class(SCRIPT), "PARTS", {"part1": (name, git_hash(true))})
     monkeypatch.setattr(builder_class(SCRIPT), "batch_rows", 1)
     monkeypatch.setattr(builder_class(SCRIPT), "chunk_bytes", 64)
     upstream.serve(ALPHA_PREFIX + name, tampered)
@@ -135,7 +136,7 @@ def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
     assert received == []
     message = error_text(caught.value)
     assert f"{upstream.alpha_base_url}/{name}: content differs from the pinned upstream file" in message
-    assert f"got {kit.git_blob_sha1(tampered)}" in message
+    assert f"got {git_hash(tampered)}" in message
     assert set(Path(tempfile.gettempdir()).glob("instruction_datasets-*.part")) <= copies, "the copy is removed"
 
 
@@ -205,14 +206,17 @@ def test_a_byte_order_mark_is_not_an_error(tmp_path, cache_dir, streaming):
     assert [(row["prompt"], row["response"]) for row in rows] == [("Hi", "Hello")]
 
 
-def test_git_blob_sha1_is_what_git_computes(tmp_path):
+def test_the_blob_sha1_fed_piece_by_piece_is_what_git_computes(tmp_path):
     content = PART_FILES["part1"].read_bytes()
     if shutil.which("git") is None:
         pytest.fail("git is needed to check the blob hash against git itself")
     path = tmp_path / "blob"
     path.write_bytes(content)
     expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True).stdout
-    assert kit.git_blob_sha1(content) == expected.strip()
+    digest = kit.blob_hasher(len(content))
+    for start in range(0, len(content), 1000):
+        digest.update(content[start : start + 1000])
+    assert digest.hexdigest() == expected.strip() == git_hash(content)
 
 
 def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streaming):
@@ -222,7 +226,7 @@ def test_local_copies_are_verified_only_when_asked(cache_dir, tmp_path, streamin
     message = error_text(excinfo.value)
     assert str(PART_FILES["part1"]) in message
     assert PARTS["part1"][1] in message  # the pinned hash
-    assert kit.git_blob_sha1(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
+    assert git_hash(PART_FILES["part1"].read_bytes()) in message  # the hash of what was read
 
 
 @pytest.mark.network

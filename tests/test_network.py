@@ -16,6 +16,7 @@ or a host name the runner's resolver refuses (no name is looked up).
 
 import asyncio
 import dataclasses
+import http.client
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 import requests
 from fake_upstream import HUB_REPOS, PINNED_FOLDERS
@@ -294,7 +296,25 @@ def _status_error(status, headers=None):
 
 
 CLIENT_ERRORS = {
-    "httpx refused": (httpx.ConnectError("[Errno 111] Connection refused"), "cannot connect", "connection refused"),
+    "httpx refused": (
+        _chain(httpx.ConnectError("[Errno 111] Connection refused"), ConnectionRefusedError(111, "Connection refused")),
+        "cannot connect",
+        "connection refused",
+    ),
+    "httpx connect error": (httpx.ConnectError("no route"), "cannot connect", "ConnectError: no route"),
+    "httpx remote protocol": (httpx.RemoteProtocolError("peer closed"), "cannot connect", "the connection was reset"),
+    "http.client incomplete": (
+        _chain(requests.exceptions.ChunkedEncodingError("broken"), http.client.IncompleteRead(b"x", 10)),
+        "cannot connect",
+        "the connection dropped before the whole file arrived",
+    ),
+    "aiohttp payload": (
+        aiohttp.ClientPayloadError("Response payload is not completed"),
+        "cannot connect",
+        "the connection dropped before the whole file arrived",
+    ),
+    "aiohttp disconnected": (aiohttp.ServerDisconnectedError(), "cannot connect", "the connection was reset"),
+    "requests timeout": (requests.exceptions.ReadTimeout("read"), "cannot connect", "timed out"),
     "httpx unresolved": (
         _chain(httpx.ConnectError("[Errno -2] Name or service not known"), socket.gaierror(-2, "Name or service")),
         "cannot connect",
@@ -325,7 +345,7 @@ CLIENT_ERRORS = {
         "HTTP 401 RepoNotFound",
     ),
     # A bad row may quote any words: it is never taken for a network failure.
-    "format error": (ValueError("line 3: 'Connection refused, timed out' is not JSON"), "", ""),
+    "format error": (ValueError("line 3: 'Connection refused, timed out' is not JSON"), None, ""),
 }
 
 

@@ -30,6 +30,7 @@ ALLOWED_IMPORTS = {
     "contextvars",  # the network policy applies to the requests of a load only, in the thread that makes them
     "dataclasses",
     "email",  # a Retry-After header may be an HTTP date
+    "enum",  # the kinds of failed transfer
     "hashlib",
     "io",
     "json",
