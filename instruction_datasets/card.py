@@ -2,7 +2,8 @@
 
 The generated body sits between two marker lines. Text a user writes above or below them (and YAML keys
 export does not set) survives every later export. What the card shows of each config (rows, figures,
-provenance) is handed to `render_body` by `export`, which alone knows the folder's layout.
+provenance) is handed to `render_body` by `export`: measured as it writes a config, or read back from the folder
+(paths from `layout`) for a config kept from an earlier export.
 """
 
 from __future__ import annotations

@@ -103,29 +103,47 @@ def folder_problem(folder: str | os.PathLike) -> str | None:
     return None
 
 
+def _new_counts() -> dict[str, object]:
+    return {"rows": 0, "empty_responses": 0, **{column: collections.Counter() for column in stats.GROUP_COLUMNS}}
+
+
+def _count(entry: dict[str, object], table) -> None:
+    """Adds a table's rows to a split's counts: rows, empty responses, values of `stats.GROUP_COLUMNS`."""
+    entry["rows"] += table.num_rows
+    entry["empty_responses"] += pc.sum(pc.equal(table.column("response"), "")).as_py() or 0
+    for column in stats.GROUP_COLUMNS:
+        if column in table.column_names:
+            entry[column].update(table.column(column).to_pylist())
+
+
 def read_counts(folder: str | os.PathLike, config: str) -> dict[str, dict[str, object]]:
     """Per split: rows, rows with an empty response (``"empty_responses"``), and value counts of the columns of
-    `stats.GROUP_COLUMNS`, read from the config's shards."""
+    `stats.GROUP_COLUMNS`, read from the config's shards (splits in the order of their shards' names)."""
     per_split: dict[str, dict[str, object]] = {}
     for shard in shards(folder, config):
-        entry = per_split.setdefault(
-            split_of(shard),
-            {"rows": 0, "empty_responses": 0, **{column: collections.Counter() for column in stats.GROUP_COLUMNS}},
-        )
         if shard.suffix == ".parquet":
             table = pq.read_table(shard)
         else:
             table = pa_json.read_json(shard, parse_options=pa_json.ParseOptions(newlines_in_values=False))
-        entry["rows"] += table.num_rows
-        entry["empty_responses"] += pc.sum(pc.equal(table.column("response"), "")).as_py() or 0
-        for column in stats.GROUP_COLUMNS:
-            if column in table.column_names:
-                entry[column].update(table.column(column).to_pylist())
+        _count(per_split.setdefault(split_of(shard), _new_counts()), table)
+    return per_split
+
+
+def measured_counts(dataset_dict: datasets.DatasetDict) -> dict[str, dict[str, object]]:
+    """What `read_counts` reads back from the shards of these splits, counted on the rows before they are written."""
+    per_split: dict[str, dict[str, object]] = {}
+    for split in sorted(dataset_dict, key=lambda name: f"{name}-"):  # as shard names sort
+        dataset = dataset_dict[split]
+        wanted = ["response", *(column for column in stats.GROUP_COLUMNS if column in dataset.column_names)]
+        entry = per_split[split] = _new_counts()
+        for table in dataset.select_columns(wanted).with_format("arrow").iter(batch_size=50_000):
+            _count(entry, table)
     return per_split
 
 
 def read_facts(folder: str | os.PathLike, names: list[str]) -> dict[str, card.ConfigFacts]:
-    """What the card shows of each config, read from the folder: row counts, figures and provenance."""
+    """What the card shows of each config, read from the folder: row counts, figures and provenance (for configs
+    exported by an earlier run; `export` hands over those it writes as it writes them)."""
     facts = {}
     for config in names:
         figures_path = Path(folder) / stats_file(config, "json")
@@ -254,11 +272,11 @@ def _export_into(
         _remove_empty(new_parents)
         raise
     try:
-        summary = {}
+        summary, written = {}, {}
         for name in names:
             settings = (data_dir, cache_dir, max_bytes, file_format, tokenizer, drop_empty_responses, config_kwargs)
-            summary[name] = _write_config(script, cls, name, staging, card_data, *settings)
-        replaced = _write_card(cls, staging, card_data, old_text, repo_id)
+            summary[name], written[name] = _write_config(script, cls, name, staging, card_data, *settings)
+        replaced = _write_card(cls, staging, card_data, old_text, repo_id, written)
         card.check(staging)
         _swap_in(staging, out)
     except BaseException:
@@ -282,7 +300,8 @@ def _write_config(
     drop_empty,
     config_kwargs,
 ):
-    """Shards, stats and card entries of one config; returns rows, bytes, shards (and rows left out) per split."""
+    """Shards, stats and card entries of one config; returns rows, bytes, shards (and rows left out) per split, and
+    what the card shows of it (as `read_facts` would read it back)."""
     data_dir = configs.data_dir_for(data_dir, config)
     dataset_dict = load(script, config, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
     left_out = {}
@@ -315,7 +334,8 @@ def _write_config(
     (out / STATS).mkdir(exist_ok=True)
     for suffix in ("json", "png"):
         (out / stats_file(config, suffix)).unlink(missing_ok=True)  # may be hard-linked to the original
-    stats.write_json(figures, out / stats_file(config, "json"))
+    figures_text = stats.json_text(figures)
+    (out / stats_file(config, "json")).write_text(figures_text)
     stats.plot(figures, out / stats_file(config, "png"))
     builder_info = next(iter(dataset_dict.values())).info
     record = provenance.record(builder_info, local=data_dir is not None, origin=_origin(data_dir))
@@ -326,7 +346,16 @@ def _write_config(
     record_path = provenance_path(out, config)
     record_path.parent.mkdir(exist_ok=True)
     record_path.unlink(missing_ok=True)  # in a staged export it may be a hard link to the folder's original file
-    record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    record_text = json.dumps(record, indent=2) + "\n"
+    record_path.write_text(record_text, encoding="utf-8")
+    facts = card.ConfigFacts(
+        counts=measured_counts(dataset_dict),
+        record=json.loads(record_text),
+        figures=json.loads(figures_text),
+        figures_file=stats_file(config, "json"),
+        picture=stats_file(config, "png"),
+        file_format=file_format,
+    )
 
     info = datasets.DatasetInfo(
         features=builder_info.features,
@@ -339,7 +368,7 @@ def _write_config(
     card_configs = MetadataConfigs.from_dataset_card_data(card_data)
     card_configs[config] = {"data_files": data_files}
     card_configs.to_dataset_card_data(card_data)
-    return summary
+    return summary, facts
 
 
 #: The key of a config's provenance record that counts, per split, the rows left out for an empty response.
@@ -366,8 +395,11 @@ def _origin(data_dir) -> str:
     return "data_dir"
 
 
-def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None, repo_id: str | None) -> dict:
-    """The card's YAML (default config, languages, license, ...) and generated part; the user's text stays.
+def _write_card(
+    cls, out: Path, card_data: DatasetCardData, old_text: str | None, repo_id: str | None, written: dict
+) -> dict:
+    """The card's YAML (default config, languages, license, ...) and generated part; the user's text stays. The
+    facts of the configs this run ``written`` are handed over; those of configs kept from earlier runs are read back.
 
     Returns the keys the builder sets whose value in the old card was another: ``{key: (old, new)}``.
     """
@@ -402,7 +434,8 @@ def _write_card(cls, out: Path, card_data: DatasetCardData, old_text: str | None
     # The default first, then the builder's order (a config the builder no longer has, by name).
     order = [default] + [name for name in cls.builder_configs if name in configs and name != default]
     order += sorted(name for name in configs if name not in order)
-    body = card.render_body(cls, order, default, read_facts(out, order), repo_id)
+    facts = {**read_facts(out, [name for name in order if name not in written]), **written}
+    body = card.render_body(cls, order, default, facts, repo_id)
     card.write(card_path(out), card_data.to_yaml(), body, old_text)
     return replaced
 

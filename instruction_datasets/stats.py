@@ -284,6 +284,11 @@ def _log_bins(values: list[int]) -> list[float]:
     return [float(low)] + [low * step**i for i in range(1, 30)] + [float(high)]
 
 
+def json_text(stats: dict[str, Any]) -> str:
+    """The figures (not the per-row lengths) as the text of a JSON file."""
+    return json.dumps({k: v for k, v in stats.items() if k != "lengths"}, indent=2) + "\n"
+
+
 def write_json(stats: dict[str, Any], out: str | os.PathLike) -> None:
-    """The figures (not the per-row lengths) as JSON."""
-    Path(out).write_text(json.dumps({k: v for k, v in stats.items() if k != "lengths"}, indent=2) + "\n")
+    """The figures (not the per-row lengths) as a JSON file."""
+    Path(out).write_text(json_text(stats))

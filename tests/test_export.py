@@ -98,6 +98,32 @@ def test_reexport_is_idempotent_and_leaves_no_stale_shards(tmp_path):
     assert snapshot() == first
 
 
+def test_the_card_is_built_from_what_the_run_wrote_and_only_kept_configs_are_read_back(tmp_path, monkeypatch):
+    """An export hands the card the counts, figures and provenance it just measured (they equal what reading the
+    folder back gives, dropped empty responses included); only configs kept from earlier exports are read back."""
+    script, folder = "instruction_tuning_alpha", tmp_path / "out"
+    kwargs = {"data_dir": sample_dir(script, "all"), "cache_dir": tmp_path / "cache"}
+    read_back, handed = [], {}
+    real_read, real_render = export_module.read_facts, card.render_body
+
+    def read_facts(out, names):
+        read_back.append(list(names))
+        return real_read(out, names)
+
+    def render_body(cls, order, default, facts, repo_id=None):
+        handed.update(facts)
+        return real_render(cls, order, default, facts, repo_id)
+
+    monkeypatch.setattr(export_module, "read_facts", read_facts)
+    monkeypatch.setattr(card, "render_body", render_body)
+    export(script, ["part1", "harmless"], folder, drop_empty_responses=True, **kwargs)
+    assert read_back == [[]]
+    assert handed == real_read(folder, ["part1", "harmless"])
+    export(script, "part2", folder, **kwargs)
+    assert read_back[-1] == ["part1", "harmless"]  # kept from the first export, in the card's order
+    assert handed["part2"] == real_read(folder, ["part2"])["part2"]
+
+
 def test_card_languages_are_those_of_the_exported_configs(tmp_path):
     zh = sample_dir("align_anything_instruction", "zh")
     export("align_anything_instruction", "zh", tmp_path, data_dir=zh, cache_dir=tmp_path / "cache")
