@@ -108,9 +108,11 @@ def test_each_fault_on_each_read_path_ends_in_the_rows_or_one_line_in_time(serve
     assert target.rsplit("/", 1)[-1] in first, first  # names the file
     assert took <= FAILURE_LIMIT, f"{took:.1f} s: {first}"
     if not what.startswith("html"):  # a page is no failure worth another attempt
-        # The probe of a ranged stream asks for 17 bytes: a drip brings them before the low-speed window closes.
+        # The probe of a ranged stream asks for 17 bytes: a drip brings them in 0.85 s, mostly before the low-speed
+        # window of 1 s closes, and then the probe is one request more; on a busy machine it comes in after, and is
+        # one of the attempts.
         probe = 1 if (path, what) == ("align streaming ranged", "drip") else 0
-        assert asked == ATTEMPTS + probe, (asked, first)
+        assert asked == ATTEMPTS + probe or (probe and asked == ATTEMPTS), (asked, first)
 
 
 def test_the_default_settings_warn_within_30_s_and_fail_within_2_minutes():
