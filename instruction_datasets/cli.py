@@ -35,14 +35,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import configs
+from .layout import DEFAULT_FILE_FORMAT, DEFAULT_MAX_SHARD_SIZE, FILE_FORMATS
 from .meta import SCRIPTS, version
 from .training import DROP_OPTION
 
 PROG = "python -m instruction_datasets"
 SIZE_SYNTAX = "a number of bytes, or a number with a unit: KB, MB, GB (1000s) or KiB, MiB, GiB (1024s), e.g. 500MB"
-#: export's defaults, written here so that --help needs no `datasets` import (a test checks they are export's).
-DEFAULT_MAX_SHARD_SIZE = "500MB"
-FILE_FORMATS = ("jsonl", "parquet")
 #: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
 #: The library's parameters and the options that set them here: errors are shown in the user's words.
@@ -451,7 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest shard, as push_to_hub: {SIZE_SYNTAX} (default: {DEFAULT_MAX_SHARD_SIZE})",
     )
     export_parser.add_argument(
-        "--format", choices=FILE_FORMATS, default="parquet", help="shard file format (default: parquet)"
+        "--format",
+        choices=FILE_FORMATS,
+        default=DEFAULT_FILE_FORMAT,
+        help=f"shard file format (default: {DEFAULT_FILE_FORMAT})",
     )
     export_parser.add_argument(tokenizer_flag, help=f"{tokenizer_help}, shown in the card")
     export_parser.add_argument(

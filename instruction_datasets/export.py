@@ -43,7 +43,10 @@ from huggingface_hub import DatasetCardData
 from . import card, card_text, configs, provenance, stats, tokens
 from .configs import repo_id_problem
 from .layout import (  # the folder's layout: every path in an export folder is named there
+    DEFAULT_FILE_FORMAT,
+    DEFAULT_MAX_SHARD_SIZE,
     EMPTY_LEFT_OUT,
+    FILE_FORMATS,
     SAMPLES,
     STATS,
     card_path,
@@ -58,8 +61,6 @@ from .layout import (  # the folder's layout: every path in an export folder is 
 )
 from .loading import builder_class, declared_info, load, script_path
 
-#: What `push_to_hub` uses by default: a split larger than this is written as several shards.
-DEFAULT_MAX_SHARD_SIZE = datasets.config.MAX_SHARD_SIZE
 TASK_CATEGORIES = ["text-generation"]
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def read_facts(folder: str | os.PathLike, names: list[str]) -> dict[str, card.Co
             figures=json.loads(figures_path.read_text(encoding="utf-8")) if figures_path.is_file() else None,
             figures_file=stats_file(config, "json"),
             picture=stats_file(config, "png"),
-            file_format=next((shard.suffix[1:] for shard in shards(folder, config)), "parquet"),
+            file_format=next((shard.suffix[1:] for shard in shards(folder, config)), DEFAULT_FILE_FORMAT),
         )
     return facts
 
@@ -170,8 +171,8 @@ def _write_jsonl(dataset: datasets.Dataset, path: Path) -> None:
             writer.write_all(dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True))
 
 
-#: Shard writers by file format (the suffix of the shard files).
-FILE_FORMATS = {"parquet": _write_parquet, "jsonl": _write_jsonl}
+#: Shard writers by file format (`layout.FILE_FORMATS`).
+WRITERS = {"parquet": _write_parquet, "jsonl": _write_jsonl}
 
 
 def export(
@@ -182,7 +183,7 @@ def export(
     data_dir: str | os.PathLike | None = None,
     max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
     cache_dir: str | os.PathLike | None = None,
-    file_format: str = "parquet",
+    file_format: str = DEFAULT_FILE_FORMAT,
     tokenizer=None,
     repo_id: str | None = None,
     drop_empty_responses: bool = False,
@@ -322,7 +323,7 @@ def _write_config(
         file_bytes = 0
         for index in range(num_shards):
             shard = shard_path(out, config, split, index, num_shards, file_format)
-            FILE_FORMATS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard)
+            WRITERS[file_format](dataset.shard(num_shards=num_shards, index=index, contiguous=True), shard)
             file_bytes += shard.stat().st_size
         splits.add(datasets.SplitInfo(name=split, num_bytes=nbytes, num_examples=dataset.num_rows))
         data_files.append({"split": split, "path": data_files_pattern(config, split)})

@@ -16,6 +16,14 @@ SAMPLES = Path(__file__).resolve().with_name("samples")
 EMPTY_LEFT_OUT = "empty_responses_left_out"
 
 
+#: The shards' file formats (their suffixes): UTF-8 JSON Lines, and Parquet, which the Hub viewer pages through and
+#: which is the default.
+FILE_FORMATS = ("jsonl", "parquet")
+DEFAULT_FILE_FORMAT = "parquet"
+#: The largest shard by default: `push_to_hub`'s (``datasets.config.MAX_SHARD_SIZE``), written here so that the
+#: command line's help shows it without importing `datasets`.
+DEFAULT_MAX_SHARD_SIZE = "500MB"
+
 #: The dataset card, at the top of the folder (where the Hub reads it).
 CARD = "README.md"
 #: The data shards, one folder per config.

@@ -6,6 +6,7 @@ A command's own work and options are tested in the file of its concern (export, 
 
 import argparse
 import importlib.metadata
+import inspect
 import os
 import re
 import signal
@@ -13,11 +14,12 @@ import subprocess
 import sys
 import time
 
+import datasets
 import pytest
 from helpers import run_cli
 
 import instruction_datasets
-from instruction_datasets import builder_class, cli, infos, loading, meta, stats
+from instruction_datasets import builder_class, cli, infos, layout, loading, meta, stats
 from instruction_datasets import export as export_module
 from instruction_datasets import push as push_module
 from instruction_datasets.loading import PROJECT_ROOT, available_scripts, sample_dir
@@ -248,12 +250,13 @@ def test_help_and_version_import_nothing_heavy(argv):
     assert result.stdout.rstrip().endswith("imported:"), result.stdout[-300:]
 
 
-def test_the_defaults_help_shows_are_those_of_export():
-    assert cli.DEFAULT_MAX_SHARD_SIZE == export_module.DEFAULT_MAX_SHARD_SIZE
-    assert sorted(cli.FILE_FORMATS) == sorted(export_module.FILE_FORMATS)
-    assert cli.build_parser().parse_args(["export", "x", "y", "--out", "z"]).max_shard_size == (
-        cli._shard_size(export_module.DEFAULT_MAX_SHARD_SIZE)
-    )
+def test_the_default_shard_size_is_push_to_hubs_and_every_format_has_a_writer():
+    """The defaults are written once, in layout (light enough for --help); the shard size is `datasets`' own."""
+    assert layout.DEFAULT_MAX_SHARD_SIZE == datasets.config.MAX_SHARD_SIZE
+    assert set(layout.FILE_FORMATS) == set(export_module.WRITERS)
+    args = cli.build_parser().parse_args(["export", "x", "y", "--out", "z"])
+    assert (args.max_shard_size, args.format) == (cli._shard_size(layout.DEFAULT_MAX_SHARD_SIZE), "parquet")
+    assert inspect.signature(export_module.export).parameters["file_format"].default == "parquet"
 
 
 INTERRUPTIONS = {

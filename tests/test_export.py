@@ -257,7 +257,7 @@ def test_a_failed_export_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
         path.write_bytes(b"PAR1 and then the disk was full")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setitem(export_module.FILE_FORMATS, "parquet", half_written)
+    monkeypatch.setitem(export_module.WRITERS, "parquet", half_written)
     for config in ("harmless", "part1"):  # a config the folder holds, and a new one
         with pytest.raises(OSError, match="No space left"):
             export(ALPHA, config, folder, **alpha_kwargs(tmp_path))
