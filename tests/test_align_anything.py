@@ -81,8 +81,26 @@ BAD_THIRD_LINES = {
     "null prompt": (b'{"prompt": null, "response": "r"}', "key 'prompt' must be a string, got a JSON null"),
     "nested prompt": (b'{"prompt": {"text": "p"}, "response": "r"}', "must be a string, got a JSON object"),
     "array line": (b'["p", "r"]', "expected a JSON object with string keys 'prompt' and 'response', got a JSON array"),
+    "nested response": (
+        b'{"prompt": "p", "response": ' + b"[" * 50 + b'"r"' + b"]" * 50 + b"}",
+        "key 'response' must be a string, got a JSON array",
+    ),
     "invalid JSON": (b'{"prompt": "p", "response": "r"', "invalid JSON"),
+    # A raw control character in a string: Python's parser says "Invalid control character at", then the place.
+    "raw tab": (b'{"prompt": "a\tb", "response": "r"}', "invalid JSON (Invalid control character at column 14)"),
+    "raw NUL byte": (b'{"prompt": "a\x00b", "response": "r"}', "invalid JSON"),
     "invalid UTF-8": (b'{"prompt": "\xff\xfe", "response": "r"}', "invalid UTF-8 at byte 12"),
+    "lone surrogate": (b'{"prompt": "\\ud800", "response": "r"}', "key 'prompt' holds a lone UTF-16 surrogate escape"),
+    "deep prompt": (
+        b'{"prompt": ' + b"[" * 100_000 + b"]" * 100_000 + b', "response": "r"}',
+        "JSON nested too deeply to parse",
+    ),
+    # In a key the schema does not declare: pyarrow's type inference crashes the process on these (signal 11).
+    # tests/test_boundaries.py puts deep lists on every read path.
+    "deep object in an undeclared key": (
+        b'{"prompt": "p", "response": "r", "extra": ' + b'{"a":' * 20_000 + b"1" + b"}" * 20_000 + b"}",
+        "JSON nested too deeply to parse",
+    ),
 }
 
 
@@ -94,6 +112,7 @@ def test_a_bad_row_fails_naming_file_line_and_expectation(bad_line, expected, tm
     message = error_text(excinfo.value)
     assert f"{data_dir / 'data' / 'train.jsonl'}, line 3: " in message
     assert expected in message
+    assert "at at" not in message  # one sentence, without the parser's dangling "at"
 
 
 def test_a_missing_split_file_says_which_layout_is_expected(tmp_path, cache_dir):
@@ -101,13 +120,6 @@ def test_a_missing_split_file_says_which_layout_is_expected(tmp_path, cache_dir)
     (tmp_path / "partial" / "data" / "train.jsonl").write_bytes(GOOD_LINE)
     with pytest.raises(FileNotFoundError, match=r"test\.jsonl not found: data_dir must hold the upstream layout"):
         load(SCRIPT, "en", data_dir=tmp_path / "partial", cache_dir=cache_dir)
-
-
-def test_edited_local_files_are_not_served_from_a_stale_cache(tmp_path, cache_dir):
-    data_dir = write_data_dir(tmp_path / "edited", GOOD_LINE)
-    assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello.")]
-    (data_dir / "data" / "train.jsonl").write_bytes(GOOD_LINE + b'{"prompt": "new", "response": "row"}\n')
-    assert load_train(data_dir, cache_dir, streaming=False) == [("Hi?", "Hello."), ("new", "row")]
 
 
 def test_byte_range_shards_split_work_without_losing_or_repeating_rows(cache_dir, tmp_path):

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from helpers import error_text
 
 from instruction_datasets import load
 
@@ -62,18 +61,6 @@ def test_a_config_field_still_passes(tmp_path):
         verify_hashes=False,  # a config field
     )
     assert rows[0]["response"] == "Hello"
-
-
-# A raw control character inside a JSON string: Python's parser says "Invalid control character at", then the place.
-def test_json_lines_errors_read_as_one_sentence(tmp_path):
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "train.jsonl").write_text('{"prompt": "a\tb", "response": "r"}\n', encoding="utf-8")
-    (tmp_path / "data" / "test.jsonl").write_text('{"prompt": "p", "response": "r"}\n', encoding="utf-8")
-    with pytest.raises(Exception) as raised:
-        load("align_anything_instruction", "en", data_dir=tmp_path, cache_dir=tmp_path / "cache")
-    text = error_text(raised.value)
-    assert f"{tmp_path / 'data' / 'train.jsonl'}, line 1: invalid JSON (Invalid control character at column 14)" in text
-    assert "at at" not in text
 
 
 def test_alpha_json_errors_read_as_one_sentence(tmp_path):

@@ -1,6 +1,7 @@
-"""Hostile and odd input, plain and streaming, and property tests of the two readers.
+"""Hostile and odd input, plain and streaming, and property tests of the JSON-array readers and alpha's parse rule.
 
-Nothing is lost, added or reordered; what cannot be loaded fails naming the file and the line or item.
+Nothing is lost, added or reordered; what cannot be loaded fails naming the file and the line or item. Align's bad
+lines are tests/test_align_anything.py's (BAD_THIRD_LINES); its byte ranges, tests/test_boundaries.py's.
 """
 
 import json
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 from helpers import error_text
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from instruction_datasets import builder_class, load
@@ -64,35 +65,6 @@ def test_align_odd_but_valid_rows_load_unchanged(line, row, tmp_path, cache_dir,
     assert align_rows(tmp_path, [GOOD, line, GOOD], cache_dir, streaming) == [("a", "b"), row, ("a", "b")]
 
 
-ALIGN_HOSTILE = {
-    "lone surrogate": (b'{"prompt": "\\ud800", "response": "r"}', "key 'prompt' holds a lone UTF-16 surrogate escape"),
-    "deep nesting": (f'{{"prompt": {DEEP}, "response": "r"}}'.encode(), "JSON nested too deeply to parse"),
-    "nested value": (
-        f'{{"prompt": "p", "response": {NESTED}}}'.encode(),
-        "key 'response' must be a string, got a JSON array",
-    ),
-    "raw NUL byte": (b'{"prompt": "a\x00b", "response": "r"}', "invalid JSON"),
-    # In a key the schema does not declare: pyarrow's type inference crashes the process on these (signal 11).
-    "a 20,000-deep object in an undeclared key": (
-        ('{"prompt": "p", "response": "r", "extra": ' + '{"a":' * 20_000 + "1" + "}" * 20_000 + "}").encode(),
-        "JSON nested too deeply to parse",
-    ),
-    "a 100,000-deep list in an undeclared key": (
-        f'{{"prompt": "p", "response": "r", "extra": {DEEP}}}'.encode(),
-        "JSON nested too deeply to parse",
-    ),
-}
-
-
-@pytest.mark.parametrize(("line", "expected"), ALIGN_HOSTILE.values(), ids=ALIGN_HOSTILE.keys())
-def test_align_hostile_rows_fail_naming_file_and_line(line, expected, tmp_path, cache_dir, streaming):
-    with pytest.raises(Exception) as excinfo:
-        align_rows(tmp_path, [GOOD, line], cache_dir, streaming)
-    message = error_text(excinfo.value)
-    assert f"{tmp_path / 'd' / 'data' / 'train.jsonl'}, line 2: " in message
-    assert expected in message
-
-
 def test_alpha_odd_but_valid_items_load_unchanged(tmp_path, cache_dir, streaming):
     items = [["dahoas", "Q\n\nRosey: " + BIG], ["synth_qa", "a\x00b\n\nRosey: \U0001f600"]]
     assert alpha_rows(tmp_path, json.dumps(items).encode(), cache_dir, streaming) == [tuple(i) for i in items]
@@ -118,36 +90,6 @@ def test_alpha_hostile_files_fail_naming_file_and_item(document, expected, tmp_p
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
-@pytest.mark.slow
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    rows=st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=12),  # an empty file is an error (test_boundaries)
-    line_end=st.sampled_from([b"\n", b"\r\n"]),
-    blank_after=st.lists(st.booleans(), max_size=12),
-    bom=st.booleans(),
-    ascii_only=st.booleans(),
-    shard_bytes=st.integers(min_value=1, max_value=400),
-)
-def test_jsonl_reader_keeps_every_row_in_order_whatever_the_byte_ranges(
-    tmp_path, rows, line_end, blank_after, bom, ascii_only, shard_bytes
-):
-    lines = []
-    for index, (prompt, response) in enumerate(rows):
-        lines.append(json.dumps({"prompt": prompt, "response": response}, ensure_ascii=ascii_only).encode())
-        if index < len(blank_after) and blank_after[index]:
-            lines.append(b"")
-    path = tmp_path / "rows.jsonl"
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + b"".join(line + line_end for line in lines))
-    builder = builder_class("align_anything_instruction")(
-        config_name="en", cache_dir=tmp_path / "cache", shard_bytes=shard_bytes
-    )
-    ranges = builder._byte_ranges(str(path), str(path))
-    assert len(ranges["start"]) == max(1, -(-path.stat().st_size // shard_bytes))
-    tables = [table for _, table in builder._generate_tables(**ranges)]
-    read = [(row["prompt"], row["response"]) for table in tables for row in table.to_pylist()]
-    assert read == rows
-
-
 @settings(max_examples=150, deadline=None)
 @given(pairs=st.lists(st.tuples(TEXT, TEXT), max_size=12), ascii_only=st.booleans())
 def test_alpha_reader_keeps_every_item_in_order(pairs, ascii_only):
@@ -155,8 +97,12 @@ def test_alpha_reader_keeps_every_item_in_order(pairs, ascii_only):
     assert [tuple(item) for item in kit.read_items(content, "mem", ("a", "b"), "array", ValueError)] == pairs
 
 
+#: What alpha's parse rule strips around the prompt and the response: ASCII whitespace only (its docstring).
+ASCII_WHITESPACE = " \t\r\n\f\v"
+
+
 def _clean(text: str) -> str:
-    return text.strip(alpha._WHITESPACE)
+    return text.strip(ASCII_WHITESPACE)
 
 
 @settings(max_examples=300, deadline=None)
