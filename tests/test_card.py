@@ -1,4 +1,5 @@
-"""The exported card as a Hub reader sees it: every export of both builders, checked point by point."""
+"""The exported card: as a Hub reader sees it (every export of every builder, checked point by point), what export
+keeps of the user's text and YAML, and the cards it refuses (`card.check`), before any work."""
 
 import importlib.resources
 import inspect
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+import datasets
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -58,6 +60,15 @@ def about(script) -> card_text.About:
 
 def meta(folder) -> dict:
     return DatasetCard.load(folder / "README.md").data.to_dict()
+
+
+def snapshot(folder):
+    """Every file and folder under ``folder``, with the files' bytes."""
+    return {path.relative_to(folder).as_posix(): path.is_file() and path.read_bytes() for path in folder.rglob("*")}
+
+
+def alpha_kwargs(tmp_path):
+    return {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -257,6 +268,7 @@ def test_a_marker_problem_names_the_users_card_before_any_work(tmp_path, monkeyp
     export(ALPHA, "harmless", folder, data_dir=sample_dir(ALPHA, "all"), cache_dir=tmp_path / "cache")
     text = (folder / "README.md").read_text(encoding="utf-8")
     (folder / "README.md").write_text(text.replace(card.END + "\n", ""), encoding="utf-8")
+    before = snapshot(folder)
 
     def no_work(*args, **kwargs):
         raise AssertionError("a config was prepared before the card was checked")
@@ -269,6 +281,7 @@ def test_a_marker_problem_names_the_users_card_before_any_work(tmp_path, monkeyp
     assert message.startswith(f"{folder / 'README.md'}: one of the marker lines is missing")
     assert ".export-" not in message and card.END in message
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "mine2"]
+    assert snapshot(folder) == before  # the card is kept as the user left it
 
 
 def test_card_problems_are_listed_one_per_line(exported, tmp_path):
@@ -312,11 +325,12 @@ def test_replacing_a_yaml_key_the_user_set_is_said_in_one_line(tmp_path, caplog)
     assert data["license"] == "unknown" and data["tags"][0] == "our-tag" and set(card.TAGS) <= set(data["tags"])
 
 
-def test_adding_a_config_in_another_language_is_no_replacement(tmp_path, caplog):
-    for config in ("zh", "en"):
+def test_the_languages_are_those_of_the_exported_configs_and_adding_one_is_no_replacement(tmp_path, caplog):
+    for config, languages in (("zh", ["zh"]), ("en", ["en", "zh"])):
         with caplog.at_level(logging.WARNING, logger="instruction_datasets.export"):
             export(ALIGN, config, tmp_path / "out", data_dir=sample_dir(ALIGN, config), cache_dir=tmp_path / "c")
-    assert not caplog.records and meta(tmp_path / "out")["language"] == ["en", "zh"]
+        assert meta(tmp_path / "out")["language"] == languages
+    assert not caplog.records
 
 
 def test_a_copy_of_a_script_keeps_the_words_of_its_dataset_under_another_name(tmp_path):
@@ -668,3 +682,105 @@ def test_the_cards_pandas_polars_and_duckdb_lines_read_one_split_alone(script, f
             frame = namespace[split]
             prompts = frame["prompt"].to_list() if hasattr(frame["prompt"], "to_list") else list(frame["prompt"])
             assert prompts == expected["prompt"], line
+
+
+# --- What export writes of the card, and what it refuses (moved from test_export.py) ---
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_card_parses_and_its_dataset_info_matches_the_parquet_files(script, exported):
+    folder = exported[script]
+    exported_card = DatasetCard.load(folder / "README.md")
+    infos = datasets.info.DatasetInfosDict.from_dataset_card_data(exported_card.data)
+    assert sorted(infos) == sorted(builder_class(script).builder_configs)
+    for config, info in infos.items():
+        files = sorted((folder / "data" / config).glob("*.parquet"))
+        assert info.download_size == sum(path.stat().st_size for path in files)
+        for split, split_info in info.splits.items():
+            shard_rows = sum(pq.read_metadata(path).num_rows for path in files if path.name.startswith(f"{split}-"))
+            assert split_info.num_examples == shard_rows == EXPECTED_SPLITS[(script, config)][split]
+        assert info.features == declared_info(builder_class(script), config).features
+    assert exported_card.data.pretty_name and "## Citation" in exported_card.text
+
+
+def test_alpha_card_warns_and_counts_sources_and_categories(exported):
+    text = (exported["instruction_tuning_alpha"] / "README.md").read_text(encoding="utf-8")
+    assert "Content warning" in text
+    assert "| category | `all` | `part1` | `part2` |" in text  # configs holding more than one category
+    assert "| `harmless` | 2 | 1 | 1 |" in text
+    assert "| source | `all` | `part1` | `part2` | `python_code` | `helpful` |" in text
+    assert "| `wiki_howto` | 1 | 0 | 1 | 0 | 0 |" in text
+
+
+def test_the_users_own_card_text_survives_every_export(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    notes = "# Our copy of alpha\n\nReviewed by the data team on 2026-11-01: keep `harmless` out of training.\n"
+    (folder / "README.md").write_text(
+        f"---\nannotations_creators:\n- machine-generated\n---\n{notes}", encoding="utf-8"
+    )
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    with open(folder / "README.md", "a", encoding="utf-8") as card_file:
+        card_file.write("\n## Added below the generated part\n")
+    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert notes in text and text.endswith("\n## Added below the generated part\n")
+    assert text.index(notes) < text.index(card.BEGIN)
+    assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("### Configs and rows") == 1
+    # The generated part is the new one; without the builder's default (`all`), its first exported config is.
+    assert re.search(r"\| `part1` \(default\) \| [^|]+ \| 9 \|", text)
+    data = DatasetCard.load(folder / "README.md").data
+    assert data.annotations_creators == ["machine-generated"] and sorted(data.configs[i]["config_name"] for i in (0, 1))
+
+
+def test_a_card_from_an_export_without_markers_is_refused_until_the_user_marks_it(tmp_path):
+    """Cards exported before the markers existed: generated text and the user's notes cannot be told apart."""
+    folder = tmp_path / "out"
+    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    unmarked = text.replace(f"{card.BEGIN}\n", "").replace(f"{card.END}\n", "") + "\nOur notes.\n"
+    (folder / "README.md").write_text(unmarked, encoding="utf-8")
+    before = snapshot(folder)
+    with pytest.raises(ValueError, match=r"README.md: written by an earlier export without the marker lines"):
+        export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    assert snapshot(folder) == before
+    # The user marks the generated part: the next export replaces it and keeps the notes.
+    yaml_part, body = card.split_text(unmarked)
+    generated, notes = body.split("\nOur notes.\n")
+    marked = f"---\n{yaml_part}\n---\n{card.BEGIN}\n{generated}{card.END}\n\nOur notes.\n"
+    (folder / "README.md").write_text(marked, encoding="utf-8")
+    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert text.count(card.EXPORTED_BY) == 1 and text.endswith("\nOur notes.\n")
+
+
+BAD_CARDS = {
+    "split name": ("split: train", "split: train-v2", "config 'all': split name 'train-v2' does not match"),
+    "no files": ("path: data/harmless/train-*", "path: data/harmless/training-*", "matches no file"),
+    "config named data": ("config_name: part1\n", "config_name: data\n", "config name 'data'"),
+    "config name with a slash": ("config_name: part1\n", "config_name: part/1\n", "config name 'part/1'"),
+    "config twice": ("config_name: part2\n", "config_name: part1\n", "config 'part1' is declared twice"),
+    "no default": ("  default: true\n", "", "exactly one config marked `default: true`, found 0"),
+    "4.x feature form": ("  - name: messages\n    list:", "  - name: messages\n    _type: List\n    list:", "'_type'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CARDS))
+def test_a_card_the_hub_would_refuse_is_named_with_its_problem(case, exported, tmp_path):
+    old, new, problem = BAD_CARDS[case]
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    assert card.problems(folder) == []
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert old in text
+    (folder / "README.md").write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(card.CardError, match=re.escape(problem)):
+        card.check(folder)
+
+
+def test_a_folder_mixing_file_formats_is_refused(exported, tmp_path):
+    folder = tmp_path / "alpha"
+    shutil.copytree(exported[ALPHA], folder)
+    shard = folder / "data" / "part1" / "train-00000-of-00001.parquet"
+    shard.rename(shard.with_suffix(".jsonl"))
+    assert any("configs in several file formats (.jsonl: part1; .parquet: " in p for p in card.problems(folder))

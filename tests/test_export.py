@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import datasets
-import pyarrow.parquet as pq
 import pytest
 from fake_upstream import ALPHA_PREFIX, REPO_COMMIT
 from helpers import EXPECTED_SPLITS, run_cli
@@ -20,7 +19,7 @@ from huggingface_hub.utils.sha import git_hash
 from instruction_datasets import builder_class, card, load, script_path
 from instruction_datasets import export as export_module
 from instruction_datasets.export import export
-from instruction_datasets.loading import declared_info, sample_dir
+from instruction_datasets.loading import sample_dir
 
 SCRIPTS = sorted({script for script, _ in EXPECTED_SPLITS})
 CASES = [pytest.param(script, config, id=f"{script}-{config}") for script, config in EXPECTED_SPLITS]
@@ -47,34 +46,6 @@ def test_every_exported_config_is_listed_and_the_default_is_the_builders(script,
     cls = builder_class(script)
     assert sorted(datasets.get_dataset_config_names(str(exported[script]))) == sorted(cls.builder_configs)
     assert datasets.load_dataset_builder(str(exported[script])).config.name == cls.DEFAULT_CONFIG_NAME
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_card_parses_and_its_dataset_info_matches_the_parquet_files(script, exported):
-    folder = exported[script]
-    card = DatasetCard.load(folder / "README.md")
-    infos = datasets.info.DatasetInfosDict.from_dataset_card_data(card.data)
-    assert sorted(infos) == sorted(builder_class(script).builder_configs)
-    for config, info in infos.items():
-        files = sorted((folder / "data" / config).glob("*.parquet"))
-        assert info.download_size == sum(path.stat().st_size for path in files)
-        for split, split_info in info.splits.items():
-            shard_rows = sum(pq.read_metadata(path).num_rows for path in files if path.name.startswith(f"{split}-"))
-            assert split_info.num_examples == shard_rows == EXPECTED_SPLITS[(script, config)][split]
-        assert info.features == declared_info(builder_class(script), config).features
-    default = builder_class(script).DEFAULT_CONFIG_NAME
-    assert card.data.license == declared_info(builder_class(script), default).license
-    assert card.data.pretty_name and card.data.task_categories == ["text-generation"]
-    assert "## Citation" in card.text
-
-
-def test_alpha_card_warns_and_counts_sources_and_categories(exported):
-    text = (exported["instruction_tuning_alpha"] / "README.md").read_text(encoding="utf-8")
-    assert "Content warning" in text
-    assert "| category | `all` | `part1` | `part2` |" in text  # configs holding more than one category
-    assert "| `harmless` | 2 | 1 | 1 |" in text
-    assert "| source | `all` | `part1` | `part2` | `python_code` | `helpful` |" in text
-    assert "| `wiki_howto` | 1 | 0 | 1 | 0 | 0 |" in text
 
 
 def test_reexport_is_idempotent_and_leaves_no_stale_shards(tmp_path):
@@ -124,15 +95,6 @@ def test_the_card_is_built_from_what_the_run_wrote_and_only_kept_configs_are_rea
     assert handed["part2"] == real_read(folder, ["part2"])["part2"]
 
 
-def test_card_languages_are_those_of_the_exported_configs(tmp_path):
-    zh = sample_dir("align_anything_instruction", "zh")
-    export("align_anything_instruction", "zh", tmp_path, data_dir=zh, cache_dir=tmp_path / "cache")
-    assert DatasetCard.load(tmp_path / "README.md").data.language == ["zh"]
-    en = sample_dir("align_anything_instruction", "en")
-    export("align_anything_instruction", "en", tmp_path, data_dir=en, cache_dir=tmp_path / "cache")
-    assert DatasetCard.load(tmp_path / "README.md").data.language == ["en", "zh"]
-
-
 def test_a_folder_holds_one_dataset(tmp_path):
     export("instruction_tuning_alpha", "harmless", tmp_path, data_dir=sample_dir("instruction_tuning_alpha", "all"))
     refused = "holds an export of 'instruction_tuning_dataset_alpha', not of 'Align-Anything-Instruction-100K': one"
@@ -173,59 +135,6 @@ def snapshot(folder):
 
 def alpha_kwargs(tmp_path):
     return {"data_dir": sample_dir(ALPHA, "all"), "cache_dir": tmp_path / "cache"}
-
-
-def test_the_users_own_card_text_survives_every_export(tmp_path):
-    folder = tmp_path / "out"
-    folder.mkdir()
-    notes = "# Our copy of alpha\n\nReviewed by the data team on 2026-11-01: keep `harmless` out of training.\n"
-    (folder / "README.md").write_text(
-        f"---\nannotations_creators:\n- machine-generated\n---\n{notes}", encoding="utf-8"
-    )
-    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
-    with open(folder / "README.md", "a", encoding="utf-8") as card_file:
-        card_file.write("\n## Added below the generated part\n")
-    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
-    text = (folder / "README.md").read_text(encoding="utf-8")
-    assert notes in text and text.endswith("\n## Added below the generated part\n")
-    assert text.index(notes) < text.index(card.BEGIN)
-    assert text.count(card.BEGIN) == text.count(card.END) == 1 and text.count("### Configs and rows") == 1
-    # The generated part is the new one; without the builder's default (`all`), its first exported config is.
-    assert re.search(r"\| `part1` \(default\) \| [^|]+ \| 9 \|", text)
-    data = DatasetCard.load(folder / "README.md").data
-    assert data.annotations_creators == ["machine-generated"] and sorted(data.configs[i]["config_name"] for i in (0, 1))
-
-
-def test_a_card_with_only_one_marker_is_refused_and_kept(tmp_path):
-    folder = tmp_path / "out"
-    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
-    text = (folder / "README.md").read_text(encoding="utf-8").replace(card.END, "")
-    (folder / "README.md").write_text(text, encoding="utf-8")
-    before = snapshot(folder)
-    with pytest.raises(ValueError, match=r"README.md: one of the marker lines is missing"):
-        export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
-    assert snapshot(folder) == before
-
-
-def test_a_card_from_an_export_without_markers_is_refused_until_the_user_marks_it(tmp_path):
-    """Cards exported before the markers existed: generated text and the user's notes cannot be told apart."""
-    folder = tmp_path / "out"
-    export(ALPHA, "harmless", folder, **alpha_kwargs(tmp_path))
-    text = (folder / "README.md").read_text(encoding="utf-8")
-    unmarked = text.replace(f"{card.BEGIN}\n", "").replace(f"{card.END}\n", "") + "\nOur notes.\n"
-    (folder / "README.md").write_text(unmarked, encoding="utf-8")
-    before = snapshot(folder)
-    with pytest.raises(ValueError, match=r"README.md: written by an earlier export without the marker lines"):
-        export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
-    assert snapshot(folder) == before
-    # The user marks the generated part: the next export replaces it and keeps the notes.
-    yaml_part, body = card.split_text(unmarked)
-    generated, notes = body.split("\nOur notes.\n")
-    marked = f"---\n{yaml_part}\n---\n{card.BEGIN}\n{generated}{card.END}\n\nOur notes.\n"
-    (folder / "README.md").write_text(marked, encoding="utf-8")
-    export(ALPHA, "part1", folder, **alpha_kwargs(tmp_path))
-    text = (folder / "README.md").read_text(encoding="utf-8")
-    assert text.count(card.EXPORTED_BY) == 1 and text.endswith("\nOur notes.\n")
 
 
 def test_one_folder_holds_one_file_format(tmp_path):
@@ -326,38 +235,6 @@ def test_export_all_configs_command_writes_one_folder_with_one_card(tmp_path):
     assert sorted(path.name for path in (tmp_path / "out" / "data").iterdir()) == ["en", "zh"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["README.md", "data", "provenance", "stats"]
     assert card.problems(tmp_path / "out") == []
-
-
-BAD_CARDS = {
-    "split name": ("split: train", "split: train-v2", "config 'all': split name 'train-v2' does not match"),
-    "no files": ("path: data/harmless/train-*", "path: data/harmless/training-*", "matches no file"),
-    "config named data": ("config_name: part1\n", "config_name: data\n", "config name 'data'"),
-    "config name with a slash": ("config_name: part1\n", "config_name: part/1\n", "config name 'part/1'"),
-    "config twice": ("config_name: part2\n", "config_name: part1\n", "config 'part1' is declared twice"),
-    "no default": ("  default: true\n", "", "exactly one config marked `default: true`, found 0"),
-    "4.x feature form": ("  - name: messages\n    list:", "  - name: messages\n    _type: List\n    list:", "'_type'"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_CARDS))
-def test_a_card_the_hub_would_refuse_is_named_with_its_problem(case, exported, tmp_path):
-    old, new, problem = BAD_CARDS[case]
-    folder = tmp_path / "alpha"
-    shutil.copytree(exported[ALPHA], folder)
-    assert card.problems(folder) == []
-    text = (folder / "README.md").read_text(encoding="utf-8")
-    assert old in text
-    (folder / "README.md").write_text(text.replace(old, new), encoding="utf-8")
-    with pytest.raises(card.CardError, match=re.escape(problem)):
-        card.check(folder)
-
-
-def test_a_folder_mixing_file_formats_is_refused(exported, tmp_path):
-    folder = tmp_path / "alpha"
-    shutil.copytree(exported[ALPHA], folder)
-    shard = folder / "data" / "part1" / "train-00000-of-00001.parquet"
-    shard.rename(shard.with_suffix(".jsonl"))
-    assert any("configs in several file formats (.jsonl: part1; .parquet: " in p for p in card.problems(folder))
 
 
 def test_a_failed_export_leaves_no_folder_it_made(tmp_path, capsys):
