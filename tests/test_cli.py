@@ -255,7 +255,8 @@ def test_the_default_shard_size_is_push_to_hubs_and_every_format_has_a_writer():
     assert layout.DEFAULT_MAX_SHARD_SIZE == datasets.config.MAX_SHARD_SIZE
     assert set(layout.FILE_FORMATS) == set(export_module.WRITERS)
     args = cli.build_parser().parse_args(["export", "x", "y", "--out", "z"])
-    assert (args.max_shard_size, args.format) == (cli._shard_size(layout.DEFAULT_MAX_SHARD_SIZE), "parquet")
+    given = cli.build_parser().parse_args(["export", "x", "y", "--out", "z", "--max-shard-size", "500MB"])
+    assert (args.max_shard_size, args.format) == (given.max_shard_size, "parquet")
     assert inspect.signature(export_module.export).parameters["file_format"].default == "parquet"
 
 

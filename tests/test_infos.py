@@ -36,13 +36,18 @@ def test_no_sizes_or_checksums_are_recorded():
 
 
 def test_list_features_are_written_in_the_form_every_version_reads():
-    written = infos._legacy_features(
-        {"m": {"_type": "List", "feature": {"role": {"dtype": "string", "_type": "Value"}}}}
-    )
-    assert written == {"m": [{"role": {"dtype": "string", "_type": "Value"}}]}
-    assert (
-        datasets.Features.from_dict(written)["m"] == datasets.Features({"m": [{"role": datasets.Value("string")}]})["m"]
-    )
+    """`datasets` 4+ writes a list feature as ``{"_type": "List", ...}``, which 3.x cannot read; the file holds the
+    ``[feature]`` form, which every version reads as the builders' features."""
+    recorded = json.loads(infos.INFOS_PATH.read_text(encoding="utf-8"))
+    assert '"List"' not in json.dumps(recorded)
+    for entry in recorded.values():
+        messages = entry["features"]["messages"]
+        assert isinstance(messages, list) and len(messages) == 1, messages
+        features = datasets.Features.from_dict(entry["features"])
+        assert (
+            features["messages"]
+            == datasets.Features({"m": [{"role": datasets.Value("string"), "content": datasets.Value("string")}]})["m"]
+        )
 
 
 def test_infos_check_passes_on_the_committed_file():
