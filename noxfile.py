@@ -1,12 +1,14 @@
 """The test matrix: the whole suite on the last `datasets` that runs scripts (3.6) and on the newest; the core
 (`smoke`) on the 4.x lines that trainers pin.
 
-nox                       # lint, tests on both lines, smoke on 4.0.0, clients, train_extra, then the wheel and sdist
-nox -s "smoke(datasets='4.8.4')"    # the core on the line Axolotl 0.19.0 pins (not in the default list)
+nox                       # lint, tests on both lines, smoke on 4.0.0 and 4.8.4, clients, train_extra, llamafactory,
+                          # then the wheel and sdist
 nox -s "tests(datasets='3.6.0')" -- -k streaming
 nox -s clients            # the rows through transformers' chat templates and TRL's SFTTrainer
+nox -s llamafactory       # the exports through LLaMA-Factory 0.9.5's own data pipeline
 nox -s "smoke(datasets='newest')"   # a quick check of the core on the newest line (not in the default list)
-nox -s llamafactory       # the exports through LLaMA-Factory 0.9.5's own data pipeline (not in the default list)
+
+The test and smoke sessions run pytest on every core (pytest-xdist, ``-n auto``); ``-- -n 0`` runs it in one process.
 """
 
 import json
@@ -22,8 +24,10 @@ nox.options.sessions = [
     "lint",
     "tests",
     "smoke(datasets='4.0.0')",
+    "smoke(datasets='4.8.4')",
     "clients",
     "train_extra",
+    "llamafactory",
     "package",
 ]
 nox.options.error_on_missing_interpreters = True
@@ -49,7 +53,9 @@ def tests(session: nox.Session, datasets: str) -> None:
     once = [] if datasets == "newest" else ["-m", "not real_size"]
     # pytest exits 5 when it collects nothing; nox treats every non-zero exit as a failure. The mirror tests must
     # run here, not skip: OLAH_REQUIRED turns a missing olah into a failure.
-    session.run("pytest", *once, *session.posargs, env={"OLAH_CLI": _olah_cli(session), "OLAH_REQUIRED": "1"})
+    session.run(
+        "pytest", "-n", "auto", *once, *session.posargs, env={"OLAH_CLI": _olah_cli(session), "OLAH_REQUIRED": "1"}
+    )
 
 
 #: The core, for a quick check: both scripts load plain and streaming, their configs and splits, load()'s keywords,
@@ -70,9 +76,8 @@ SMOKE_FILES = [
 ]
 
 
-#: `datasets` lines the core runs on: those trainers pin (LLaMA-Factory 0.9.5: datasets<=4.0.0, which the default
-#: run covers; Axolotl 0.19.0: datasets==4.8.4, left out of it to keep `.ci/run` under 25 minutes), and the
-#: newest, for a quick check while you work.
+#: `datasets` lines the core runs on: those trainers pin (LLaMA-Factory 0.9.5: datasets<=4.0.0; Axolotl 0.19.0:
+#: datasets==4.8.4), both in the default run, and the newest, for a quick check while you work.
 SMOKE_LINES = ["4.0.0", "4.8.4", "newest"]
 
 
@@ -82,10 +87,11 @@ def smoke(session: nox.Session, datasets: str) -> None:
     """The core of the suite on one `datasets` line, in about 2 minutes: ``pytest -m "not slow and not clients"``
     over SMOKE_FILES (posargs go to pytest)."""
     requirement = "datasets" if datasets == "newest" else f"datasets=={datasets}"
-    session.install("-e", ".", "pytest", "hypothesis", requirement)  # test_boundaries' property test needs hypothesis
+    # test_boundaries' property test needs hypothesis.
+    session.install("-e", ".", "pytest", "pytest-xdist", "hypothesis", requirement)
     files = [f"tests/{name}" for name in SMOKE_FILES]
     # pytest exits 5 when it collects nothing; nox fails on it, as on any non-zero exit.
-    session.run("pytest", "-m", "not slow and not clients", "-x", "-q", *files, *session.posargs)
+    session.run("pytest", "-n", "auto", "-m", "not slow and not clients", "-x", "-q", *files, *session.posargs)
 
 
 #: The Hub mirror tests/test_mirror.py serves the data through. It gets a venv of its own: its dependency
@@ -251,7 +257,7 @@ LLAMAFACTORY_IMPORTS = ["omegaconf"]
 @nox.session
 def llamafactory(session: nox.Session) -> None:
     """Runs LLaMA-Factory's own SFT data pipeline on exports of the samples and checks every row's labels: tests
-    marked `llamafactory` (not in the default list: it would take `.ci/run` past 25 minutes)."""
+    marked `llamafactory`."""
     session.install("-e", ".[test]", *LLAMAFACTORY_STACK, *LLAMAFACTORY_IMPORTS)
     session.install("--no-deps", LLAMAFACTORY)
     session.run(

@@ -19,6 +19,8 @@ from helpers import GUARD_DIR, NO_CALLS_HOME, RUNS_SCRIPTS, GuardLog, load_guard
 #: One reader of the guard's log for the whole run (made in `pytest_configure`): every refusal fails the test phase
 #: it was written in, or else the run.
 guard_log = None
+#: In a pytest-xdist worker, the log of the controller, whose end of run reports what the workers' saw outside tests.
+controller_log = None
 
 
 def pytest_configure(config):
@@ -28,14 +30,21 @@ def pytest_configure(config):
     on in this process, and first on PYTHONPATH for every Python process a test starts; what it refuses is written
     to LOOPBACK_GUARD_LOG, which fails the test (fixtures included) or else the run. The libraries' calls home are
     off too. Module copies go to a folder of this test run (set before `datasets` reads it), not to the user's
-    cache: what another version left there, and the warning about it, must not change what the tests see.
+    cache: what another version left there, and the warning about it, must not change what the tests see; so do
+    the prepared datasets and downloads of a load given no cache_dir (HF_HOME).
     """
     global guard_log
     guard_dir = str(GUARD_DIR)
     others = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != guard_dir]
     os.environ["PYTHONPATH"] = os.pathsep.join([guard_dir, *others])
     os.environ.update(NO_CALLS_HOME)
-    if "LOOPBACK_GUARD_LOG" not in os.environ:
+    # A log per process that runs tests: pytest-xdist's workers inherit the controller's, and one worker's refusals
+    # (test_loopback_guard makes some on purpose) must not fail the other's tests. What a worker's log holds outside
+    # every test goes to the controller's at the end (`pytest_sessionfinish`), which fails the run.
+    global controller_log
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        controller_log = os.environ.get("LOOPBACK_GUARD_LOG")
+    if "LOOPBACK_GUARD_LOG" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
         fd, os.environ["LOOPBACK_GUARD_LOG"] = tempfile.mkstemp(prefix="instruction_datasets-guard-", suffix=".log")
         os.close(fd)
         atexit.register(lambda path=os.environ["LOOPBACK_GUARD_LOG"]: os.path.exists(path) and os.remove(path))
@@ -43,6 +52,12 @@ def pytest_configure(config):
     guard_log = GuardLog(os.environ["LOOPBACK_GUARD_LOG"])
     os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="instruction_datasets-test-modules-")
     atexit.register(shutil.rmtree, os.environ["HF_MODULES_CACHE"], True)
+    # A load given no cache_dir (a README command, a user's habit) prepares and downloads into this run's own home,
+    # not the user's; the workers of one run share it, as the processes of one user would. A test that starts a
+    # process with an HF_HOME of its own still gives it that one.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="instruction_datasets-test-home-")
+        atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 
 
 def pytest_report_header(config):
@@ -168,7 +183,10 @@ def pytest_sessionfinish(session):
     """The backstop: refusals written outside every test's setup, call and teardown fail the run;
     `pytest_terminal_summary` lists them."""
     _refused_outside_tests.extend(guard_log.take())
-    if _refused_outside_tests:
+    if _refused_outside_tests and controller_log:  # a worker: the controller fails the run and lists them
+        with open(controller_log, "a", encoding="utf-8") as log:
+            log.write("".join(f"{line}\n" for line in _refused_outside_tests))
+    elif _refused_outside_tests:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -115,7 +115,7 @@ def test_unknown_sources_and_unsplit_rows_are_reported_once(cache_dir, streaming
 
 
 @pytest.mark.network
-def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
+def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch, tmp_path):
     """Served under the pinned hash with other (valid) bytes, a streamed file fails before its first row, however
     small the batches: the hash is checked on the whole file first (a stream is copied to a temporary file to do
     it, and the copy is removed)."""
@@ -128,7 +128,10 @@ def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
     monkeypatch.setattr(builder_class(SCRIPT), "batch_rows", 1)
     monkeypatch.setattr(builder_class(SCRIPT), "chunk_bytes", 64)
     upstream.serve(ALPHA_PREFIX + name, tampered)
-    copies = set(Path(tempfile.gettempdir()).glob("instruction_datasets-*.part"))  # other runs' (none, normally)
+    # The copy is made in the temporary folder: this test's own, so that other tests' copies do not count.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made, mkstemp = [], tempfile.mkstemp
+    monkeypatch.setattr(tempfile, "mkstemp", lambda *a, **k: made.append(mkstemp(*a, **k)) or made[-1])
     received = []
     with pytest.raises(Exception) as caught:
         for row in load(SCRIPT, "part1", split="train", streaming=True, base_url=upstream.alpha_base_url):
@@ -137,7 +140,8 @@ def test_a_tampered_file_yields_no_row_before_the_error(upstream, monkeypatch):
     message = error_text(caught.value)
     assert f"{upstream.alpha_base_url}/{name}: content differs from the pinned upstream file" in message
     assert f"got {git_hash(tampered)}" in message
-    assert set(Path(tempfile.gettempdir()).glob("instruction_datasets-*.part")) <= copies, "the copy is removed"
+    assert [Path(path).parent for _, path in made] == [tmp_path]  # one copy, of the whole file
+    assert not list(tmp_path.glob("instruction_datasets-*.part")), "the copy is removed"
 
 
 # How a user reads alpha, each in a process of its own (where logging is as a user's is): what stderr shows.

@@ -105,17 +105,19 @@ def look_up_in_a_started_process(name):
 """
 
 
-def run_pytest(folder: Path, source: str) -> subprocess.CompletedProcess:
+def run_pytest(folder: Path, source: str, *options: str) -> subprocess.CompletedProcess:
     """Runs pytest, with this folder's conftest and a log of its own, on one test file: ``source`` after the
     look-up helpers above."""
     (folder / "test_inner.py").write_text(_SWALLOWED + textwrap.dedent(source), encoding="utf-8")
     tests = os.path.dirname(__file__)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests]))
     env.pop("LOOPBACK_GUARD_LOG")  # the inner run keeps its own
+    for name in [name for name in env if name.startswith("PYTEST_XDIST")]:  # nor is it a worker of this run
+        env.pop(name)
     for name in ("CI", "BUILD_NUMBER"):  # on CI, pytest prints summary lines whole, repeating each message
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "-q", "-p", "no:cacheprovider", str(folder)],
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-q", "-p", "no:cacheprovider", *options, str(folder)],
         capture_output=True,
         text=True,
         env=env,
@@ -205,8 +207,11 @@ def test_the_guard_is_back_in_front_for_each_test_whatever_an_earlier_test_put_b
     assert "DID NOT RAISE" not in out and "assert reached == []" not in out, out[-3000:]
 
 
-def test_a_refusal_outside_every_test_fails_the_run(tmp_path):
-    """What no test phase reported (here: at collection, when the test module is imported) fails the run."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "two xdist workers"])
+def test_a_refusal_outside_every_test_fails_the_run(tmp_path, workers):
+    """What no test phase reported (here: at collection, when the test module is imported) fails the run, also when
+    a worker of pytest-xdist saw it (each worker keeps a log of its own, and hands the controller what no test took).
+    """
     result = run_pytest(
         tmp_path,
         """
@@ -215,6 +220,7 @@ def test_a_refusal_outside_every_test_fails_the_run(tmp_path):
             def test_on_the_machine():
                 socket.getaddrinfo("localhost", 80)
         """,
+        *workers,
     )
     assert "1 passed" in result.stdout, result.stdout[-3000:]
     summary = result.stdout.split("loopback guard", 1)[-1]
