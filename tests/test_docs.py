@@ -187,7 +187,7 @@ def test_every_command_contributing_names_is_a_command_of_the_package():
         assert re.search(rf"\b{command}\b", help_text), f"--help lists no command {command!r}"
 
 
-def test_a_new_dataset_is_a_script_beside_the_others_named_in_meta_scripts():
+def test_every_script_beside_the_package_is_found_and_has_samples_and_a_place_in_the_wheel():
     scripts = {path.stem for path in PROJECT_ROOT.glob("*.py") if not path.name.startswith("_")} - {"noxfile"}
     assert set(meta.SCRIPTS) == scripts
     for script in meta.SCRIPTS:
@@ -197,13 +197,15 @@ def test_a_new_dataset_is_a_script_beside_the_others_named_in_meta_scripts():
     assert sorted(pyproject["tool"]["setuptools"]["py-modules"]) == sorted([*meta.SCRIPTS, KIT])
 
 
-def test_the_commit_the_pages_name_is_the_one_alpha_pins():
-    """The README names alpha's pinned commit; it is written in the script only, so the pages must follow it."""
-    pinned = builder_class("instruction_tuning_alpha").COMMIT
+def test_the_commits_the_pages_name_are_those_the_scripts_pin():
+    """The README names each pinned commit; it is written in its script only, so the pages must follow it."""
+    pinned = {builder_class(script).COMMIT for script in meta.SCRIPTS} - {None}
+    assert pinned, "no script pins a commit"
     for page in PAGES:
         named = set(re.findall(r"\b[0-9a-f]{40}\b", text(page)))
-        assert named <= {pinned}, f"{page.name} names commits the script does not pin: {named - {pinned}}"
-    assert pinned in text(README)
+        assert named <= pinned, f"{page.name} names commits no script pins: {named - pinned}"
+    for commit in pinned:
+        assert commit in text(README), commit
 
 
 def test_each_fixture_is_defined_once():
