@@ -80,19 +80,25 @@ def test_the_package_still_imports_after_load_then_load_dataset_of_a_script(tmp_
     assert second.stdout.strip().splitlines()[-1] == "5"
 
 
-def test_module_copies_are_whole_written_once_and_readable_by_all(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets.config, "HF_MODULES_CACHE", str(tmp_path))
+def test_module_copies_are_whole_written_once_and_readable_by_all(tmp_path):
+    """The first process to ask for a builder copies the script, its kit and its infos; the next finds them."""
+    env = _hf_env(tmp_path / "hf")
+    code = f"from instruction_datasets import builder_class; builder_class({SCRIPT!r})"
+    first = _fresh_process(code, env, tmp_path)
+    assert first.returncode == 0, first.stderr
     script = script_path(SCRIPT)
-    loading._import_copy(script, loading._code_hash(script))
-    (folder,) = [path for path in (tmp_path / loading.MODULES_FOLDER / SCRIPT).iterdir() if path.is_dir()]
+    (folder,) = [
+        path for path in (tmp_path / "hf" / "modules" / loading.MODULES_FOLDER / SCRIPT).iterdir() if path.is_dir()
+    ]
     copies = sorted(folder.iterdir())
     beside = [name for name in ("dataset_infos.json", "README.md") if (script.parent / name).is_file()]
-    code = [script.name, f"{loading.KIT}.py"]  # the script and the kit it imports
-    assert sorted(path.name for path in copies) == sorted([*code, *beside])  # no temporary files left
+    code_files = [script.name, f"{loading.KIT}.py"]  # the script and the kit it imports
+    assert sorted(path.name for path in copies) == sorted([*code_files, *beside])  # no temporary files left
     for path in copies:
         assert path.read_bytes() == (script.parent / path.name).read_bytes()
     written = [(path.stat().st_ino, path.stat().st_mtime_ns) for path in copies]
-    loading._import_copy(script, loading._code_hash(script))
+    second = _fresh_process(code, env, tmp_path)
+    assert second.returncode == 0, second.stderr
     assert [(path.stat().st_ino, path.stat().st_mtime_ns) for path in copies] == written
     umask = os.umask(0o022)
     os.umask(umask)
