@@ -6,17 +6,18 @@ below; this module holds what does not depend on the dataset:
 - the builder base, ``InstructionBuilder``: ``DatasetInfo`` from the class's declarations, tables of its features
   with ``messages`` built from prompts and responses (``table_of``), a local ``data_dir``, and the streaming shim
   that declares the features of the tables (``_StreamedTables``);
-- the network: failed transfers sorted into kinds with one-line errors that say what to do (``failure``,
-  ``InstructionBuilder.HINTS``); the network policy, which gives every request of a load its timeouts, its one
-  count of attempts, ``Retry-After`` and a low-speed limit (``NetworkSettings``, ``network_policy``: a transport
-  under ``huggingface_hub``'s client); ``fetch`` of a plain file server's file; file sizes read over the network;
-- JSON helpers for error messages, and the git blob SHA-1 that pins a file;
+- the network: failed transfers sorted by the class of their errors into kinds (``Failure``, ``failure``), with
+  one-line errors that say what to do (``InstructionBuilder.HINTS``); the network policy, which gives every
+  request of a load its timeouts, its one count of attempts, ``Retry-After`` and a low-speed limit
+  (``NetworkSettings``, ``network_policy``: a transport under ``huggingface_hub``'s client); ``fetch`` of a plain
+  file server's file; file sizes read over the network;
+- JSON helpers for error messages, and the git blob SHA-1 that pins a file, computed piece by piece;
 - ``HubInstructionBuilder``: Hub files read from one commit per load, each checked against the hash its server
   publishes, recorded by repo, commit and path; and the checks of byte ranges read over the network;
 - the readers, each given the names of the strings it reads and the dataset's row rule:
   ``HubJsonLinesBuilder`` (JSON Lines in a Hub repo, read in byte ranges and blocks; Align-Anything) and
-  ``PinnedJsonArrayBuilder`` (files that are each one JSON array, pinned to a commit and checked against their git
-  blob SHA-1s before any row; alpha).
+  ``PinnedJsonArrayBuilder`` (files that are each one JSON array of arrays or objects of strings, pinned to a
+  commit and checked against their git blob SHA-1s before any row; alpha).
 
 A script imports it with ``from ._instruction_kit import (...)``: ``datasets.load_dataset`` (3.x) copies this file
 beside the script it runs and hashes both; ``instruction_datasets.load()`` does the same.
