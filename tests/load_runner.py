@@ -4,8 +4,8 @@
 
 Prints one JSON object: ``{"rows": {config: {split: [row, ...]}}, "download_checksums": {config: ...}}`` (what
 each config's ``info.download_checksums`` records), or ``{"error": "..."}`` (the error and
-its causes) with exit status 1. ``"pin_samples": true`` pins the alpha hashes to those of the samples, to stand
-for a server that serves the true upstream bytes. ``"retry_seconds": 0.01`` shortens the waits between
+its causes) with exit status 1. ``"pin_samples": true`` pins a pinned dataset's hashes (``PARTS``) to those of its
+samples, to stand for a server that serves the true upstream bytes. ``"retry_seconds": 0.01`` shortens the waits between
 attempts (``INSTRUCTION_DATASETS_RETRY_WAIT``). ``"loopback_dns": true`` makes every host name but localhost fail
 to resolve, as on a machine with no DNS, without looking any name up. Log lines go to stderr.
 """
@@ -51,8 +51,7 @@ def main(request):
         from instruction_datasets.loading import sample_dir
 
         cls = builder_class(request["script"])
-
-        samples = sample_dir(request["script"], "all")
+        samples = sample_dir(request["script"], next(iter(cls.builder_configs)))  # one folder holds every part
         cls.PARTS = {part: (name, git_hash((samples / name).read_bytes())) for part, (name, _) in cls.PARTS.items()}
     rows, checksums = {}, {}
     for config in request["configs"]:

@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import aiohttp
@@ -51,6 +52,20 @@ def fault_target(script: str) -> tuple[str, str]:
 FAULT_TARGETS = {script: fault_target(script) for script in SCRIPTS}
 
 
+def pinned(script: str) -> bool:
+    """Whether the dataset reads files pinned to a commit at a ``base_url`` (else: files of a Hub repo)."""
+    return any(getattr(config, "base_url", None) for config in builder_class(script).BUILDER_CONFIGS)
+
+
+def pinned_kwargs(script: str, endpoint: str) -> dict:
+    """The ``base_url`` that points a pinned dataset at the loopback server ``endpoint`` (the path of its default
+    one there, which the fake upstream serves); none for a Hub dataset (HF_ENDPOINT does that)."""
+    if not pinned(script):
+        return {}
+    default = next(config.base_url for config in builder_class(script).BUILDER_CONFIGS if config.base_url)
+    return {"base_url": endpoint + urllib.parse.urlsplit(default).path.rstrip("/")}
+
+
 def run_load(upstream, home, script, configs, streaming=False, offline=False):
     """Loads configs in a new process against the fake upstream; returns (exit status, rows or error text)."""
     request = {
@@ -59,8 +74,8 @@ def run_load(upstream, home, script, configs, streaming=False, offline=False):
         "streaming": streaming,
         "cache_dir": str(home / "datasets"),
         # The samples stand in for the upstream bytes: pin their hashes, so verification stays on.
-        "pin_samples": script == "instruction_tuning_alpha",
-        "kwargs": {"base_url": upstream.alpha_base_url} if script == "instruction_tuning_alpha" else {},
+        "pin_samples": pinned(script),
+        "kwargs": pinned_kwargs(script, upstream.endpoint),
     }
     status, payload, _ = run_fresh(request, upstream.endpoint, home, offline=offline)
     return status, payload.get("rows", payload.get("error"))
@@ -93,12 +108,12 @@ def test_a_missing_file_fails_naming_it(script, upstream, tmp_path, streaming):
     assert target.rsplit("/", 1)[-1] in error
     assert "404" in error or "not found" in error.lower()
     # One line: the URL, the kind, what to check; a 404 is not retried.
-    advice = "check the address (base_url=)" if script == "instruction_tuning_alpha" else "the revision (hub_revision=)"
+    advice = "check the address (base_url=)" if pinned(script) else "the revision (hub_revision=)"
     assert ": not found (" in error.splitlines()[0] and advice in error
     if not streaming:  # in streaming, datasets itself opens a file again before giving up
         assert upstream.gets(target) == 1
-    if script == "align_anything_instruction":
-        assert "PKU-Alignment/Align-Anything-Instruction-100K" in error
+    if not pinned(script):
+        assert builder_class(script).builder_configs[config].hub_repo in error
 
 
 @pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
@@ -115,7 +130,7 @@ def test_a_server_error_is_retried(script, upstream, tmp_path, streaming):
 @pytest.mark.parametrize("script", sorted(FAULT_TARGETS))
 def test_a_body_cut_short_never_gives_a_short_dataset(script, upstream, tmp_path, streaming):
     config, target = FAULT_TARGETS[script]
-    if script == "align_anything_instruction" and streaming:
+    if not pinned(script) and streaming:
         # huggingface_hub backs off for up to 23 s per range read; against a server that always cuts, that is
         # minutes per test. Three cuts show the same thing: the read resumes and every row arrives.
         upstream.add_fault(target, "cut", "cut", "cut")
@@ -191,19 +206,23 @@ except ImportError:
     import httpx2 as httpx
 
 UNRESOLVABLE = "http://no-such-mirror.invalid"  # never looked up: the runner's resolver refuses it
-# What each script advises: only parameters it has (Align-Anything reads the Hub, alpha a raw file server).
+# What each kind of dataset advises: only parameters it has (one read from the Hub; one pinned to a file server).
 WHAT_TO_DO = {
-    "align_anything_instruction": {
+    "hub": {
         "not found": "check the repo, the revision (hub_revision=) and the file name, or the mirror address "
         "(HF_ENDPOINT)",
         "cannot connect": "check the network and the address (HF_ENDPOINT), or pass data_dir=",
         "server error": "try again later, use a mirror (HF_ENDPOINT), or pass data_dir=",
     },
-    "instruction_tuning_alpha": {
+    "pinned": {
         "cannot connect": "check the network and the address (base_url=), or pass data_dir=",
         "server error": "try again later, use a mirror (base_url=), or pass data_dir=",
     },
 }
+
+
+def what_to_do(script: str) -> dict:
+    return WHAT_TO_DO["pinned" if pinned(script) else "hub"]
 
 
 def closed_port_url() -> str:
@@ -213,7 +232,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed: connections are refused
 
 
-def run_fault_load(home: Path, script: str, streaming: bool, endpoint: str, alpha_base: str):
+def run_fault_load(home: Path, script: str, streaming: bool, endpoint: str, base_url: str):
     """Loads the script's fault-test config in a new process; returns (exit status, rows or error, stderr)."""
     config, _ = FAULT_TARGETS[script]
     request = {
@@ -221,8 +240,8 @@ def run_fault_load(home: Path, script: str, streaming: bool, endpoint: str, alph
         "configs": [config],
         "streaming": streaming,
         "cache_dir": str(home / "datasets"),
-        "pin_samples": script == "instruction_tuning_alpha",
-        "kwargs": {"base_url": alpha_base} if script == "instruction_tuning_alpha" else {},
+        "pin_samples": pinned(script),
+        "kwargs": {"base_url": base_url} if pinned(script) else {},
         "retry_seconds": 0.01,
         "loopback_dns": True,
     }
@@ -245,12 +264,10 @@ def test_a_server_out_of_reach_is_retried_then_named_with_what_to_do(script, str
     status, error, log = run_fault_load(tmp_path, script, streaming, base, f"{base}/mirror")
     assert status == 1
     message = first_line(error)
-    # Align-Anything's first request asks the Hub which commit the revision names.
-    url = (
-        f"{base}/mirror/{FAULT_TARGETS[script][1]}" if script == "instruction_tuning_alpha" else base + "/api/datasets/"
-    )
+    # A Hub dataset's first request asks the Hub which commit the revision names.
+    url = f"{base}/mirror/{FAULT_TARGETS[script][1]}" if pinned(script) else base + "/api/datasets/"
     assert message.startswith("ConnectionError: " + url), message
-    assert f"cannot connect ({detail}) after 3 attempts; {WHAT_TO_DO[script]['cannot connect']}" in message
+    assert f"cannot connect ({detail}) after 3 attempts; {what_to_do(script)['cannot connect']}" in message
     assert "not found" not in message
     assert log.count("retrying in ") == 2, log[-2000:]
 
@@ -277,7 +294,7 @@ def test_a_server_that_keeps_failing_is_named_with_what_to_do(script, code, stre
     assert status == 1
     message = first_line(error)
     assert message.startswith("ConnectionError: http://127.0.0.1:") and target in message, message
-    assert f"server error (HTTP {code}) after 3 attempts" in message and WHAT_TO_DO[script]["server error"] in message
+    assert f"server error (HTTP {code}) after 3 attempts" in message and what_to_do(script)["server error"] in message
     assert upstream.gets(target) == 3  # the README's "3 attempts": 3 requests, whatever the libraries below do
 
 
@@ -365,7 +382,7 @@ def test_a_file_a_mirror_lists_but_answers_401_repo_not_found_is_named_as_not_fo
     assert status == 1
     message = first_line(error)
     assert "/data/train.jsonl: not found (HTTP 401 RepoNotFound); " in message, message
-    assert WHAT_TO_DO["align_anything_instruction"]["not found"] in message
+    assert WHAT_TO_DO["hub"]["not found"] in message
     assert "access denied" not in error
 
 
@@ -400,7 +417,7 @@ def test_each_suggestion_loads(script, suggestion, upstream, tmp_path, monkeypat
         loaded = load(script, config, data_dir=copy, cache_dir=tmp_path / "datasets")
         assert {split: list(dataset) for split, dataset in loaded.items()} == expected
         return
-    kwargs = {"base_url": upstream.alpha_base_url} if script == "instruction_tuning_alpha" else {}
+    kwargs = pinned_kwargs(script, upstream.endpoint)
     if suggestion == "hub_revision":
         kwargs["hub_revision"] = "c0ffee" + "0" * 34  # the fake Hub's commit
     if suggestion == "HF_TOKEN":  # sent with every Hub request; the olah-like server's paths-info is a POST
@@ -410,7 +427,7 @@ def test_each_suggestion_loads(script, suggestion, upstream, tmp_path, monkeypat
         "script": script,
         "configs": [config],
         "cache_dir": str(tmp_path / "datasets"),
-        "pin_samples": script == "instruction_tuning_alpha",
+        "pin_samples": pinned(script),
         "kwargs": kwargs,
     }
     status, payload, _ = run_fresh(request, upstream.endpoint, tmp_path)  # HF_ENDPOINT: the loopback server
