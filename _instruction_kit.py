@@ -2073,7 +2073,8 @@ def iter_items(chunks, names: tuple, form: str = "array"):
     Raises ``Irregular`` for anything else (including every error), for ``read_items`` to name.
     """
     decoder = json.JSONDecoder()
-    close = "}" if form == "object" else "]"
+    objects, width = form == "object", len(names)
+    close = "}" if objects else "]"
     buffer, pos, ended, try_batch = "", 0, False, True
 
     def more() -> bool:
@@ -2114,11 +2115,17 @@ def iter_items(chunks, names: tuple, form: str = "array"):
                         if ended or not more():
                             raise Irregular from None
                 items = [item]
-            for item in items:
-                values = _item_values(item, names, form)
-                if values is None or (escaped and not all(is_unicode(value) for value in values)):
+            for item in items:  # the hot loop: checks written out, as _item_values says them
+                if objects:
+                    if type(item) is not dict or len(item) != width:
+                        raise Irregular
+                    item = [item.get(name) for name in names]
+                elif type(item) is not list or len(item) != width:
                     raise Irregular
-                yield values
+                for part in item:
+                    if type(part) is not str or (escaped and not is_unicode(part)):
+                        raise Irregular
+                yield item
             pos = end
             separator = next_char()
             pos += 1
